@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Targe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "targe", targets: ["targe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        // Hardware CRC32C (SSE4.2) with a portable fallback; iSCSI digests sit on the data path.
+        .target(name: "CCRC32C"),
+        // Linux calls Swift's Glibc module lacks (preadv2 flags, O_DIRECT, ioctls, prctl).
+        .target(name: "CSystemShims"),
+        .target(name: "ISCSI", dependencies: [
+            "CCRC32C",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .target(name: "SCSI", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .target(name: "Config"),
+        .target(name: "Storage", dependencies: [
+            "CSystemShims",
+            .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "Target", dependencies: [
+            "ISCSI", "SCSI", "Storage", "Config",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Appliance", dependencies: [
+            "Config",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "targe", dependencies: [
+            "Target", "Config", "Appliance", "Storage",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
+        .testTarget(name: "SCSITests", dependencies: ["SCSI"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ISCSI"]),
+    ]
+)

@@ -1,0 +1,19 @@
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Linux calls and flags that Swift's Glibc module does not expose (they need _GNU_SOURCE
+/// or are variadic). Each returns -1 with errno set on failure, like the call it wraps.
+ssize_t targe_preadv2_nowait(int fd, void *buf, size_t len, off_t offset);
+ssize_t targe_pwritev2_nowait(int fd, const void *buf, size_t len, off_t offset);
+/// pwritev of several buffers; flags may include RWF_DSYNC (pass dsync != 0).
+ssize_t targe_pwritev(int fd, const void *const *bufs, const size_t *lens, int count, off_t offset, int dsync);
+int targe_fallocate_punch(int fd, off_t offset, off_t len);
+int targe_open_direct_flag(void);
+int targe_block_device_size(int fd, uint64_t *bytes);
+int targe_block_device_logical_block_size(int fd, int *size);
+int targe_set_no_new_privs(void);
+int targe_is_block_device(int fd);
+#endif

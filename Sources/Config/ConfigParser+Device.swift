@@ -1,0 +1,142 @@
+/// Readers for storage: [device NAME] and [combination NAME].
+extension ConfigParser {
+    static func readDevice(_ section: ConfigSection, diagnostics: inout Diagnostics) -> DeviceConfig {
+        var reader = SectionReader(section, file: diagnostics.file)
+        let title = section.title
+        var path: String?
+        var ram: UInt64?
+        var device = DeviceConfig(name: section.name ?? "", source: .ram(bytes: 0), line: section.line)
+        for entry in section.entries {
+            switch entry.key {
+            case "path":
+                guard let value = reader.single(entry) else { continue }
+                if value.hasPrefix("/") {
+                    path = value
+                } else {
+                    // Relative to what? PID 1 and a service have different working directories.
+                    reader.error(entry.line, "path '\(value)' must be absolute")
+                }
+            case "ram":
+                ram = reader.size(entry)
+            case "offset":
+                if let value = reader.size(entry) { device.offset = value }
+            case "size":
+                // "entire" is the seeds' wording for leaving the size out.
+                if entry.values.count == 1, entry.values[0].lowercased() == "entire" {
+                    _ = reader.claim(entry)
+                } else {
+                    device.size = reader.size(entry)
+                }
+            case "engine":
+                guard let value = reader.single(entry) else { continue }
+                if let engine = Engine(rawValue: value.lowercased()) {
+                    device.engine = engine
+                } else {
+                    reader.error(entry.line, "bad engine '\(value)' (expected aio or buffered)")
+                }
+            case "create":
+                if let value = reader.bool(entry) { device.create = value }
+            case "block-size":
+                guard let value = reader.int(entry, in: 0...Int.max) else { continue }
+                if value == 512 || value == 4096 {
+                    device.blockSize = value
+                } else {
+                    reader.error(entry.line, "block-size must be 512 or 4096, got \(value)")
+                }
+            default:
+                reader.unknownKey(entry)
+            }
+        }
+        let lines = reader.lines
+        switch (path, ram) {
+        case (let path?, nil):
+            device.source = .path(path)
+        case (nil, let bytes?):
+            device.source = .ram(bytes: bytes)
+            // A RAM disk has no underlying file to slice, cache or create.
+            for key in ["offset", "size", "engine", "create"] {
+                if let line = lines[key] { reader.error(line, "'\(key)' does not apply to a ram device") }
+            }
+        case (.some, .some):
+            reader.error(lines["ram"] ?? section.line, "\(title) has both path and ram; use one")
+        case (nil, nil):
+            if lines["path"] == nil && lines["ram"] == nil {
+                reader.error(section.line, "\(title) needs a path or ram")
+            }
+        }
+        // Capacity is counted in blocks, and O_DIRECT wants aligned offsets.
+        let blockSize = UInt64(device.effectiveBlockSize)
+        var sizes = [("offset", device.offset)]
+        if let size = device.size { sizes.append(("size", size)) }
+        if let ram { sizes.append(("ram", ram)) }
+        for (key, value) in sizes {
+            guard let line = lines[key] else { continue }
+            if key != "offset" && value == 0 {
+                reader.error(line, "'\(key)' must be greater than 0")
+            } else if value % blockSize != 0 {
+                reader.error(line, "'\(key)' (\(value) bytes) must be a multiple of the block size (\(blockSize) bytes)")
+            }
+        }
+        if let size = device.size, device.offset.addingReportingOverflow(size).overflow {
+            reader.error(lines["size"] ?? section.line, "offset + size is too large")
+        }
+        if device.create, path != nil, device.size == nil, let line = lines["create"] {
+            reader.error(line, "'create yes' needs a size for the new file")
+        }
+        device.lines = lines
+        diagnostics.append(reader.diagnostics)
+        return device
+    }
+
+    static func readCombination(_ section: ConfigSection, diagnostics: inout Diagnostics) -> CombinationConfig {
+        var reader = SectionReader(section, file: diagnostics.file)
+        let title = section.title
+        var raid: RAIDLevel?
+        var members: [String]?
+        var chunk: UInt64?
+        for entry in section.entries {
+            switch entry.key {
+            case "raid":
+                guard let value = reader.single(entry) else { continue }
+                switch value.lowercased() {
+                case "0", "raid0": raid = .raid0
+                case "1", "raid1": raid = .raid1
+                default: reader.error(entry.line, "bad raid level '\(value)' (expected 0 or 1)")
+                }
+            case "members":
+                guard reader.claim(entry) else { continue }
+                guard let values = reader.values(entry) else { continue }
+                let bad = values.filter { !ConfigLexer.isValidName($0) }
+                if bad.isEmpty {
+                    members = values
+                } else {
+                    reader.error(entry.line, "bad member name '\(bad[0])'")
+                }
+            case "chunk":
+                chunk = reader.size(entry)
+            default:
+                reader.unknownKey(entry)
+            }
+        }
+        let lines = reader.lines
+        if raid == nil && lines["raid"] == nil {
+            reader.error(section.line, "\(title) needs 'raid 0' or 'raid 1'")
+        }
+        if members == nil && lines["members"] == nil {
+            reader.error(section.line, "\(title) needs members")
+        }
+        if raid == .raid1, let members, members.count < 2 {
+            reader.error(lines["members"] ?? section.line, "raid 1 needs at least 2 members, got \(members.count)")
+        }
+        if let chunk, let line = lines["chunk"] {
+            if raid == .raid1 {
+                reader.error(line, "chunk applies only to raid 0 (striping)")
+            } else if chunk < 4096 || chunk & (chunk - 1) != 0 {
+                reader.error(line, "chunk must be a power of two of at least 4KiB, got \(chunk) bytes")
+            }
+        }
+        diagnostics.append(reader.diagnostics)
+        return CombinationConfig(name: section.name ?? "", raid: raid ?? .raid0, members: members ?? [],
+                                 chunk: chunk, line: section.line, lines: lines)
+    }
+}

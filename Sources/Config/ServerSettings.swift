@@ -1,0 +1,42 @@
+/// `[server]`: who the target is and where it listens.
+public struct ServerSettings: Sendable, Equatable {
+    /// Used when neither `node-base` nor an `[appliance]` hostname is given.
+    public static let defaultNodeBase = "iqn.2026-11.org.targe.storage"
+    /// With a hostname and no `node-base`, the node base is this prefix + ":" + hostname, so
+    /// two appliances on one network do not share target names.
+    public static let hostNodeBasePrefix = "iqn.2026-11.org.targe"
+    public static let defaultListen = [Portal(host: "0.0.0.0", port: Portal.defaultPort)]
+    public static let defaultMaxSessions = 64
+
+    /// Lowercased `iqn.` name; target IQNs default to "<nodeBase>:<target name>".
+    public var nodeBase: String
+    /// Never empty after parsing; no duplicates.
+    public var listen: [Portal]
+    /// 1...65535: the TSIH that identifies a session is 16 bits and 0 is reserved.
+    public var maxSessions: Int
+    /// User to drop privileges to: a name or a numeric uid.
+    public var user: String?
+    /// Line of the `[server]` header, 0 when absent.
+    public var line: Int
+    /// Key -> first line it appears on ("node-base", "listen", "max-sessions", "user").
+    public var lines: [String: Int]
+    /// Line of each listen entry, so a failed bind can point at it.
+    public var portalLines: [Portal: Int]
+
+    public init(nodeBase: String = ServerSettings.defaultNodeBase, listen: [Portal] = ServerSettings.defaultListen,
+                maxSessions: Int = ServerSettings.defaultMaxSessions, user: String? = nil,
+                line: Int = 0, lines: [String: Int] = [:], portalLines: [Portal: Int] = [:]) {
+        self.nodeBase = nodeBase
+        self.listen = listen
+        self.maxSessions = maxSessions
+        self.user = user
+        self.line = line
+        self.lines = lines
+        self.portalLines = portalLines
+    }
+
+    /// Ignores line numbers (see `ApplianceSettings.==`).
+    public static func == (a: Self, b: Self) -> Bool {
+        a.nodeBase == b.nodeBase && a.listen == b.listen && a.maxSessions == b.maxSessions && a.user == b.user
+    }
+}

@@ -1,0 +1,212 @@
+import NIOCore
+
+/// What a login needs to know about the targets and sessions outside it. The Target module
+/// implements it; tests use a table.
+public protocol LoginAuthority {
+    /// The canonical name and alias of a target, or nil when there is no such target.
+    func lookupTarget(named name: String) -> (name: String, alias: String?)?
+    /// Decides whether the initiator may use the target (ACLs come here later).
+    func authorize(initiator: String, target: String) -> LoginStatus
+    /// Admits the finished login as a session (new, reinstated, or added connection) and
+    /// returns its TSIH, or the status to fail the login with.
+    func admit(_ outcome: LoginOutcome) -> Result<UInt16, LoginStatus>
+}
+
+public enum SessionType: Sendable, Equatable {
+    case discovery
+    case normal(targetName: String)
+}
+
+/// Everything a finished login established.
+public struct LoginOutcome: Sendable, Equatable {
+    public var initiatorName: String
+    public var initiatorAlias: String?
+    public var isid: UInt64
+    public var requestedTSIH: UInt16
+    public var connectionID: UInt16
+    public var sessionType: SessionType
+    public var parameters: OperationalParameters
+    /// The CmdSN the first command of the session carries.
+    public var initialCmdSN: UInt32
+}
+
+/// The login phase of one connection (RFC 7143 sections 6 and 8.1): security and
+/// operational stages, transit rules, key negotiation. The connection handler feeds it each
+/// Login Request and carries out the returned step; it never touches a socket.
+public struct LoginStateMachine: Sendable {
+    public enum Step: Sendable {
+        /// Send this response and wait for the next Login Request.
+        case respond(Response)
+        /// Send this response; the connection enters the full feature phase.
+        case complete(Response, LoginOutcome)
+        /// Send this response (a failure status) and close the connection.
+        case fail(Response, reason: String)
+    }
+
+    public struct Response: Sendable {
+        public var transit: Bool
+        public var currentStage: UInt8
+        public var nextStage: UInt8
+        public var isid: UInt64
+        public var tsih: UInt16
+        public var itt: UInt32
+        public var status: LoginStatus
+        public var keys: TextParameters
+    }
+
+    enum Stage: UInt8 { case security = 0, operational = 1, fullFeature = 3 }
+
+    private let offer: TargetOffer
+    private var started = false
+    private var stage: Stage = .security
+    private var isid: UInt64 = 0
+    private var tsih: UInt16 = 0
+    private var cid: UInt16 = 0
+    private var initialCmdSN: UInt32 = 0
+    private var initiatorName = ""
+    private var initiatorAlias: String?
+    private var sessionType: SessionType = .discovery
+    private var negotiator: Negotiator?
+    private var pendingText: [UInt8] = []
+    private var sentPortalGroupTag = false
+
+    public init(offer: TargetOffer) {
+        self.offer = offer
+    }
+
+    public var negotiatedParameters: OperationalParameters? { negotiator?.parameters }
+    /// For log lines about a failed login.
+    public var initiatorNameSoFar: String { initiatorName }
+
+    public mutating func receive(_ pdu: PDU, authority: some LoginAuthority) -> Step {
+        let h = pdu.header
+        guard h.initiatorOpcode == .loginRequest else {
+            return failure(h, .invalidDuringLogin, "opcode 0x\(String(h.rawOpcode, radix: 16)) during login")
+        }
+        if !started {
+            started = true
+            guard h.versionMin == 0 else {
+                return failure(h, .unsupportedVersion, "initiator needs iSCSI version >= \(h.versionMin)")
+            }
+            isid = h.isid
+            tsih = h.tsih
+            cid = h.connectionID
+            initialCmdSN = h.cmdSN
+            guard let first = Stage(rawValue: h.currentStage), first != .fullFeature else {
+                return failure(h, .initiatorError, "first login PDU has invalid CSG \(h.currentStage)")
+            }
+            stage = first
+        } else {
+            guard h.isid == isid, h.tsih == tsih else {
+                return failure(h, .initiatorError, "ISID/TSIH changed during login")
+            }
+            guard h.currentStage == stage.rawValue else {
+                return failure(h, .initiatorError, "CSG \(h.currentStage) but the login is in stage \(stage.rawValue)")
+            }
+        }
+
+        // A request split across PDUs (C bit): collect, and ask for the rest with an empty answer.
+        pdu.data.withUnsafeReadableBytes { pendingText.append(contentsOf: $0) }
+        if h.continueFlag {
+            guard !h.transit else { return failure(h, .initiatorError, "both T and C bits set") }
+            guard pendingText.count <= 65536 else { return failure(h, .initiatorError, "login text too long") }
+            return .respond(response(h, transit: false, next: stage.rawValue, keys: TextParameters()))
+        }
+        let keys: TextParameters
+        do {
+            keys = try TextParameters.parse(pendingText)
+        } catch {
+            return failure(h, .initiatorError, "\(error)")
+        }
+        pendingText.removeAll(keepingCapacity: false)
+
+        if negotiator == nil {
+            if let failed = beginSession(h, keys, authority: authority) { return failed }
+        }
+        var answer = TextParameters()
+
+        if stage == .security {
+            if let methods = keys["AuthMethod"] {
+                let offered = methods.split(separator: ",").map(String.init)
+                if offered.contains("None") {
+                    answer.append("AuthMethod", "None")
+                } else {
+                    answer.append("AuthMethod", "Reject")
+                    return .fail(response(h, transit: false, next: stage.rawValue, keys: answer, status: .authenticationFailure),
+                                 reason: "initiator offers only AuthMethod \(methods); this target has no CHAP users")
+                }
+            }
+        }
+        if case .normal = sessionType, !sentPortalGroupTag {
+            // RFC 7143 section 13.9: the target reports its portal group in the first response.
+            sentPortalGroupTag = true
+            answer.append("TargetPortalGroupTag", "1")
+        }
+        answer.pairs += negotiator!.negotiate(keys).pairs
+
+        guard h.transit else {
+            return .respond(response(h, transit: false, next: stage.rawValue, keys: answer))
+        }
+        guard let next = Stage(rawValue: h.nextStage), next.rawValue > stage.rawValue else {
+            return failure(h, .initiatorError, "invalid transit from stage \(stage.rawValue) to \(h.nextStage)")
+        }
+        if next == .operational {
+            stage = .operational
+            return .respond(response(h, transit: true, next: next.rawValue, keys: answer))
+        }
+        // Transit to the full feature phase.
+        answer.pairs += negotiator!.declarations().pairs
+        let outcome = LoginOutcome(initiatorName: initiatorName, initiatorAlias: initiatorAlias, isid: isid,
+                                   requestedTSIH: tsih, connectionID: cid, sessionType: sessionType,
+                                   parameters: negotiator!.parameters, initialCmdSN: initialCmdSN)
+        switch authority.admit(outcome) {
+        case let .failure(status):
+            return .fail(response(h, transit: false, next: stage.rawValue, keys: TextParameters(), status: status),
+                         reason: "session not admitted: \(status)")
+        case let .success(assigned):
+            tsih = assigned
+            let current = stage.rawValue
+            stage = .fullFeature
+            return .complete(response(h, transit: true, next: 3, keys: answer, currentStage: current), outcome)
+        }
+    }
+
+    /// Checks the declarations of the first Login Request and sets up negotiation.
+    private mutating func beginSession(_ h: BasicHeaderSegment, _ keys: TextParameters, authority: some LoginAuthority) -> Step? {
+        guard let name = keys["InitiatorName"], !name.isEmpty else {
+            return failure(h, .missingParameter, "no InitiatorName")
+        }
+        initiatorName = name
+        initiatorAlias = keys["InitiatorAlias"]
+        switch keys["SessionType"] ?? "Normal" {
+        case "Discovery":
+            sessionType = .discovery
+        case "Normal":
+            guard let wanted = keys["TargetName"], !wanted.isEmpty else {
+                return failure(h, .missingParameter, "normal session without TargetName")
+            }
+            guard let target = authority.lookupTarget(named: wanted) else {
+                return failure(h, .targetNotFound, "no target named \(wanted)")
+            }
+            let verdict = authority.authorize(initiator: name, target: target.name)
+            guard verdict == .success else {
+                return failure(h, verdict, "\(name) may not use \(target.name)")
+            }
+            sessionType = .normal(targetName: target.name)
+        case let other:
+            return failure(h, .sessionTypeNotSupported, "SessionType \(other)")
+        }
+        negotiator = Negotiator(offer: offer, isDiscovery: sessionType == .discovery, isLeading: tsih == 0)
+        return nil
+    }
+
+    private func response(_ h: BasicHeaderSegment, transit: Bool, next: UInt8, keys: TextParameters,
+                          status: LoginStatus = .success, currentStage: UInt8? = nil) -> Response {
+        Response(transit: transit, currentStage: currentStage ?? h.currentStage, nextStage: next, isid: isid,
+                 tsih: tsih, itt: h.initiatorTaskTag, status: status, keys: keys)
+    }
+
+    private func failure(_ h: BasicHeaderSegment, _ status: LoginStatus, _ reason: String) -> Step {
+        .fail(response(h, transit: false, next: 0, keys: TextParameters(), status: status), reason: reason)
+    }
+}

@@ -1,0 +1,44 @@
+/// The result of negotiation for one connection and its session: what both sides agreed
+/// on (RFC 7143 section 13). Defaults are the RFC's.
+public struct OperationalParameters: Sendable, Equatable {
+    public var headerDigest = false
+    public var dataDigest = false
+    public var maxConnections: UInt32 = 1
+    public var initialR2T = true
+    public var immediateData = true
+    /// What the initiator declared it can receive: the most we may put in one Data-In/Text.
+    public var initiatorMaxRecvDataSegmentLength: UInt32 = 8192
+    /// What we declared: the most the initiator may send us in one PDU.
+    public var targetMaxRecvDataSegmentLength: UInt32 = 8192
+    public var maxBurstLength: UInt32 = 262_144
+    public var firstBurstLength: UInt32 = 65_536
+    public var defaultTime2Wait: UInt32 = 2
+    public var defaultTime2Retain: UInt32 = 20
+    public var maxOutstandingR2T: UInt32 = 1
+    public var dataPDUInOrder = true
+    public var dataSequenceInOrder = true
+    public var errorRecoveryLevel: UInt32 = 0
+
+    public init() {}
+}
+
+/// What the target offers: the values from the config's [connection] section.
+public struct TargetOffer: Sendable, Equatable {
+    public var maxRecvDataSegmentLength: UInt32 = 262_144
+    public var maxBurstLength: UInt32 = 1_048_576
+    public var firstBurstLength: UInt32 = 65_536
+    public var initialR2T = false
+    public var immediateData = true
+    public var maxOutstandingR2T: UInt32 = 1
+    public var maxConnections: UInt32 = 1
+    /// Supported digests in order of preference; "None" and/or "CRC32C".
+    public var headerDigests: [String] = ["None"]
+    public var dataDigests: [String] = ["None"]
+    public var dataPDUInOrder = true
+    public var dataSequenceInOrder = true
+    public var defaultTime2Wait: UInt32 = 2
+    public var defaultTime2Retain: UInt32 = 20
+    public var errorRecoveryLevel: UInt32 = 0
+
+    public init() {}
+}

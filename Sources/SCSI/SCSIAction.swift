@@ -1,0 +1,60 @@
+/// What the transport must do for one command. The SCSI layer decides; the transport
+/// moves data and talks to storage.
+///
+/// Block counts may be zero (a zero TRANSFER LENGTH is not an error in SBC-4): the
+/// transport then moves no data and completes with GOOD.
+public enum SCSIAction: Sendable, Equatable {
+    /// Response data, already truncated to the CDB's allocation length; status GOOD.
+    case dataIn([UInt8])
+    /// No data, status GOOD.
+    case good
+    /// Data-In of `blocks * blockSize` bytes read from the medium.
+    case read(lba: UInt64, blocks: UInt32, fua: Bool)
+    /// Data-Out of `blocks * blockSize` bytes written to the medium.
+    case write(lba: UInt64, blocks: UInt32, fua: Bool)
+    /// Data-Out of `blocks * blockSize` bytes: write them, make them durable, then (when
+    /// `byteCheck`) compare the medium with them (MISCOMPARE with the offset on difference).
+    case writeAndVerify(lba: UInt64, blocks: UInt32, byteCheck: Bool)
+    /// `byteCheck`: Data-Out of `blocks * blockSize` bytes compared with the medium
+    /// (MISCOMPARE with the offset on difference). Otherwise no data: the range has been
+    /// checked and the transport completes with GOOD (optionally reading the range first).
+    case verify(lba: UInt64, blocks: UInt32, byteCheck: Bool)
+    /// Make the range durable; `blocks == 0` means from `lba` to the end of the medium.
+    case synchronizeCache(lba: UInt64, blocks: UInt32)
+    /// Status CHECK CONDITION with this sense data. Any Data-Out the initiator sends is discarded.
+    case checkCondition(SenseData)
+}
+
+/// Direction of a command's data transfer.
+public enum DataDirection: Sendable, Equatable {
+    case none
+    case dataIn
+    case dataOut
+}
+
+extension SCSIAction {
+    /// Direction of the data the command itself transfers.
+    public var direction: DataDirection {
+        switch self {
+        case .dataIn, .read: return .dataIn
+        case .write, .writeAndVerify: return .dataOut
+        case .verify(_, _, let byteCheck): return byteCheck ? .dataOut : .none
+        case .good, .synchronizeCache, .checkCondition: return .none
+        }
+    }
+
+    /// Bytes the command itself says it will transfer, to compare with the iSCSI expected
+    /// data transfer length for residuals (RFC 7143 11.4.5): READ of 8 blocks of 512 is 4096;
+    /// a data-in response is its (already truncated) length; CHECK CONDITION is 0.
+    public func transferLength(blockSize: Int) -> Int {
+        switch self {
+        case .dataIn(let data): return data.count
+        case .read(_, let blocks, _), .write(_, let blocks, _), .writeAndVerify(_, let blocks, _):
+            return Int(blocks) * blockSize
+        case .verify(_, let blocks, let byteCheck):
+            return byteCheck ? Int(blocks) * blockSize : 0
+        case .good, .synchronizeCache, .checkCondition:
+            return 0
+        }
+    }
+}

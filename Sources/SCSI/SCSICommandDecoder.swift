@@ -1,0 +1,69 @@
+/// Decodes and validates CDBs for a direct-access (SBC-4) logical unit. Pure: it never
+/// touches storage; it tells the transport what to do (`SCSIAction`).
+public enum SCSICommandDecoder {
+    /// Decodes one CDB addressed to an existing LU.
+    ///
+    /// Order of checks: operation code (and service action), CONTROL byte, unit readiness,
+    /// then the command's own fields (see each command's file).
+    public static func decode(_ cdb: CDB, lu: LogicalUnitInfo, state: inout LogicalUnitState,
+                              context: CommandContext) -> SCSIAction {
+        let descriptor: CommandDescriptor
+        switch lookup(cdb) {
+        case .success(let found): descriptor = found
+        case .failure(let sense): return .checkCondition(sense)
+        }
+        if let sense = checkControlByte(cdb, length: descriptor.cdbLength) {
+            return .checkCondition(sense)
+        }
+        if descriptor.readiness == .needsStartedUnit && state.stopped {
+            return .checkCondition(.notReadyInitializingCommandRequired)
+        }
+        return descriptor.handler(cdb, lu, &state, context)
+    }
+
+    /// Decodes a CDB addressed to a LUN that does not exist for this I_T nexus (SPC-4 4.6.2
+    /// and SAM-5 5.x "incorrect logical unit"): INQUIRY answers with peripheral qualifier 3 /
+    /// device type 0x1F, REPORT LUNS works as for any LUN, REQUEST SENSE returns LOGICAL UNIT
+    /// NOT SUPPORTED as sense data with GOOD status, and everything else fails with
+    /// CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED (25/00).
+    public static func decodeForMissingLUN(_ cdb: CDB, context: CommandContext) -> SCSIAction {
+        guard missingLUNOpcodes.contains(cdb.opcode), case .success(let descriptor) = lookup(cdb) else {
+            return .checkCondition(.lunNotSupported)
+        }
+        if let sense = checkControlByte(cdb, length: descriptor.cdbLength) {
+            return .checkCondition(sense)
+        }
+        switch cdb.opcode {
+        case 0x12: return InquiryCommand.decodeForMissingLUN(cdb)
+        case 0x03: return RequestSenseCommand.respond(cdb, with: .lunNotSupported)
+        default: return ReportLUNsCommand.decode(cdb, context: context)
+        }
+    }
+
+    /// INQUIRY, REQUEST SENSE and REPORT LUNS: the commands an incorrect LUN still answers.
+    static let missingLUNOpcodes: Set<UInt8> = [0x12, 0x03, 0xA0]
+
+    /// Finds the table row for the CDB's opcode and, where it has them, service action.
+    static func lookup(_ cdb: CDB) -> Result<CommandDescriptor, SenseData> {
+        switch CommandTable.byOpcode[Int(cdb.opcode)] {
+        case .unsupported:
+            return .failure(.invalidOpcode)
+        case .command(let descriptor):
+            return .success(descriptor)
+        case .serviceActions(let actions):
+            guard let descriptor = actions[cdb[1] & 0x1F] else {
+                return .failure(.invalidFieldInCDB(byte: 1, bit: 4))
+            }
+            return .success(descriptor)
+        }
+    }
+
+    /// SAM-5 5.2: NACA=1 (byte bit 2) is not supported, and LINK (bit 0) is obsolete; either
+    /// fails with INVALID FIELD IN CDB pointing at the CONTROL byte.
+    static func checkControlByte(_ cdb: CDB, length: Int) -> SenseData? {
+        let control = cdb[length - 1]
+        if control & 0x04 != 0 { return .invalidFieldInCDB(byte: length - 1, bit: 2) }
+        if control & 0x01 != 0 { return .invalidFieldInCDB(byte: length - 1, bit: 0) }
+        return nil
+    }
+}

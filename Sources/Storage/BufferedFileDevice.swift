@@ -1,0 +1,152 @@
+import CSystemShims
+import Glibc
+import Atomics
+import NIOCore
+import NIOPosix
+
+/// The `buffered` engine: a regular file or block device through the page cache.
+///
+/// Reads and writes first try `preadv2`/`pwritev2` with RWF_NOWAIT on the calling event
+/// loop: when the pages are cached (the common case for hot data) the call completes there
+/// at once with no thread hop and no blocking. Only when the kernel would have to wait for
+/// the disk (EAGAIN or a partial transfer) does the rest go to a thread pool. FUA writes use
+/// RWF_DSYNC and flushes use fdatasync, both on the pool.
+public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
+    public let name: String
+    public let size: UInt64
+    public var hasVolatileCache: Bool { true }
+
+    private let fd: Int32
+    /// Where the exported range starts in the file (a slice's `offset`).
+    private let base: UInt64
+    private let pool: NIOThreadPool
+    private let allocator = ByteBufferAllocator()
+    /// Cleared the first time the file system refuses RWF_NOWAIT for writes.
+    private let nowaitWrites = ManagedAtomic<Bool>(true)
+    private let isClosed = ManagedAtomic<Bool>(false)
+
+    /// Takes ownership of `fd`.
+    public init(name: String, fd: Int32, base: UInt64, size: UInt64, pool: NIOThreadPool) {
+        self.name = name
+        self.fd = fd
+        self.base = base
+        self.size = size
+        self.pool = pool
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if isClosed.exchange(true, ordering: .acquiring) == false { Glibc.close(fd) }
+    }
+
+    private func check(_ offset: UInt64, _ length: Int) -> StorageError? {
+        if isClosed.load(ordering: .relaxed) { return .closed(device: name) }
+        if offset > size || UInt64(length) > size - offset {
+            return .outOfRange(device: name, offset: offset, length: length, size: size)
+        }
+        return nil
+    }
+
+    public func read(offset: UInt64, length: Int, on eventLoop: EventLoop) -> EventLoopFuture<ByteBuffer> {
+        if let error = check(offset, length) { return eventLoop.makeFailedFuture(error) }
+        var buffer = allocator.buffer(capacity: length)
+        guard length > 0 else { return eventLoop.makeSucceededFuture(buffer) }
+        let fd = self.fd
+        let start = off_t(base + offset)
+        let done = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw -> Int in
+            let n = targe_preadv2_nowait(fd, raw.baseAddress, length, start)
+            return n > 0 ? n : 0
+        }
+        if done == length { return eventLoop.makeSucceededFuture(buffer) }
+        let name = self.name
+        return pool.runIfActive(eventLoop: eventLoop) { () throws -> ByteBuffer in
+            var buffer = buffer
+            var got = done
+            while got < length {
+                let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length - got) { raw -> Int in
+                    pread(fd, raw.baseAddress, length - got, start + off_t(got))
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StorageError.io(device: name, operation: "read", offset: offset, length: length, errno: errno)
+                }
+                if n == 0 {
+                    throw StorageError.shortTransfer(device: name, operation: "read", offset: offset, expected: length, transferred: got)
+                }
+                got += n
+            }
+            return buffer
+        }
+    }
+
+    public func write(offset: UInt64, buffers: [ByteBuffer], forceUnitAccess: Bool, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        let length = buffers.reduce(0) { $0 + $1.readableBytes }
+        if let error = check(offset, length) { return eventLoop.makeFailedFuture(error) }
+        guard length > 0 else { return eventLoop.makeSucceededVoidFuture() }
+        let fd = self.fd
+        let start = base + offset
+        var remaining = buffers[...]
+        var position = start
+        if !forceUnitAccess && nowaitWrites.load(ordering: .relaxed) {
+            // Write what the page cache takes without waiting; stop at the first short write.
+            while var first = remaining.first {
+                let want = first.readableBytes
+                let n = first.withUnsafeReadableBytes { targe_pwritev2_nowait(fd, $0.baseAddress, want, off_t(position)) }
+                if n < 0 {
+                    if errno == EOPNOTSUPP || errno == EINVAL { nowaitWrites.store(false, ordering: .relaxed) }
+                    break
+                }
+                position += UInt64(n)
+                if n < want {
+                    first.moveReaderIndex(forwardBy: n)
+                    remaining[remaining.startIndex] = first
+                    break
+                }
+                remaining = remaining.dropFirst()
+            }
+            if remaining.isEmpty { return eventLoop.makeSucceededVoidFuture() }
+        }
+        let rest = Array(remaining)
+        let name = self.name
+        return pool.runIfActive(eventLoop: eventLoop) {
+            try Self.writeFully(fd: fd, buffers: rest, at: position, dsync: forceUnitAccess, name: name)
+        }
+    }
+
+    /// Blocking vectored write of every byte, retried across short writes (pool threads only).
+    static func writeFully(fd: Int32, buffers: [ByteBuffer], at start: UInt64, dsync: Bool, name: String) throws {
+        var position = start
+        for var buffer in buffers {
+            while buffer.readableBytes > 0 {
+                let want = buffer.readableBytes
+                let n = buffer.withUnsafeReadableBytes { raw -> Int in
+                    var base: UnsafeRawPointer? = raw.baseAddress
+                    var len = want
+                    return targe_pwritev(fd, &base, &len, 1, off_t(position), dsync ? 1 : 0)
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StorageError.io(device: name, operation: "write", offset: position, length: want, errno: errno)
+                }
+                if n == 0 {
+                    throw StorageError.shortTransfer(device: name, operation: "write", offset: position, expected: want, transferred: 0)
+                }
+                buffer.moveReaderIndex(forwardBy: n)
+                position += UInt64(n)
+            }
+        }
+    }
+
+    public func flush(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        if isClosed.load(ordering: .relaxed) { return eventLoop.makeFailedFuture(StorageError.closed(device: name)) }
+        let fd = self.fd
+        let name = self.name
+        return pool.runIfActive(eventLoop: eventLoop) {
+            if fdatasync(fd) != 0 {
+                throw StorageError.io(device: name, operation: "flush", offset: 0, length: 0, errno: errno)
+            }
+        }
+    }
+}
+

@@ -1,0 +1,310 @@
+import Glibc
+import ISCSI
+import NIOCore
+import SCSI
+import Storage
+
+/// SCSI commands: arrival, decoding in CmdSN order, storage I/O, Data-In, R2T and status.
+extension ConnectionHandler {
+    static let statusGood: UInt8 = 0x00
+    static let statusCheckCondition: UInt8 = 0x02
+
+    /// A SCSI Command PDU arrived: the task exists from now on (so unsolicited Data-Out can
+    /// attach to it), but it runs only when its CmdSN comes up.
+    func arriveCommand(_ pdu: PDU) {
+        let h = pdu.header
+        guard tasks[h.initiatorTaskTag] == nil else {
+            logger.warning("initiator task tag 0x\(String(h.initiatorTaskTag, radix: 16)) already in use")
+            sendReject(.taskInProgress, header: h)
+            return
+        }
+        let immediateLength = pdu.data.readableBytes
+        let edtl = Int(h.expectedDataTransferLength)
+        if immediateLength > 0 && (!h.writeFlag || !parameters.immediateData || immediateLength > edtl
+                                    || immediateLength > Int(parameters.firstBurstLength)) {
+            logger.warning("immediate data not allowed here (\(immediateLength) bytes, EDTL \(edtl))")
+            sendReject(.protocolError, header: h)
+            return
+        }
+        let unsolicited: Int
+        if !h.writeFlag {
+            unsolicited = 0
+        } else if parameters.initialR2T {
+            unsolicited = immediateLength
+        } else {
+            unsolicited = min(Int(parameters.firstBurstLength), edtl)
+        }
+        let unit = target?.units[LUNEncoding.decode(h.lun) ?? UInt64.max]
+        let task = SCSITask(header: h, unit: unit, unsolicitedLength: unsolicited)
+        if immediateLength > 0 { _ = task.accept(pdu.data, at: 0) }
+        tasks[h.initiatorTaskTag] = task
+        sequenceRequest(PDU(header: h))
+    }
+
+    /// The command's turn: decode the CDB and act on it.
+    func startCommand(_ h: BasicHeaderSegment) {
+        guard let task = tasks[h.initiatorTaskTag], !task.aborted else { return }
+        if !task.isImmediate { activeCommands += 1 }
+        let cdb = CDB(high: h.cdbHigh, low: h.cdbLow)
+        let commandContext = CommandContext(lunList: target?.lunList ?? [], expectedDataTransferLength: h.expectedDataTransferLength)
+        let action = task.unit?.decode(cdb, context: commandContext)
+            ?? SCSICommandDecoder.decodeForMissingLUN(cdb, context: commandContext)
+        task.action = action
+        let blockSize = task.unit?.blockSize ?? 512
+
+        switch action {
+        case let .dataIn(bytes):
+            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            sendData(buffer, task: task, commandLength: bytes.count)
+        case .good:
+            complete(task, status: Self.statusGood, commandLength: 0)
+        case let .checkCondition(sense):
+            complete(task, sense: sense)
+        case let .read(lba, blocks, _):
+            let length = Int(blocks) * blockSize
+            let transfer = min(length, task.expectedLength)
+            guard transfer > 0, let unit = task.unit else {
+                complete(task, status: Self.statusGood, commandLength: length)
+                return
+            }
+            task.executing = true
+            unit.device.read(offset: lba * UInt64(blockSize), length: transfer, on: context.eventLoop)
+                .assumeIsolated().whenComplete { [self] result in
+                    guard !task.aborted else { return }
+                    switch result {
+                    case let .success(buffer):
+                        sendData(buffer, task: task, commandLength: length)
+                    case let .failure(error):
+                        storageFailed(task, error, sense: .unrecoveredReadError)
+                    }
+                }
+        case .write, .writeAndVerify, .verify(_, _, true):
+            task.wanted = min(action.transferLength(blockSize: blockSize), task.expectedLength)
+            task.trimToWanted()
+            task.nextR2TOffset = min(task.unsolicitedLength, task.wanted)
+            if task.hasAllData {
+                performDataOut(task)
+            } else {
+                solicitData(task)
+            }
+        case .verify:
+            complete(task, status: Self.statusGood, commandLength: 0)
+        case .synchronizeCache:
+            guard let unit = task.unit else { return complete(task, status: Self.statusGood, commandLength: 0) }
+            task.executing = true
+            unit.device.flush(on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+                guard !task.aborted else { return }
+                switch result {
+                case .success: complete(task, status: Self.statusGood, commandLength: 0)
+                case let .failure(error): storageFailed(task, error, sense: .writeError)
+                }
+            }
+        }
+    }
+
+    // MARK: Data-Out
+
+    /// Sends R2Ts for the data not yet asked for, up to MaxOutstandingR2T bursts of at most
+    /// MaxBurstLength each (RFC 7143 section 11.8).
+    func solicitData(_ task: SCSITask) {
+        let maxBurst = Int(parameters.maxBurstLength)
+        while task.outstandingR2Ts.count < Int(parameters.maxOutstandingR2T), task.nextR2TOffset < task.wanted {
+            let length = min(maxBurst, task.wanted - task.nextR2TOffset)
+            let ttt = allocateTransferTag()
+            send(TargetPDU.readyToTransfer(itt: task.itt, lun: task.lunField, ttt: ttt, r2tSN: task.nextR2TSN,
+                                           offset: UInt32(task.nextR2TOffset), length: UInt32(length), seq: sequence))
+            task.outstandingR2Ts[ttt] = task.nextR2TOffset + length
+            task.nextR2TSN &+= 1
+            task.nextR2TOffset += length
+        }
+    }
+
+    func receiveDataOut(_ pdu: PDU) {
+        let h = pdu.header
+        guard let task = tasks[h.initiatorTaskTag] else {
+            // The command already finished (e.g. CHECK CONDITION before its data came): drop.
+            logger.debug("Data-Out for unknown task 0x\(String(h.initiatorTaskTag, radix: 16)); ignored")
+            return
+        }
+        let ttt = h.targetTransferTag
+        if ttt != reservedTag {
+            guard let end = task.outstandingR2Ts[ttt] else {
+                logger.warning("Data-Out with unknown target transfer tag 0x\(String(ttt, radix: 16))")
+                sendReject(.protocolError, header: h)
+                return
+            }
+            guard Int(h.bufferOffset) + pdu.data.readableBytes <= end else {
+                sendReject(.protocolError, header: h)
+                return
+            }
+        } else if Int(h.bufferOffset) + pdu.data.readableBytes > task.unsolicitedLength {
+            logger.warning("unsolicited Data-Out beyond FirstBurstLength")
+            sendReject(.protocolError, header: h)
+            return
+        }
+        guard task.accept(pdu.data, at: Int(h.bufferOffset)) else {
+            logger.warning("Data-Out at offset \(h.bufferOffset) out of order (have \(task.arrived) bytes)")
+            sendReject(.protocolError, header: h)
+            return
+        }
+        if h.isFinal && ttt != reservedTag {
+            task.outstandingR2Ts[ttt] = nil
+        }
+        guard task.action != nil, !task.executing else { return }
+        if task.hasAllData {
+            performDataOut(task)
+        } else if h.isFinal {
+            solicitData(task)
+        }
+    }
+
+    /// All the data of a write/verify is here: hand it to storage.
+    func performDataOut(_ task: SCSITask) {
+        guard let action = task.action, let unit = task.unit else { return }
+        task.executing = true
+        let blockSize = unit.blockSize
+        let commandLength = action.transferLength(blockSize: blockSize)
+        let loop = context.eventLoop
+        switch action {
+        case let .write(lba, _, fua):
+            guard task.kept > 0 else { return complete(task, status: Self.statusGood, commandLength: commandLength) }
+            unit.device.write(offset: lba * UInt64(blockSize), buffers: task.chunks, forceUnitAccess: fua, on: loop)
+                .assumeIsolated().whenComplete { [self] result in
+                    guard !task.aborted else { return }
+                    switch result {
+                    case .success: complete(task, status: Self.statusGood, commandLength: commandLength)
+                    case let .failure(error): storageFailed(task, error, sense: .writeError)
+                    }
+                }
+        case let .writeAndVerify(lba, _, byteCheck):
+            guard task.kept > 0 else { return complete(task, status: Self.statusGood, commandLength: commandLength) }
+            let offset = lba * UInt64(blockSize)
+            unit.device.write(offset: offset, buffers: task.chunks, forceUnitAccess: true, on: loop)
+                .flatMap { () -> EventLoopFuture<ByteBuffer?> in
+                    byteCheck ? unit.device.read(offset: offset, length: task.kept, on: loop).map { Optional($0) }
+                              : loop.makeSucceededFuture(nil)
+                }
+                .assumeIsolated().whenComplete { [self] result in
+                    guard !task.aborted else { return }
+                    switch result {
+                    case let .success(medium):
+                        if let medium, let at = firstDifference(medium, task.chunks) {
+                            complete(task, sense: .miscompare(offset: UInt64(at)))
+                        } else {
+                            complete(task, status: Self.statusGood, commandLength: commandLength)
+                        }
+                    case let .failure(error): storageFailed(task, error, sense: .writeError)
+                    }
+                }
+        case let .verify(lba, _, _):
+            guard task.kept > 0 else { return complete(task, status: Self.statusGood, commandLength: commandLength) }
+            unit.device.read(offset: lba * UInt64(blockSize), length: task.kept, on: loop)
+                .assumeIsolated().whenComplete { [self] result in
+                    guard !task.aborted else { return }
+                    switch result {
+                    case let .success(medium):
+                        if let at = firstDifference(medium, task.chunks) {
+                            complete(task, sense: .miscompare(offset: UInt64(at)))
+                        } else {
+                            complete(task, status: Self.statusGood, commandLength: commandLength)
+                        }
+                    case let .failure(error): storageFailed(task, error, sense: .unrecoveredReadError)
+                    }
+                }
+        default:
+            break
+        }
+    }
+
+    /// Offset of the first byte where `medium` differs from the received chunks.
+    func firstDifference(_ medium: ByteBuffer, _ chunks: [ByteBuffer]) -> Int? {
+        var offset = 0
+        for chunk in chunks {
+            let n = chunk.readableBytes
+            let differs: Int? = medium.withUnsafeReadableBytes { m in
+                chunk.withUnsafeReadableBytes { c in
+                    if memcmp(m.baseAddress! + offset, c.baseAddress!, n) == 0 { return nil }
+                    for i in 0..<n where m[offset + i] != c[i] { return offset + i }
+                    return nil
+                }
+            }
+            if let differs { return differs }
+            offset += n
+        }
+        return nil
+    }
+
+    func storageFailed(_ task: SCSITask, _ error: Error, sense: SenseData) {
+        logger.error("I/O error: \(error)", metadata: ["lun": "\(task.unit?.info.lun ?? 0)"])
+        complete(task, sense: sense)
+    }
+
+    // MARK: Data-In and status
+
+    /// Sends read data as Data-In PDUs of at most the initiator's MaxRecvDataSegmentLength,
+    /// F on the last PDU of each MaxBurstLength sequence, and GOOD status with the residual
+    /// in the last one (RFC 7143 section 11.7). `commandLength` is what the CDB asked for.
+    func sendData(_ data: ByteBuffer, task: SCSITask, commandLength: Int) {
+        let total = min(data.readableBytes, task.expectedLength)
+        guard total > 0 else {
+            complete(task, status: Self.statusGood, commandLength: commandLength)
+            return
+        }
+        let segment = Int(parameters.initiatorMaxRecvDataSegmentLength)
+        let burst = Int(parameters.maxBurstLength)
+        let residual = residualFor(expected: task.expectedLength, command: commandLength)
+        var offset = 0
+        var dataSN: UInt32 = 0
+        var burstUsed = 0
+        while offset < total {
+            let length = min(segment, total - offset, burst - burstUsed)
+            let last = offset + length == total
+            burstUsed += length
+            let endOfBurst = last || burstUsed == burst
+            if endOfBurst { burstUsed = 0 }
+            let seq = last ? nextStatus() : sequence
+            let header = TargetPDU.dataIn(itt: task.itt, lun: task.lunField, dataSN: dataSN, offset: UInt32(offset),
+                                          length: length, final: endOfBurst, status: last ? Self.statusGood : nil,
+                                          residual: residual, seq: seq)
+            send(header, data: data.getSlice(at: data.readerIndex + offset, length: length)!)
+            offset += length
+            dataSN &+= 1
+        }
+        finish(task)
+    }
+
+    func residualFor(expected: Int, command: Int) -> TargetPDU.Residual {
+        if expected > command { return .underflow(UInt32(expected - command)) }
+        if expected < command { return .overflow(UInt32(command - expected)) }
+        return .none
+    }
+
+    /// Status without data (or after Data-Out).
+    func complete(_ task: SCSITask, status: UInt8, commandLength: Int) {
+        let residual = residualFor(expected: task.expectedLength, command: commandLength)
+        let seq = nextStatus()
+        send(TargetPDU.scsiResponse(itt: task.itt, status: status, residual: residual, seq: seq, expDataSN: 0, dataLength: 0))
+        finish(task)
+    }
+
+    /// CHECK CONDITION with sense data (RFC 7143 section 11.4.7: SenseLength then the sense).
+    func complete(_ task: SCSITask, sense: SenseData) {
+        let bytes = sense.fixedFormat()
+        var data = context.channel.allocator.buffer(capacity: bytes.count + 2)
+        data.writeInteger(UInt16(bytes.count))
+        data.writeBytes(bytes)
+        // No data moved: the whole expected length is residual.
+        let residual: TargetPDU.Residual = task.expectedLength > 0 ? .underflow(UInt32(task.expectedLength)) : .none
+        let seq = nextStatus()
+        send(TargetPDU.scsiResponse(itt: task.itt, status: Self.statusCheckCondition, residual: residual, seq: seq,
+                                    expDataSN: 0, dataLength: data.readableBytes), data: data)
+        finish(task)
+    }
+
+    /// The task is answered: it leaves the table and frees its slot in the CmdSN window.
+    func finish(_ task: SCSITask) {
+        tasks[task.itt] = nil
+        if !task.isImmediate && task.action != nil { activeCommands -= 1 }
+    }
+}

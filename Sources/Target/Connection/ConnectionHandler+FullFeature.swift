@@ -1,0 +1,177 @@
+import ISCSI
+import NIOCore
+import SCSI
+
+/// The full feature phase: CmdSN ordering and the requests other than SCSI commands.
+extension ConnectionHandler {
+    func processFullFeature(_ pdu: PDU) {
+        let h = pdu.header
+        switch h.initiatorOpcode {
+        case .scsiCommand:
+            guard !isDiscovery else {
+                logger.warning("SCSI command in a discovery session")
+                sendReject(.protocolError, header: h)
+                return
+            }
+            arriveCommand(pdu)
+        case .dataOut:
+            receiveDataOut(pdu)
+        case .nopOut:
+            if h.initiatorTaskTag == reservedTag {
+                // The answer to our ping (pingDeadline was cleared on receipt); no reply.
+                return
+            }
+            sequenceRequest(pdu)
+        case .taskManagementRequest, .textRequest, .logoutRequest:
+            sequenceRequest(pdu)
+        case .snackRequest:
+            // ErrorRecoveryLevel 0: no SNACK support (RFC 7143 section 11.16).
+            sendReject(.protocolError, header: h)
+        case .loginRequest:
+            sendReject(.protocolError, header: h)
+        case nil:
+            logger.warning("unknown opcode 0x\(String(h.rawOpcode, radix: 16))")
+            sendReject(.commandNotSupported, header: h)
+        }
+    }
+
+    // MARK: CmdSN ordering (RFC 7143 section 4.2.2.1)
+
+    /// Is `cmdSN` inside the window [ExpCmdSN, MaxCmdSN] (serial number arithmetic)?
+    func inWindow(_ cmdSN: UInt32) -> Bool {
+        let offset = cmdSN &- expCmdSN
+        let maxOffset = sequence.maxCmdSN &- expCmdSN
+        return offset <= maxOffset && maxOffset < 0x8000_0000
+    }
+
+    /// Delivers a request now (immediate, or its CmdSN's turn), parks it until its turn, or
+    /// ignores it when it is outside the window, as the RFC requires.
+    func sequenceRequest(_ pdu: PDU) {
+        let h = pdu.header
+        if h.isImmediate {
+            deliver(pdu)
+            return
+        }
+        if h.cmdSN == expCmdSN {
+            expCmdSN &+= 1
+            deliver(pdu)
+            deliverWaiting()
+        } else if inWindow(h.cmdSN) {
+            guard waiting[h.cmdSN] == nil else {
+                logger.warning("CmdSN \(h.cmdSN) received twice; ignoring the second")
+                return
+            }
+            waiting[h.cmdSN] = pdu
+        } else {
+            logger.warning("CmdSN \(h.cmdSN) outside the window [\(expCmdSN), \(sequence.maxCmdSN)]; ignored")
+        }
+    }
+
+    func deliverWaiting() {
+        while let next = waiting.removeValue(forKey: expCmdSN) {
+            expCmdSN &+= 1
+            deliver(next)
+        }
+    }
+
+    func deliver(_ pdu: PDU) {
+        switch pdu.header.initiatorOpcode {
+        case .scsiCommand: startCommand(pdu.header)
+        case .nopOut: answerNop(pdu)
+        case .taskManagementRequest: manageTasks(pdu.header)
+        case .textRequest: answerText(pdu)
+        case .logoutRequest: logout(pdu.header)
+        default: break
+        }
+    }
+
+    // MARK: NOP
+
+    private func answerNop(_ pdu: PDU) {
+        let h = pdu.header
+        // Echo the ping data, truncated to what the initiator can receive.
+        var data = pdu.data
+        let limit = Int(parameters.initiatorMaxRecvDataSegmentLength)
+        if data.readableBytes > limit { data = data.getSlice(at: data.readerIndex, length: limit)! }
+        let seq = nextStatus()
+        send(TargetPDU.nopIn(itt: h.initiatorTaskTag, ttt: reservedTag, lun: h.lun, seq: seq, dataLength: data.readableBytes),
+             data: data)
+    }
+
+    // MARK: Logout (RFC 7143 section 11.14)
+
+    private func logout(_ h: BasicHeaderSegment) {
+        abortAll(where: { _ in true })
+        let response: UInt8
+        switch h.logoutReason {
+        case 0, 1: response = 0
+        case 2: response = 2  // connection recovery is not supported at ERL 0
+        default: response = 3
+        }
+        logger.info("logout (reason \(h.logoutReason))")
+        let seq = nextStatus()
+        send(TargetPDU.logoutResponse(itt: h.initiatorTaskTag, response: response, seq: seq,
+                                      time2Wait: UInt16(parameters.defaultTime2Wait),
+                                      time2Retain: UInt16(parameters.defaultTime2Retain)))
+        closeAfterFlush()
+    }
+
+    // MARK: Task management (RFC 7143 section 11.5)
+
+    private func manageTasks(_ h: BasicHeaderSegment) {
+        let function = TaskManagementFunction(rawValue: h.taskFunction)
+        var response = TaskManagementResponse.functionComplete
+        let lunExists = target?.units[LUNEncoding.decode(h.lun) ?? UInt64.max] != nil
+        switch function {
+        case .abortTask:
+            if let task = tasks[h.referencedTaskTag], task.lunField == h.lun {
+                abort(task)
+            } else if h.referencedTaskTag != reservedTag, inWindow(h.refCmdSN), h.refCmdSN != expCmdSN &- 1,
+                      waiting[h.refCmdSN] == nil {
+                // Not received yet: complete, and the command will be ignored when it comes.
+                response = .functionComplete
+            } else {
+                response = .taskDoesNotExist
+            }
+        case .abortTaskSet, .clearTaskSet, .logicalUnitReset:
+            if lunExists {
+                abortAll(where: { $0.lunField == h.lun })
+            } else {
+                response = .lunDoesNotExist
+            }
+        case .targetWarmReset, .targetColdReset:
+            abortAll(where: { _ in true })
+        case .clearACA:
+            response = .functionNotSupported
+        case .taskReassign:
+            response = .taskAllegianceReassignmentNotSupported
+        case nil:
+            response = .functionNotSupported
+        }
+        logger.info("task management function \(h.taskFunction) -> \(response)")
+        let seq = nextStatus()
+        send(TargetPDU.taskManagementResponse(itt: h.initiatorTaskTag, response: response, seq: seq))
+        if function == .targetColdReset { closeAfterFlush() }
+    }
+
+    func abort(_ task: SCSITask) {
+        task.aborted = true
+        tasks[task.itt] = nil
+        if task.action != nil && !task.isImmediate { activeCommands -= 1 }
+        if task.action == nil, !task.isImmediate {
+            // Still waiting for its CmdSN: let the number pass without running it.
+            if let parked = waiting[task.cmdSN], parked.header.initiatorTaskTag == task.itt {
+                waiting[task.cmdSN] = PDU(header: abortedPlaceholder(parked.header))
+            }
+        }
+    }
+
+    /// A parked command replaced by a NOP so that its CmdSN still advances the window.
+    private func abortedPlaceholder(_ h: BasicHeaderSegment) -> BasicHeaderSegment {
+        BasicHeaderSegment(opcodeByte: 0x7f, initiatorTaskTag: h.initiatorTaskTag, word24: h.cmdSN)
+    }
+
+    func abortAll(where predicate: (SCSITask) -> Bool) {
+        for task in tasks.values where predicate(task) { abort(task) }
+    }
+}

@@ -1,0 +1,118 @@
+import ISCSI
+import NIOCore
+
+extension ConnectionHandler {
+    func processLogin(_ pdu: PDU) {
+        let authority = ConnectionLoginAuthority(registry: registry, connection: connectionID)
+        if pdu.header.initiatorOpcode == .loginRequest, expCmdSN == 0 {
+            // The leading Login Request's CmdSN is the session's first (RFC 7143 section 11.12.5).
+            expCmdSN = pdu.header.cmdSN
+        }
+        let step = login.receive(pdu, authority: authority)
+        switch step {
+        case let .respond(response):
+            sendLoginResponse(response)
+        case let .fail(response, reason):
+            logger.warning("login failed: \(reason) -> \(response.status)",
+                           metadata: ["initiator": "\(login.initiatorNameSoFar)"])
+            sendLoginResponse(response)
+            closeAfterFlush()
+        case let .complete(response, outcome):
+            sendLoginResponse(response)
+            enterFullFeature(outcome, tsih: response.tsih)
+        }
+    }
+
+    private func sendLoginResponse(_ r: LoginStateMachine.Response) {
+        let seq = nextStatus()
+        let keys = r.keys.encoded()
+        let header = TargetPDU.loginResponse(transit: r.transit, currentStage: r.currentStage, nextStage: r.nextStage,
+                                             isid: r.isid, tsih: r.tsih, itt: r.itt, seq: seq,
+                                             statusClass: r.status.statusClass, statusDetail: r.status.detail,
+                                             dataLength: keys.count)
+        send(header, bytes: keys)
+    }
+
+    private func enterFullFeature(_ outcome: LoginOutcome, tsih: UInt16) {
+        loginTimer?.cancel()
+        loginTimer = nil
+        parameters = outcome.parameters
+        self.tsih = tsih
+        logger[metadataKey: "initiator"] = "\(outcome.initiatorName)"
+        logger[metadataKey: "session"] = "\(tsih)"
+        switch outcome.sessionType {
+        case .discovery:
+            isDiscovery = true
+            logger.info("discovery session started")
+        case let .normal(name):
+            target = registry.catalog.target(named: name)
+            logger[metadataKey: "target"] = "\(name)"
+            logger.info("session started", metadata: [
+                "HeaderDigest": "\(parameters.headerDigest)", "DataDigest": "\(parameters.dataDigest)",
+                "MaxBurstLength": "\(parameters.maxBurstLength)", "FirstBurstLength": "\(parameters.firstBurstLength)",
+                "InitialR2T": "\(parameters.initialR2T)", "ImmediateData": "\(parameters.immediateData)",
+                "MaxRecvDataSegmentLength": "\(parameters.initiatorMaxRecvDataSegmentLength)",
+            ])
+        }
+        // Digests and our receive limit apply from the first PDU after the final Login
+        // Response (RFC 7143 section 13.1, 13.12).
+        parser.headerDigest = parameters.headerDigest
+        parser.dataDigest = parameters.dataDigest
+        parser.maxDataSegmentLength = Int(parameters.targetMaxRecvDataSegmentLength)
+        serializer.headerDigest = parameters.headerDigest
+        serializer.dataDigest = parameters.dataDigest
+        phase = .fullFeature
+        startPings()
+    }
+
+    private func startPings() {
+        guard settings.nopInterval > 0 else { return }
+        schedulePing()
+    }
+
+    private func schedulePing() {
+        // Checked at a fraction of the interval so that a dead peer is noticed close to the
+        // configured nop-timeout.
+        let tick = TimeAmount.milliseconds(max(250, min(settings.nopInterval, settings.nopTimeout) * 1000 / 4))
+        pingTimer = context.eventLoop.assumeIsolated().scheduleTask(in: tick) { [self] in
+            checkLiveness()
+            if phase == .fullFeature { schedulePing() }
+        }
+    }
+
+    /// Pings an idle initiator with a NOP-In and drops the connection when a ping goes
+    /// unanswered (any PDU from the initiator counts as an answer).
+    private func checkLiveness() {
+        guard phase == .fullFeature else { return }
+        let now = NIODeadline.now()
+        if let deadline = pingDeadline {
+            if now >= deadline {
+                logger.warning("initiator did not answer a NOP-In within \(settings.nopTimeout) s; dropping the connection")
+                closeNow(reason: "ping timeout")
+            }
+            return
+        }
+        guard now - lastReceive >= .seconds(settings.nopInterval) else { return }
+        let ttt = allocateTransferTag()
+        send(TargetPDU.nopIn(itt: reservedTag, ttt: ttt, lun: 0, seq: sequence, dataLength: 0))
+        pingDeadline = now + .seconds(settings.nopTimeout)
+    }
+
+    func allocateTransferTag() -> UInt32 {
+        let tag = nextTargetTransferTag
+        nextTargetTransferTag = nextTargetTransferTag &+ 1
+        if nextTargetTransferTag == reservedTag { nextTargetTransferTag = 1 }
+        return tag
+    }
+
+    /// Server shutdown: ask the initiator to log out (Async Message event 1) and give it a
+    /// moment before the server closes the connection anyway.
+    func requestLogout() {
+        guard phase == .fullFeature else {
+            closeNow(reason: "server shutting down")
+            return
+        }
+        let seq = nextStatus()
+        send(TargetPDU.asyncMessage(event: 1, seq: seq, parameter3: 2))
+    }
+}

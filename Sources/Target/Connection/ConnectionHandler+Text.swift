@@ -1,0 +1,94 @@
+import ISCSI
+import NIOCore
+
+/// Text requests (RFC 7143 section 11.10): SendTargets, and long answers split with the C bit.
+extension ConnectionHandler {
+    func answerText(_ pdu: PDU) {
+        let h = pdu.header
+        var reply: [UInt8]
+        if h.targetTransferTag != reservedTag {
+            // The initiator asks for the rest of a long answer.
+            guard let pending = textContinuation, pending.ttt == h.targetTransferTag else {
+                sendReject(.protocolError, header: h)
+                return
+            }
+            reply = pending.remaining
+            textContinuation = nil
+        } else {
+            textContinuation = nil
+            let keys: TextParameters
+            do {
+                keys = try TextParameters.parse(pdu.data)
+            } catch {
+                logger.warning("bad Text request: \(error)")
+                sendReject(.protocolError, header: h)
+                return
+            }
+            var answer = TextParameters()
+            for (key, value) in keys.pairs {
+                if key == "SendTargets" {
+                    answer.pairs += sendTargets(value).pairs
+                } else {
+                    answer.append(key, "NotUnderstood")
+                }
+            }
+            reply = answer.encoded()
+        }
+        let limit = Int(parameters.initiatorMaxRecvDataSegmentLength)
+        var ttt = reservedTag
+        var more = false
+        if reply.count > limit {
+            ttt = allocateTransferTag()
+            textContinuation = (ttt, Array(reply[limit...]))
+            reply = Array(reply[..<limit])
+            more = true
+        }
+        let seq = nextStatus()
+        send(TargetPDU.textResponse(itt: h.initiatorTaskTag, ttt: ttt, final: !more, continued: more, lun: h.lun,
+                                    seq: seq, dataLength: reply.count), bytes: reply)
+    }
+
+    /// SendTargets (RFC 7143 appendix C): in a discovery session `All` lists every target;
+    /// in a normal session only the session's own target is reported.
+    func sendTargets(_ value: String) -> TextParameters {
+        var answer = TextParameters()
+        let candidates: [ExportedTarget]
+        if isDiscovery {
+            if value == "All" {
+                candidates = registry.catalog.targets
+            } else {
+                candidates = registry.catalog.target(named: value).map { [$0] } ?? []
+            }
+        } else {
+            guard let target, value.isEmpty || value == "All" || value.lowercased() == target.name.lowercased() else {
+                return answer
+            }
+            candidates = [target]
+        }
+        for target in candidates {
+            answer.append("TargetName", target.name)
+            for address in portalAddresses() {
+                answer.append("TargetAddress", "\(address),1")
+            }
+        }
+        return answer
+    }
+
+    /// The portals to advertise. A wildcard portal (0.0.0.0 or ::) is reported with the
+    /// address this connection reached us on: that one the initiator can certainly use.
+    func portalAddresses() -> [String] {
+        let local = context.channel.localAddress
+        var result: [String] = []
+        for portal in settings.portals {
+            var host = portal.host
+            var port = portal.port
+            if host == "0.0.0.0" || host == "::" || port == 0, let local {
+                if host == "0.0.0.0" || host == "::" { host = local.ipAddress ?? host }
+                if port == 0 { port = local.port ?? port }
+            }
+            let formatted = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            if !result.contains(formatted) { result.append(formatted) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,281 @@
+import ISCSI
+import Logging
+import NIOCore
+import SCSI
+
+/// One iSCSI connection: frames PDUs, runs the login, then the full feature phase of its
+/// session (a session has one connection for now). Everything here is confined to the
+/// channel's event loop; storage completes on the same loop.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Phase {
+        case login
+        case fullFeature
+        case closing
+    }
+
+    let settings: ServerRuntimeSettings
+    let registry: SessionRegistry
+    let connectionID: UInt64
+    var logger: Logger
+
+    var phase: Phase = .login
+    var context: ChannelHandlerContext!
+    var parser = PDUParser()
+    var serializer = PDUSerializer()
+    var cumulation: ByteBuffer?
+    var login: LoginStateMachine
+    var loginTimer: Scheduled<Void>?
+
+    // Full feature phase state.
+    var parameters = OperationalParameters()
+    var target: ExportedTarget?
+    var isDiscovery = false
+    var tsih: UInt16 = 0
+    var statSN: UInt32 = 0
+    var expCmdSN: UInt32 = 0
+    /// Non-immediate commands delivered and not yet answered: they hold the window closed.
+    var activeCommands: UInt32 = 0
+    /// Commands that arrived ahead of their CmdSN turn.
+    var waiting: [UInt32: PDU] = [:]
+    var tasks: [UInt32: SCSITask] = [:]
+    var nextTargetTransferTag: UInt32 = 1
+    var needsFlush = false
+    var inChannelRead = false
+    /// A pending text response split across PDUs (RFC 7143 section 11.10: C bit).
+    var textContinuation: (ttt: UInt32, remaining: [UInt8])?
+
+    // Liveness.
+    var lastReceive = NIODeadline.now()
+    var pingDeadline: NIODeadline?
+    var pingTimer: Scheduled<Void>?
+
+    init(settings: ServerRuntimeSettings, registry: SessionRegistry, logger: Logger) {
+        self.settings = settings
+        self.registry = registry
+        self.connectionID = registry.makeConnectionID()
+        self.login = LoginStateMachine(offer: settings.offer)
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(connectionID)"
+        self.logger = logger
+        // The first login response picks the connection's initial StatSN.
+        self.statSN = UInt32.random(in: 1...0x7fff_ffff)
+    }
+
+    var sequence: TargetPDU.Sequence {
+        let free = settings.commandWindow > activeCommands ? settings.commandWindow - activeCommands : 0
+        // MaxCmdSN = ExpCmdSN - 1 closes the window; it never moves backwards because a
+        // command enters `activeCommands` exactly when ExpCmdSN passes it.
+        return TargetPDU.Sequence(statSN: statSN, expCmdSN: expCmdSN, maxCmdSN: expCmdSN &+ free &- 1)
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let remote = context.channel.remoteAddress {
+            logger[metadataKey: "peer"] = "\(remote)"
+        }
+        let id = connectionID
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        registry.register(.init(
+            id: id,
+            requestLogout: { loop.execute { bound.value.requestLogout() } },
+            close: { loop.execute { bound.value.closeNow(reason: "closed by the server") } }))
+        loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
+            if phase == .login {
+                logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")
+                closeNow(reason: "login timeout")
+            }
+        }
+        logger.debug("connection accepted")
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        loginTimer?.cancel()
+        pingTimer?.cancel()
+        for task in tasks.values { task.aborted = true }
+        tasks.removeAll()
+        waiting.removeAll()
+        registry.unregister(connection: connectionID)
+        if phase == .fullFeature { logger.info("connection closed") }
+        phase = .closing
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("connection error: \(error)")
+        closeNow(reason: "\(error)")
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        lastReceive = .now()
+        pingDeadline = nil
+        if var buffer = cumulation, buffer.readableBytes > 0 {
+            buffer.writeBuffer(&incoming)
+            cumulation = buffer
+        } else {
+            cumulation = incoming
+        }
+        inChannelRead = true
+        defer { inChannelRead = false }
+        var extractedData = false
+        while phase != .closing, var buffer = cumulation {
+            let pdu: PDU?
+            do {
+                pdu = try parser.parse(&buffer)
+                cumulation = buffer
+            } catch {
+                cumulation = buffer
+                handleFramingError(error)
+                continue
+            }
+            guard let pdu else { break }
+            if pdu.data.readableBytes > 0 { extractedData = true }
+            process(pdu)
+        }
+        // Slices of the buffer now live in tasks; appending to it would copy the whole
+        // storage. Rebase the few leftover bytes into a fresh buffer instead.
+        if extractedData, let buffer = cumulation {
+            if buffer.readableBytes == 0 {
+                cumulation = nil
+            } else {
+                var fresh = context.channel.allocator.buffer(capacity: max(buffer.readableBytes, 65536))
+                var rest = buffer
+                fresh.writeBuffer(&rest)
+                cumulation = fresh
+            }
+        } else if let buffer = cumulation, buffer.readableBytes == 0 {
+            cumulation = nil
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded()
+    }
+
+    // MARK: output
+
+    /// Writes one PDU: header (+digest), then the data segment as its own buffer, then
+    /// padding/digest. Flushed at the end of the read batch or right away when called from
+    /// an I/O completion.
+    func send(_ header: BasicHeaderSegment, data: ByteBuffer? = nil) {
+        guard phase != .closing || header.rawOpcode == TargetOpcode.logoutResponse.rawValue
+                || header.rawOpcode == TargetOpcode.loginResponse.rawValue
+                || header.rawOpcode == TargetOpcode.reject.rawValue else { return }
+        var h = header
+        let length = data?.readableBytes ?? 0
+        h.dataSegmentLength = UInt32(length)
+        var head = context.channel.allocator.buffer(capacity: 56 + (length > 0 && length < 1024 ? length + 8 : 0))
+        serializer.writeHeader(h, into: &head)
+        if let data, length > 0 {
+            if length < 1024 {
+                // Small segments: one buffer, one iovec.
+                var copy = data
+                head.writeBuffer(&copy)
+                serializer.writeTrailer(for: data, into: &head)
+                context.write(wrapOutboundOut(head), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(head), promise: nil)
+                context.write(wrapOutboundOut(data), promise: nil)
+                if paddedLength(length) != length || serializer.dataDigest {
+                    var trailer = context.channel.allocator.buffer(capacity: 8)
+                    serializer.writeTrailer(for: data, into: &trailer)
+                    context.write(wrapOutboundOut(trailer), promise: nil)
+                }
+            }
+        } else {
+            context.write(wrapOutboundOut(head), promise: nil)
+        }
+        needsFlush = true
+        if !inChannelRead { flushIfNeeded() }
+    }
+
+    func send(_ header: BasicHeaderSegment, bytes: [UInt8]) {
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        send(header, data: buffer)
+    }
+
+    func flushIfNeeded() {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+    }
+
+    /// Consumes a StatSN for a status-carrying PDU and returns the sequence to put in it.
+    func nextStatus() -> TargetPDU.Sequence {
+        let seq = sequence
+        statSN &+= 1
+        return seq
+    }
+
+    func closeNow(reason: String) {
+        guard phase != .closing else { return }
+        phase = .closing
+        logger.debug("closing connection: \(reason)")
+        flushIfNeeded()
+        context.close(promise: nil)
+    }
+
+    /// Flushes what is queued, then closes (after Logout and failed Login responses).
+    func closeAfterFlush() {
+        phase = .closing
+        needsFlush = false
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        let channel = context.channel
+        promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    // MARK: framing errors
+
+    func handleFramingError(_ error: ISCSIError) {
+        switch error {
+        case .headerDigestMismatch:
+            // The header cannot be trusted, so neither can the PDU boundaries after it.
+            logger.warning("\(error); dropping the connection")
+            closeNow(reason: "header digest error")
+        case let .dataDigestMismatch(header):
+            logger.warning("\(error)")
+            sendReject(.dataDigestError, header: header)
+            if header.initiatorOpcode == .dataOut || header.initiatorOpcode == .scsiCommand {
+                // At ErrorRecoveryLevel 0 the command cannot be recovered.
+                closeAfterFlush()
+            }
+        case let .dataSegmentTooLong(header, _, _):
+            logger.warning("\(error); rejecting and dropping the connection")
+            sendReject(.protocolError, header: header)
+            closeAfterFlush()
+        default:
+            logger.warning("\(error)")
+            closeNow(reason: "\(error)")
+        }
+    }
+
+    func sendReject(_ reason: RejectReason, header: BasicHeaderSegment) {
+        let seq = nextStatus()
+        send(TargetPDU.reject(reason: reason, seq: seq), bytes: header.bytes())
+    }
+
+    // MARK: dispatch
+
+    func process(_ pdu: PDU) {
+        switch phase {
+        case .login:
+            processLogin(pdu)
+        case .fullFeature:
+            processFullFeature(pdu)
+        case .closing:
+            break
+        }
+    }
+}

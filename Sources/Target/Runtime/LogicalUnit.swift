@@ -1,0 +1,61 @@
+import NIOConcurrencyHelpers
+import SCSI
+import Storage
+
+/// One exported LU: its SCSI description, its backing store, and the mutable SCSI state
+/// that every I_T nexus shares (guarded by a lock: sessions run on different event loops,
+/// and the critical section is a CDB decode, far shorter than any I/O).
+public final class LogicalUnit: Sendable {
+    public let info: LogicalUnitInfo
+    public let device: BlockDevice
+    private let state: NIOLockedValueBox<LogicalUnitState>
+
+    public init(info: LogicalUnitInfo, device: BlockDevice) {
+        self.info = info
+        self.device = device
+        self.state = NIOLockedValueBox(LogicalUnitState())
+    }
+
+    public func decode(_ cdb: CDB, context: CommandContext) -> SCSIAction {
+        state.withLockedValue { SCSICommandDecoder.decode(cdb, lu: info, state: &$0, context: context) }
+    }
+
+    public var blockSize: Int { info.blockSize }
+}
+
+/// A sharing target as it runs: IQN, alias and LUN map.
+public final class ExportedTarget: Sendable {
+    public let name: String
+    public let alias: String?
+    public let units: [UInt64: LogicalUnit]
+    /// LUN numbers in ascending order, as REPORT LUNS lists them.
+    public let lunList: [UInt64]
+
+    public init(name: String, alias: String?, units: [UInt64: LogicalUnit]) {
+        self.name = name
+        self.alias = alias
+        self.units = units
+        self.lunList = units.keys.sorted()
+    }
+}
+
+/// Every target of the running configuration, looked up by IQN (case-insensitive, as
+/// RFC 3722 normalizes iSCSI names to lower case).
+public final class TargetCatalog: Sendable {
+    public let targets: [ExportedTarget]
+    private let byName: [String: ExportedTarget]
+
+    public init(targets: [ExportedTarget]) {
+        self.targets = targets
+        var map: [String: ExportedTarget] = [:]
+        for t in targets { map[t.name.lowercased()] = t }
+        self.byName = map
+    }
+
+    public func target(named name: String) -> ExportedTarget? { byName[name.lowercased()] }
+
+    /// Closes every device (after the server stopped).
+    public func closeDevices() {
+        for t in targets { for u in t.units.values { u.device.close() } }
+    }
+}

@@ -1,0 +1,75 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The listening side: binds every portal, starts a connection handler per accepted TCP
+/// connection, and shuts down politely (logout requests, then close).
+public final class ISCSIServer: Sendable {
+    public let settings: ServerRuntimeSettings
+    public let registry: SessionRegistry
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let listeners: NIOLockedValueBoxWrapper<[Channel]>
+
+    public init(settings: ServerRuntimeSettings, catalog: TargetCatalog, group: EventLoopGroup, logger: Logger) {
+        self.settings = settings
+        self.registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions)
+        self.group = group
+        self.logger = logger
+        self.listeners = NIOLockedValueBoxWrapper([])
+    }
+
+    /// Binds all portals; returns the bound addresses (with the real port for port 0).
+    public func start() throws -> [SocketAddress] {
+        let settings = self.settings
+        let registry = self.registry
+        let logger = self.logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
+            .childChannelOption(.socketOption(.so_sndbuf), value: 1 << 20)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 1 << 20))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ConnectionHandler(settings: settings, registry: registry, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        var bound: [SocketAddress] = []
+        for portal in settings.portals {
+            let channel = try bootstrap.bind(host: portal.host, port: portal.port).wait()
+            listeners.withLockedValue { $0.append(channel) }
+            if let address = channel.localAddress { bound.append(address) }
+        }
+        return bound
+    }
+
+    /// Stops accepting, asks every initiator to log out, waits up to `grace` for them, then
+    /// closes whatever is left.
+    public func shutdown(grace: TimeAmount = .seconds(3)) {
+        let channels = listeners.withLockedValue { l in defer { l = [] }; return l }
+        for channel in channels { try? channel.close().wait() }
+        let handles = registry.connectionHandles
+        for handle in handles { handle.requestLogout() }
+        let deadline = NIODeadline.now() + grace
+        while NIODeadline.now() < deadline && !registry.connectionHandles.isEmpty {
+            usleep(50_000)
+        }
+        for handle in registry.connectionHandles { handle.close() }
+        let closeDeadline = NIODeadline.now() + .seconds(1)
+        while NIODeadline.now() < closeDeadline && !registry.connectionHandles.isEmpty {
+            usleep(10_000)
+        }
+    }
+}
+
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// NIOLockedValueBox under a name that reads well at the call site.
+typealias NIOLockedValueBoxWrapper = NIOLockedValueBox

@@ -1,0 +1,108 @@
+import ISCSI
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Sessions and connections of the whole server: TSIH allocation, session reinstatement,
+/// the max-sessions limit, and the list of live connections to log out at shutdown.
+/// Shared by every event loop, so it is a lock around a small table.
+public final class SessionRegistry: Sendable {
+    /// How a connection is told to go away (reinstatement, shutdown).
+    public struct ConnectionHandle: Sendable {
+        public let id: UInt64
+        /// Asks the connection to request a logout and close (runs on its event loop).
+        public let requestLogout: @Sendable () -> Void
+        /// Closes the connection at once.
+        public let close: @Sendable () -> Void
+    }
+
+    struct SessionEntry {
+        var tsih: UInt16
+        var initiatorName: String
+        var isid: UInt64
+        var targetName: String?
+        var connection: UInt64
+    }
+
+    struct State {
+        var nextTSIH: UInt16 = 1
+        var nextConnectionID: UInt64 = 1
+        var sessions: [UInt16: SessionEntry] = [:]
+        var connections: [UInt64: ConnectionHandle] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+    public let catalog: TargetCatalog
+    public let maxSessions: Int
+
+    public init(catalog: TargetCatalog, maxSessions: Int) {
+        self.catalog = catalog
+        self.maxSessions = maxSessions
+    }
+
+    public func makeConnectionID() -> UInt64 {
+        state.withLockedValue { s in
+            defer { s.nextConnectionID += 1 }
+            return s.nextConnectionID
+        }
+    }
+
+    public func register(_ handle: ConnectionHandle) {
+        state.withLockedValue { $0.connections[handle.id] = handle }
+    }
+
+    /// Forgets the connection and any session it carried.
+    public func unregister(connection id: UInt64) {
+        state.withLockedValue { s in
+            s.connections[id] = nil
+            for (tsih, entry) in s.sessions where entry.connection == id { s.sessions[tsih] = nil }
+        }
+    }
+
+    public var connectionHandles: [ConnectionHandle] { state.withLockedValue { Array($0.connections.values) } }
+    public var sessionCount: Int { state.withLockedValue { $0.sessions.count } }
+
+    /// Admits a finished login on `connection` (RFC 7143 section 6.3.5 for the TSIH rules).
+    func admit(_ outcome: LoginOutcome, connection: UInt64) -> Result<UInt16, LoginStatus> {
+        let targetName: String?
+        if case let .normal(name) = outcome.sessionType { targetName = name } else { targetName = nil }
+        var reinstated: ConnectionHandle?
+        let result: Result<UInt16, LoginStatus> = state.withLockedValue { s in
+            if outcome.requestedTSIH != 0 {
+                // Adding a connection to an existing session (MC/S) is not supported yet.
+                return .failure(s.sessions[outcome.requestedTSIH] == nil ? .sessionDoesNotExist : .cantIncludeInSession)
+            }
+            // Same initiator port (name + ISID) to the same target: session reinstatement.
+            if let old = s.sessions.values.first(where: {
+                $0.initiatorName == outcome.initiatorName && $0.isid == outcome.isid && $0.targetName == targetName
+            }) {
+                s.sessions[old.tsih] = nil
+                reinstated = s.connections[old.connection]
+            }
+            guard s.sessions.count < maxSessions else { return .failure(.outOfResources) }
+            var tsih = s.nextTSIH
+            while tsih == 0 || s.sessions[tsih] != nil { tsih &+= 1 }
+            s.nextTSIH = tsih &+ 1
+            s.sessions[tsih] = SessionEntry(tsih: tsih, initiatorName: outcome.initiatorName, isid: outcome.isid,
+                                            targetName: targetName, connection: connection)
+            return .success(tsih)
+        }
+        reinstated?.close()
+        return result
+    }
+}
+
+/// The login's view of the registry for one connection.
+struct ConnectionLoginAuthority: LoginAuthority {
+    let registry: SessionRegistry
+    let connection: UInt64
+
+    func lookupTarget(named name: String) -> (name: String, alias: String?)? {
+        registry.catalog.target(named: name).map { ($0.name, $0.alias) }
+    }
+
+    func authorize(initiator: String, target: String) -> LoginStatus { .success }
+
+    func admit(_ outcome: LoginOutcome) -> Result<UInt16, LoginStatus> {
+        registry.admit(outcome, connection: connection)
+    }
+}

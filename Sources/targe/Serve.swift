@@ -1,0 +1,121 @@
+import ArgumentParser
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import Storage
+import Target
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the iSCSI target in the foreground (logs to stderr).")
+
+    @Option(name: .shortAndLong, help: "The config file; without it the embedded default is used.")
+    var config: String?
+
+    @Option(help: "Data directory for the embedded default's LUN file.")
+    var dataDir: String = "/var/lib/targe"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Option(help: "Event loop threads (default: one per core).")
+    var threads: Int = System.coreCount
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "targe")
+
+        let fileName: String
+        let parsed: TargeConfig
+        do {
+            if let config {
+                fileName = config
+                parsed = try ConfigParser.load(path: config)
+            } else {
+                fileName = "<embedded default>"
+                if mkdir(dataDir, 0o755) != 0 && errno != EEXIST {
+                    writeStderr("cannot create data directory \(dataDir): \(String(cString: strerror(errno)))\n")
+                    throw ExitCode(1)
+                }
+                parsed = try ConfigParser.parse(EmbeddedDefault.text(dataDirectory: dataDir), fileName: fileName)
+            }
+        } catch let errors as ConfigErrors {
+            printErrors(errors.errors)
+            throw ExitCode(1)
+        }
+        let unsupported = FeatureGate.unsupported(in: parsed, file: fileName)
+        guard unsupported.isEmpty else {
+            printErrors(unsupported)
+            throw ExitCode(1)
+        }
+
+        // Signals are taken synchronously by this thread; block them before any other
+        // thread exists so that the event loops and pool threads inherit the mask.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let catalog: TargetCatalog
+        do {
+            catalog = try CatalogBuilder.buildCatalog(parsed, fileName: fileName, pool: pool)
+        } catch {
+            writeStderr("\(error)\n")
+            try? group.syncShutdownGracefully()
+            try? pool.syncShutdownGracefully()
+            throw ExitCode(1)
+        }
+        let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)
+        let bound: [SocketAddress]
+        do {
+            bound = try server.start()
+        } catch {
+            writeStderr("cannot listen: \(error)\n")
+            catalog.closeDevices()
+            throw ExitCode(1)
+        }
+        for target in catalog.targets {
+            logger.info("target ready", metadata: ["target": "\(target.name)", "luns": "\(target.lunList)"])
+        }
+        for address in bound {
+            let host = address.ipAddress ?? "?"
+            let shown = host.contains(":") ? "[\(host)]" : host
+            print("listening on \(shown):\(address.port ?? 0)")
+        }
+        fflush(nil)
+
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.notice("signal \(received): logging sessions out and shutting down")
+        server.shutdown()
+        // Everything acknowledged must be on stable storage before we exit.
+        let loop = group.next()
+        for target in catalog.targets {
+            for unit in target.units.values {
+                do {
+                    try unit.device.flush(on: loop).wait()
+                } catch {
+                    logger.error("flush failed: \(error)", metadata: ["device": "\(unit.device.name)"])
+                }
+            }
+        }
+        catalog.closeDevices()
+        try? group.syncShutdownGracefully()
+        try? pool.syncShutdownGracefully()
+        logger.notice("stopped")
+    }
+}
