@@ -8,8 +8,10 @@ enum ConfigLexer {
         // "outside any section" would bury the one real error.
         var discarding = false
         var lineNumber = 0
+        // Editors on other systems may start the file with a byte order mark; it is not a key.
+        let body = text.hasPrefix("\u{FEFF}") ? text.dropFirst() : Substring(text)
         // "\r\n" is one Character in Swift, so it has to be named as a separator of its own.
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        for rawLine in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let content = rawLine.prefix { $0 != "#" }  // '#' starts a comment anywhere
             let tokens = content.split { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}" }

@@ -1,6 +1,7 @@
 /// One row of the opcode table: how to decode a command and how REPORT SUPPORTED
-/// OPERATION CODES describes it.
-struct CommandDescriptor: Sendable {
+/// OPERATION CODES describes it. A class so that a table lookup on the hot path copies
+/// one reference rather than the row's fields.
+final class CommandDescriptor: Sendable {
     typealias Handler = @Sendable (
         _ cdb: CDB, _ lu: LogicalUnitInfo, _ state: inout LogicalUnitState, _ context: CommandContext
     ) -> SCSIAction

@@ -75,7 +75,7 @@ final class SyntaxErrorTests: XCTestCase {
     }
 
     func testCommentsBlankLinesTabsAndCRLF() throws {
-        let text = "# top\r\n\r\n[server]   # trailing\r\n\tmax-sessions\t7#no space needed\r\n   # indented comment\r\n"
+        let text = "\u{FEFF}# top\r\n\r\n[server]   # trailing\r\n\tmax-sessions\t7#no space needed\r\n   # indented comment\r\n"
         let config = try parseValid(text)
         XCTAssertEqual(config.server.maxSessions, 7)
         XCTAssertEqual(config.server.lines["max-sessions"], 4)

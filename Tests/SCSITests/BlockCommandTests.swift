@@ -72,7 +72,7 @@ final class BlockCommandTests: XCTestCase {
                        .checkCondition(.lbaOutOfRange))
         XCTAssertEqual(decode(CDBBuilder.sixteen(0x88, lba: UInt64.max, blocks: 1)), .checkCondition(.lbaOutOfRange))
         XCTAssertEqual(decode(CDBBuilder.sixteen(0x88, lba: 1 << 63, blocks: 1)), .checkCondition(.lbaOutOfRange))
-        XCTAssertEqual(decode(CDBBuilder.sixteen(0x8A, lba: UInt64.max - 2, blocks: 0xFFFF)),
+        XCTAssertEqual(decode(CDBBuilder.sixteen(0x8A, lba: UInt64.max - 2, blocks: 0x10), lu: huge),
                        .checkCondition(.lbaOutOfRange))
     }
 

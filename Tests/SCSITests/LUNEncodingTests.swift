@@ -10,7 +10,7 @@ final class LUNEncodingTests: XCTestCase {
         XCTAssertEqual(LUNEncoding.encode(300), 0x412C_0000_0000_0000)
         XCTAssertEqual(LUNEncoding.encode(0x3FFF), 0x7FFF_0000_0000_0000)
         XCTAssertEqual(LUNEncoding.encode(0x4000), 0xD200_4000_0000_0000)
-        XCTAssertEqual(LUNEncoding.encode(0x100_0000), 0xE201_0000_0000_0000)
+        XCTAssertEqual(LUNEncoding.encode(0x100_0000), 0xE200_0100_0000_0000)
     }
 
     func testRoundTrip() {

@@ -248,6 +248,8 @@ final class RawSession {
     private(set) var targetMaxRecvDataSegmentLength = 8192
     private(set) var negotiated: [String: String] = [:]
     var timeout: TimeInterval = 10
+    /// The LUN addressed by SCSI commands (single-level, peripheral addressing).
+    var lun: UInt8 = 0
 
     var deadline: Date { Date().addingTimeInterval(timeout) }
 
@@ -375,6 +377,7 @@ final class RawSession {
         pdu.bhs[0] = Opcode.scsiCommand
         pdu.bhs[1] = 0x80 | (read ? 0x40 : 0) | (write ? 0x20 : 0) | 0x01   // F, R, W, ATTR=simple
         pdu.setDataSegmentLength(data.count)
+        pdu.bhs[9] = lun
         pdu.setU32(16, itt)
         pdu.setU32(20, expectedLength)
         pdu.setU32(24, cmdSN)

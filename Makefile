@@ -1,0 +1,56 @@
+# Targe entry points. `make run` and `make test` are all a new user types: they install
+# what is missing (apt-get when root, else they print the command) and build what they need.
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+
+APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra tgt
+SWIFT_RELEASE := swift build -c release --product targe -Xswiftc -static-stdlib
+TARGE := .build/release/targe
+DATA_DIR ?= $(CURDIR)/.targe-data
+
+.PHONY: all deps build run serve test unit-test e2e-test conformance bench clean
+
+all: build
+
+# Installs the Debian packages the build and the tests need, once.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+	@command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)"; exit 1; }
+
+build: deps
+	$(SWIFT_RELEASE)
+
+# Until the appliance image exists, `make run` is `make serve`: the daemon on this host
+# with the embedded default config (a sparse 1 GiB file LUN on 127.0.0.1:3260).
+run: serve
+
+serve: build
+	@mkdir -p $(DATA_DIR)
+	$(TARGE) serve --data-dir $(DATA_DIR)
+
+unit-test: deps
+	swift test --skip EndToEndTests 2>&1 | tee .build/unit-test.log
+
+e2e-test: build
+	TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter EndToEndTests 2>&1 | tee .build/e2e-test.log
+
+conformance: build
+	TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/iscsi-test-cu.sh
+
+test: build
+	TARGE_BIN=$(CURDIR)/$(TARGE) swift test
+	TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/iscsi-test-cu.sh
+
+bench: build
+	TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/bench.sh
+
+clean:
+	rm -rf .build
