@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra tgt
-SWIFT_RELEASE := swift build -c release --product targe -Xswiftc -static-stdlib
+SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib
 TARGE := .build/release/targe
 DATA_DIR ?= $(CURDIR)/.targe-data
 

@@ -8,7 +8,7 @@ enum ReportLUNsCommand {
         }
         let luns: [UInt64]
         switch selectReport {
-        case 0x00, 0x02: luns = context.lunList   // all LUNs (no well-known LUs exist)
+        case 0x00, 0x02: luns = unique(context.lunList) // all LUNs (no well-known LUs exist)
         case 0x01: luns = []                      // well-known LUs only: none
         default: return .checkCondition(.invalidFieldInCDB(byte: 2))
         }
@@ -20,5 +20,11 @@ enum ReportLUNsCommand {
             out.appendBE64(LUNEncoding.encode(lun))
         }
         return .dataIn(out.truncated(to: allocationLength))
+    }
+
+    /// The list without repeated LUNs, first occurrence kept (SAM-5: each LUN once).
+    static func unique(_ luns: [UInt64]) -> [UInt64] {
+        var seen = Set<UInt64>()
+        return luns.filter { seen.insert($0).inserted }
     }
 }

@@ -29,6 +29,9 @@ extension SenseData {
     public static let parameterListLengthError = SenseData(key: .illegalRequest, asc: 0x1A, ascq: 0x00)
     /// 39/00 SAVING PARAMETERS NOT SUPPORTED.
     public static let savingParametersNotSupported = SenseData(key: .illegalRequest, asc: 0x39, ascq: 0x00)
+    /// 0E/03 INVALID FIELD IN COMMAND INFORMATION UNIT (e.g. an EDTL that is not a whole
+    /// number of blocks for a WRITE; libiscsi accepts it or GOOD).
+    public static let invalidFieldInInformationUnit = SenseData(key: .illegalRequest, asc: 0x0E, ascq: 0x03)
     /// 53/02 MEDIUM REMOVAL PREVENTED.
     public static let mediumRemovalPrevented = SenseData(key: .illegalRequest, asc: 0x53, ascq: 0x02)
 

@@ -207,6 +207,14 @@ final class BadInputTests: EndToEndTestCase {
             done.signal()
         }
         loop.start()
+        var stopped = false
+        func stopLoop() {
+            guard !stopped else { return }
+            stopped = true
+            state.withLock { $0.stop = true }
+            done.wait()
+        }
+        defer { stopLoop() }    // also when an attack throws
 
         var problems: [String] = []
         for round in 0..<2 {
@@ -218,8 +226,7 @@ final class BadInputTests: EndToEndTestCase {
         // Let the bystander run at least a couple of times in all.
         let until = Date().addingTimeInterval(60)
         while state.current.passed + state.current.failures.count < 2 && Date() < until { usleep(100_000) }
-        state.withLock { $0.stop = true }
-        done.wait()
+        stopLoop()
 
         let final = state.current
         print("[e2e] bystander compares: \(final.passed) passed, \(final.failures.count) failed")

@@ -35,6 +35,12 @@ final class ReportLUNsTests: XCTestCase {
         XCTAssertEqual(dataIn(decode(CDBBuilder.reportLUNs(), context: context)), [0, 0, 0, 0, 0, 0, 0, 0])
     }
 
+    func testDuplicatesAreListedOnce() {
+        let context = CommandContext(lunList: [3, 1, 3, 1], expectedDataTransferLength: 0)
+        XCTAssertEqual(dataIn(decode(CDBBuilder.reportLUNs(), context: context)),
+                       [0, 0, 0, 16, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+    }
+
     func testWorksWhileStopped() {
         var state = LogicalUnitState(stopped: true)
         XCTAssertEqual(dataIn(decode(CDBBuilder.reportLUNs(), state: &state)).count, 32)

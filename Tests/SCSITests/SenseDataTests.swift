@@ -69,6 +69,9 @@ final class SenseDataTests: XCTestCase {
             (.reportedLUNsDataChanged, .unitAttention, 0x3F, 0x0E),
             (.capacityDataChanged, .unitAttention, 0x2A, 0x09),
             (.protocolServiceCRCError, .abortedCommand, 0x47, 0x05),
+            (.invalidFieldInInformationUnit, .illegalRequest, 0x0E, 0x03),
+            (.writeProtected, .dataProtect, 0x27, 0x00),
+            (.mediumRemovalPrevented, .illegalRequest, 0x53, 0x02),
         ]
         for (sense, key, asc, ascq) in expected {
             XCTAssertEqual(sense.key, key)

@@ -114,7 +114,7 @@ extension ConnectionHandler {
             let ttt = allocateTransferTag()
             send(TargetPDU.readyToTransfer(itt: task.itt, lun: task.lunField, ttt: ttt, r2tSN: task.nextR2TSN,
                                            offset: UInt32(task.nextR2TOffset), length: UInt32(length), seq: sequence))
-            task.outstandingR2Ts[ttt] = task.nextR2TOffset + length
+            task.outstandingR2Ts[ttt] = (task.nextR2TOffset + length, 0)
             task.nextR2TSN &+= 1
             task.nextR2TOffset += length
         }
@@ -128,19 +128,34 @@ extension ConnectionHandler {
             return
         }
         let ttt = h.targetTransferTag
+        let expectedDataSN: UInt32
         if ttt != reservedTag {
-            guard let end = task.outstandingR2Ts[ttt] else {
+            guard let burst = task.outstandingR2Ts[ttt] else {
                 logger.warning("Data-Out with unknown target transfer tag 0x\(String(ttt, radix: 16))")
                 sendReject(.protocolError, header: h)
                 return
             }
-            guard Int(h.bufferOffset) + pdu.data.readableBytes <= end else {
+            guard Int(h.bufferOffset) + pdu.data.readableBytes <= burst.end else {
                 sendReject(.protocolError, header: h)
                 return
             }
-        } else if Int(h.bufferOffset) + pdu.data.readableBytes > task.unsolicitedLength {
-            logger.warning("unsolicited Data-Out beyond FirstBurstLength")
+            expectedDataSN = burst.nextDataSN
+            task.outstandingR2Ts[ttt]?.nextDataSN &+= 1
+        } else {
+            guard Int(h.bufferOffset) + pdu.data.readableBytes <= task.unsolicitedLength else {
+                logger.warning("unsolicited Data-Out beyond FirstBurstLength")
+                sendReject(.protocolError, header: h)
+                return
+            }
+            expectedDataSN = task.unsolicitedDataSN
+            task.unsolicitedDataSN &+= 1
+        }
+        guard h.dataSN == expectedDataSN else {
+            // A lost or repeated Data-Out: at ErrorRecoveryLevel 0 there is no recovery
+            // within the command, so the connection goes (RFC 7143 section 7.1.4.1).
+            logger.warning("Data-Out DataSN \(h.dataSN), expected \(expectedDataSN); dropping the connection")
             sendReject(.protocolError, header: h)
+            closeAfterFlush()
             return
         }
         guard task.accept(pdu.data, at: Int(h.bufferOffset)) else {

@@ -28,7 +28,10 @@ final class SCSITask {
     // R2T bookkeeping.
     var nextR2TOffset = 0
     var nextR2TSN: UInt32 = 0
-    var outstandingR2Ts: [UInt32: Int] = [:]  // TTT -> end offset of the burst
+    /// TTT -> end offset of the burst and the DataSN its next Data-Out must carry.
+    var outstandingR2Ts: [UInt32: (end: Int, nextDataSN: UInt32)] = [:]
+    /// DataSN of the next unsolicited Data-Out (each sequence counts from 0).
+    var unsolicitedDataSN: UInt32 = 0
 
     /// Storage I/O or data transfer for this task has started.
     var executing = false

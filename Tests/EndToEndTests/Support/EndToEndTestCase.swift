@@ -38,7 +38,8 @@ class EndToEndTestCase: XCTestCase {
             }
         }
         targes = []
-        let passed = testRun?.hasSucceeded ?? false
+        // hasSucceeded is only meaningful once the run has stopped; count failures instead.
+        let passed = (testRun?.totalFailureCount ?? 1) == 0
         for dir in scratchDirs {
             if passed {
                 try? FileManager.default.removeItem(at: dir)

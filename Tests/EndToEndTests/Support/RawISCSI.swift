@@ -387,8 +387,31 @@ final class RawSession {
         return pdu
     }
 
-    /// READ CAPACITY(10) on LUN 0: (last LBA, block length).
+    /// READ CAPACITY(10): (last LBA, block length). Retries CHECK CONDITION a few times: the
+    /// first command of a new I_T nexus may well get a unit attention (power on / reset).
     func readCapacity10() throws -> (lastLBA: UInt32, blockLength: UInt32) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try readCapacity10Once()
+            } catch let error as CheckCondition where attempt < 4 {
+                print("[e2e] READ CAPACITY(10) attempt \(attempt): \(error); retrying")
+            }
+        }
+    }
+
+    struct CheckCondition: Error, CustomStringConvertible {
+        var sense: [UInt8]
+        var description: String {
+            // Data segment of a SCSI Response: 2-byte SenseLength, then fixed-format sense.
+            let s = sense.count > 2 ? Array(sense.dropFirst(2)) : []
+            guard s.count >= 14 else { return "CHECK CONDITION (sense \(sense))" }
+            return "CHECK CONDITION key 0x\(String(s[2] & 0x0f, radix: 16)) asc 0x\(String(s[12], radix: 16)) ascq 0x\(String(s[13], radix: 16))"
+        }
+    }
+
+    private func readCapacity10Once() throws -> (lastLBA: UInt32, blockLength: UInt32) {
         let tag = nextITT()
         try send(scsiCommand(cdb: [0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0], read: true, write: false,
                              expectedLength: 8, itt: tag))
@@ -406,6 +429,7 @@ final class RawSession {
                     return try Self.parseCapacity(payload)
                 }
             case Opcode.scsiResponse:
+                if rsp.bhs[2] == 0 && rsp.bhs[3] == 0x02 { throw CheckCondition(sense: rsp.data) }
                 guard rsp.bhs[2] == 0 && rsp.bhs[3] == 0 else {
                     throw E2EError("READ CAPACITY failed: response 0x\(String(rsp.bhs[2], radix: 16)) status 0x\(String(rsp.bhs[3], radix: 16))")
                 }

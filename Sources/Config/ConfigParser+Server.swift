@@ -1,0 +1,61 @@
+/// Reader for [server].
+extension ConfigParser {
+    static func readServer(_ section: ConfigSection, diagnostics: inout Diagnostics) -> ServerSettings {
+        var reader = SectionReader(section, file: diagnostics.file)
+        var settings = ServerSettings(listen: [], line: section.line)
+        for entry in section.entries {
+            switch entry.key {
+            case "node-base":
+                guard let value = reader.single(entry) else { continue }
+                if ISCSIName.isIQN(value), let normalized = ISCSIName.normalize(value) {
+                    settings.nodeBase = normalized
+                } else {
+                    reader.error(entry.line, "bad node-base '\(value)' (expected iqn.YYYY-MM.reverse.domain[:name])")
+                }
+            case "listen":
+                for text in reader.values(entry) ?? [] {
+                    guard let portal = Portal.parse(text) else {
+                        reader.error(entry.line, "bad listen address '\(text)' (expected ADDRESS[:PORT], IPv6 in brackets: [::]:3260)")
+                        continue
+                    }
+                    if let first = settings.portalLines[portal] {
+                        reader.error(entry.line, "listen address \(portal) given twice (first at line \(first))")
+                        continue
+                    }
+                    settings.listen.append(portal)
+                    settings.portalLines[portal] = entry.line
+                }
+            case "max-sessions":
+                if let value = reader.int(entry, in: 1...65535) { settings.maxSessions = value }
+            case "user":
+                guard let value = reader.single(entry) else { continue }
+                if isUserName(value) {
+                    settings.user = value
+                } else {
+                    reader.error(entry.line, "bad user '\(value)' (a user name or a numeric uid)")
+                }
+            default:
+                reader.unknownKey(entry)
+            }
+        }
+        // Only a section without any listen line gets the default; one with only bad lines
+        // has errors already.
+        if reader.lines["listen"] == nil { settings.listen = ServerSettings.defaultListen }
+        settings.lines = reader.lines
+        diagnostics.append(reader.diagnostics)
+        return settings
+    }
+
+    /// A POSIX-ish user name or a numeric uid (the static binary cannot use NSS).
+    static func isUserName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, first != UInt8(ascii: "-"), name.utf8.count <= 32 else { return false }
+        return name.utf8.allSatisfy {
+            isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+        }
+    }
+
+    static func isAlphanumeric(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+            || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+    }
+}
