@@ -22,9 +22,7 @@ let package = Package(
             "CCRC32C",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .target(name: "SCSI", dependencies: [
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        .target(name: "SCSI"),
         .target(name: "Config"),
         .target(name: "Storage", dependencies: [
             "CSystemShims",

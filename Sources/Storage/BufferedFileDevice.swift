@@ -25,6 +25,9 @@ public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
     private let nowaitWrites = ManagedAtomic<Bool>(true)
     private let isClosed = ManagedAtomic<Bool>(false)
 
+    /// Reads at least this long skip the inline RWF_NOWAIT attempt (see `read`).
+    static let inlineReadLimit = 65536
+
     /// Takes ownership of `fd`.
     public init(name: String, fd: Int32, base: UInt64, size: UInt64, pool: NIOThreadPool) {
         self.name = name
@@ -54,7 +57,9 @@ public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
         guard length > 0 else { return eventLoop.makeSucceededFuture(buffer) }
         let fd = self.fd
         let start = off_t(base + offset)
-        let done = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw -> Int in
+        // Large reads go to the pool even when cached: the copy out of the page cache then
+        // runs on another core while the event loop keeps the socket busy.
+        let done = length >= Self.inlineReadLimit ? 0 : buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw -> Int in
             let n = targe_preadv2_nowait(fd, raw.baseAddress, length, start)
             return n > 0 ? n : 0
         }

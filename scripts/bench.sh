@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# Targe vs tgtd on loopback, same host, same kind of backing file, alternating runs.
+#
+#   TARGE_BIN=.build/release/targe scripts/bench.sh      (run as root: `make bench`)
+#
+# Builds nothing. Starts `targe serve` and `tgtd -f` (private control port, its own portal)
+# on free 127.0.0.1 ports, each exporting its own 1 GiB file with the same negotiation
+# settings, then for BENCH_ROUNDS rounds runs, per workload, targe and tgtd back to back
+# (order flipped every round, so neither side always goes first):
+#   4k-randread   iscsi-perf -r, 4 KiB reads, 32 in flight, BENCH_SECONDS s
+#   128k-seqread  iscsi-perf,    128 KiB reads, 32 in flight, BENCH_SECONDS s
+#   4k-seqwrite   qemu-img bench -w -d 32 -s 4k   -c BENCH_W4K_COUNT
+#   128k-seqwrite qemu-img bench -w -d 32 -s 128k -c BENCH_W128K_COUNT
+# and prints the median IOPS and MiB/s of each side and the ratio targe/tgtd.
+#
+# Backing files: both are preallocated and fully written (dd from /dev/zero, fsync) before
+# the first run, not sparse. With sparse files the first writer pays block allocation and
+# reads of never-written blocks are free holes, so results would depend on run order and on
+# which rounds came before; fully written files give both daemons the same on-disk layout
+# and the same (warm) page-cache state in every round.
+#
+# Environment (defaults):
+#   TARGE_BIN          the targe binary (required)
+#   BENCH_ROUNDS       3
+#   BENCH_SECONDS      8        iscsi-perf run time per read run
+#   BENCH_W4K_COUNT    150000   4 KiB writes per write run (~586 MiB)
+#   BENCH_W128K_COUNT  40000    128 KiB writes per write run (5 GiB, wraps the 1 GiB file)
+#   BENCH_SIZE_MIB     1024     size of each backing file
+#   BENCH_ENGINE       buffered targe's `engine` (page cache, like tgtd's rdwr); empty = targe default
+#   BENCH_DEADLINE     300      seconds after which no new workload pair is started
+#   BENCH_RUN_TIMEOUT  60       hard limit for any single run
+#   BENCH_DIR          a new mktemp -d under /var/tmp (logs stay; the image files are removed)
+#   BENCH_KEEP         0        1 = keep the image files too
+set -euo pipefail
+
+ROUNDS=${BENCH_ROUNDS:-3}
+SECONDS_PER_READ=${BENCH_SECONDS:-8}
+W4K_COUNT=${BENCH_W4K_COUNT:-150000}
+W128K_COUNT=${BENCH_W128K_COUNT:-40000}
+SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+ENGINE=${BENCH_ENGINE-buffered}
+DEADLINE=${BENCH_DEADLINE:-300}
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-60}
+KEEP=${BENCH_KEEP:-0}
+NODE_BASE=iqn.2026-11.org.targe.bench
+TGT_IQN=iqn.2026-11.org.tgt.bench:bench
+
+say() { printf '[bench %3ds] %s\n' "$SECONDS" "$*"; }
+die() {
+    printf '[bench %3ds] FATAL: %s\n' "$SECONDS" "$*" >&2
+    exit 1
+}
+
+for v in ROUNDS SECONDS_PER_READ W4K_COUNT W128K_COUNT SIZE_MIB DEADLINE RUN_TIMEOUT; do
+    [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v must be a positive integer (got '${!v}')"
+done
+[[ -n ${TARGE_BIN:-} ]] || die "set TARGE_BIN to the targe binary (this script builds nothing)"
+[[ -x $TARGE_BIN ]] || die "TARGE_BIN=$TARGE_BIN is not executable"
+TARGE_BIN=$(readlink -f "$TARGE_BIN")
+for tool in tgtd tgtadm iscsi-perf iscsi-readcapacity16 qemu-img timeout ss; do
+    command -v "$tool" >/dev/null || die "$tool not found (packages: tgt, libiscsi-bin, qemu-utils + qemu-block-extra, coreutils, iproute2)"
+done
+[[ $(id -u) -eq 0 ]] || say "warning: not root; tgtd may fail to start (make bench runs this as root)"
+
+WORK=${BENCH_DIR:-$(mktemp -d /var/tmp/targe-bench.XXXXXX)}
+mkdir -p "$WORK"
+TARGE_IMG=$WORK/targe.img
+TGT_IMG=$WORK/tgtd.img
+RESULTS=$WORK/results.tsv
+TARGE_PID=
+TGTD_PID=
+TGT_CP=
+FAILED_RUNS=0
+
+# ---- cleanup: both daemons, always -------------------------------------------------------
+
+stop_pid() { # pid name grace
+    local pid=$1 name=$2 grace=$3 i
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name did not stop within ${grace}s; SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    trap - EXIT INT TERM
+    if [[ -n $TARGE_PID ]] && kill -0 "$TARGE_PID" 2>/dev/null; then
+        kill -TERM "$TARGE_PID" 2>/dev/null || true
+        local i st=0
+        for ((i = 0; i < 100; i++)); do kill -0 "$TARGE_PID" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$TARGE_PID" 2>/dev/null; then
+            say "targe did not exit within 10s of SIGTERM; SIGKILL"
+            kill -KILL "$TARGE_PID" 2>/dev/null || true
+        fi
+        wait "$TARGE_PID" 2>/dev/null || st=$?
+        say "targe stopped (exit status $st)"
+    fi
+    if [[ -n $TGTD_PID ]] && kill -0 "$TGTD_PID" 2>/dev/null; then
+        # tgtd ignores SIGTERM while targets exist: remove them, then the system.
+        tgtadm -C "$TGT_CP" --lld iscsi --mode target --op delete --force --tid 1 >/dev/null 2>&1 || true
+        tgtadm -C "$TGT_CP" --op delete --mode system >/dev/null 2>&1 || true
+        stop_pid "$TGTD_PID" tgtd 5
+        say "tgtd stopped"
+    fi
+    if [[ $KEEP != 1 ]]; then rm -f "$TARGE_IMG" "$TGT_IMG"; fi
+    say "logs and results in $WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- helpers ------------------------------------------------------------------------------
+
+free_port() {
+    if command -v python3 >/dev/null; then
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+        return
+    fi
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
+    done
+}
+
+listening() { ss -Hltn "sport = :$1" | grep -q .; }
+
+log_tail() { # file
+    [[ -f $1 ]] && tail -n 25 "$1" | sed 's/^/    | /' >&2
+}
+
+check_alive() { # context
+    if ! kill -0 "$TARGE_PID" 2>/dev/null; then
+        local st=0
+        wait "$TARGE_PID" 2>/dev/null || st=$?
+        TARGE_PID=
+        log_tail "$WORK/targe.stderr"
+        die "targe died $1 (exit status $st); stderr above, full log $WORK/targe.stderr"
+    fi
+    if ! kill -0 "$TGTD_PID" 2>/dev/null; then
+        TGTD_PID=
+        log_tail "$WORK/tgtd.log"
+        die "tgtd died $1; log above, full log $WORK/tgtd.log"
+    fi
+}
+
+block_size() { # url
+    local out
+    out=$(timeout 30 iscsi-readcapacity16 "$1" 2>&1) || { echo "$out" >&2; return 1; }
+    local bs last
+    bs=$(sed -n 's/^LOGICAL BLOCK LENGTH IN BYTES:\([0-9]*\).*/\1/p' <<<"$out")
+    last=$(sed -n 's/^RETURNED LOGICAL BLOCK ADDRESS:\([0-9]*\).*/\1/p' <<<"$out")
+    [[ -n $bs && -n $last ]] || { echo "cannot parse: $out" >&2; return 1; }
+    echo "$bs $(((last + 1) * bs))"
+}
+
+# ---- backing files ------------------------------------------------------------------------
+
+say "work dir $WORK ($(stat -f -c %T "$WORK") filesystem), $(nproc) CPUs"
+say "writing two ${SIZE_MIB} MiB backing files (preallocated, fully written, fsynced)"
+for img in "$TARGE_IMG" "$TGT_IMG"; do
+    dd if=/dev/zero of="$img" bs=4M count=$((SIZE_MIB / 4)) conv=fsync status=none \
+        || die "cannot write $img"
+done
+
+# ---- targe -------------------------------------------------------------------------------
+
+cat >"$WORK/targe.conf" <<EOF
+# written by scripts/bench.sh
+[server]
+node-base  $NODE_BASE
+listen     127.0.0.1:0
+
+[connection]
+MaxRecvDataSegmentLength  262144
+MaxBurstLength            1048576
+FirstBurstLength          65536
+InitialR2T                No
+ImmediateData             Yes
+HeaderDigest              None
+DataDigest                None
+
+[timeouts]
+nop-interval   0
+
+[device bench]
+path    $TARGE_IMG
+size    ${SIZE_MIB}MiB
+${ENGINE:+engine  $ENGINE}
+
+[target bench]
+lun     0 bench
+EOF
+"$TARGE_BIN" check --config "$WORK/targe.conf" >"$WORK/targe-check.log" 2>&1 || {
+    log_tail "$WORK/targe-check.log"
+    die "targe check rejected $WORK/targe.conf"
+}
+"$TARGE_BIN" serve --config "$WORK/targe.conf" >"$WORK/targe.stdout" 2>"$WORK/targe.stderr" &
+TARGE_PID=$!
+TARGE_PORT=
+for ((i = 0; i < 300; i++)); do
+    TARGE_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$WORK/targe.stdout" | head -n1)
+    [[ -n $TARGE_PORT ]] && break
+    kill -0 "$TARGE_PID" 2>/dev/null || { log_tail "$WORK/targe.stderr"; TARGE_PID=; die "targe exited before listening"; }
+    sleep 0.1
+done
+[[ -n $TARGE_PORT ]] || { log_tail "$WORK/targe.stderr"; die "targe printed no 'listening on 127.0.0.1:PORT' within 30s"; }
+listening "$TARGE_PORT" || die "targe says it listens on $TARGE_PORT but nothing is bound there"
+TARGE_URL=iscsi://127.0.0.1:$TARGE_PORT/$NODE_BASE:bench/0
+say "targe $TARGE_BIN pid $TARGE_PID on 127.0.0.1:$TARGE_PORT (engine ${ENGINE:-default})"
+
+read -r BS TARGE_BYTES < <(block_size "$TARGE_URL") || die "READ CAPACITY on targe failed"
+say "targe LUN: $TARGE_BYTES bytes, block size $BS"
+
+# ---- tgtd --------------------------------------------------------------------------------
+
+for ((i = 0; i < 50; i++)); do
+    TGT_CP=$((2000 + RANDOM % 7000))
+    [[ -e /var/run/tgtd/socket.$TGT_CP || -e /run/tgtd/socket.$TGT_CP ]] && continue
+    tgtadm -C "$TGT_CP" --mode sys --op show >/dev/null 2>&1 || break
+done
+TGT_PORT=$(free_port)
+tgtd -f -C "$TGT_CP" --iscsi "portal=127.0.0.1:$TGT_PORT" >"$WORK/tgtd.log" 2>&1 &
+TGTD_PID=$!
+for ((i = 0; i < 150; i++)); do
+    kill -0 "$TGTD_PID" 2>/dev/null || { log_tail "$WORK/tgtd.log"; TGTD_PID=; die "tgtd exited at start"; }
+    if listening "$TGT_PORT" && tgtadm -C "$TGT_CP" --mode sys --op show >/dev/null 2>&1; then break; fi
+    sleep 0.1
+done
+listening "$TGT_PORT" || { log_tail "$WORK/tgtd.log"; die "tgtd is not listening on 127.0.0.1:$TGT_PORT after 15s"; }
+TGTADM=(tgtadm -C "$TGT_CP" --lld iscsi)
+tgt_setup() {
+    "${TGTADM[@]}" --mode target --op new --tid 1 --targetname "$TGT_IQN" || return 1
+    "${TGTADM[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$TGT_IMG" \
+        --bstype rdwr --blocksize "$BS" || return 1
+    "${TGTADM[@]}" --mode target --op bind --tid 1 --initiator-address ALL || return 1
+    local kv
+    for kv in MaxRecvDataSegmentLength=262144 MaxXmitDataSegmentLength=262144 MaxBurstLength=1048576 \
+        FirstBurstLength=65536 InitialR2T=No ImmediateData=Yes HeaderDigest=None DataDigest=None; do
+        "${TGTADM[@]}" --mode target --op update --tid 1 --name "${kv%%=*}" --value "${kv#*=}" || return 1
+    done
+}
+tgt_setup >>"$WORK/tgtd.log" 2>&1 || { log_tail "$WORK/tgtd.log"; die "tgtadm setup failed"; }
+TGT_URL=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1    # tgtd keeps LUN 0 for its controller
+say "tgtd pid $TGTD_PID on 127.0.0.1:$TGT_PORT (control port $TGT_CP, bstype rdwr)"
+read -r TGT_BS TGT_BYTES < <(block_size "$TGT_URL") || die "READ CAPACITY on tgtd failed"
+say "tgtd LUN: $TGT_BYTES bytes, block size $TGT_BS"
+[[ $TGT_BS == "$BS" && $TGT_BYTES == "$TARGE_BYTES" ]] || die "the two LUNs differ ($TARGE_BYTES/$BS vs $TGT_BYTES/$TGT_BS)"
+check_alive "during setup"
+
+# ---- the runs ----------------------------------------------------------------------------
+
+url_of() { [[ $1 == targe ]] && echo "$TARGE_URL" || echo "$TGT_URL"; }
+
+# run_one ROUND DAEMON WORKLOAD: one measurement appended to $RESULTS.
+run_one() {
+    local round=$1 daemon=$2 workload=$3 url log out rc=0 iops mibps secs size count
+    url=$(url_of "$daemon")
+    log=$WORK/run-r$round-$daemon-$workload.log
+    case $workload in
+        4k-randread | 128k-seqread)
+            size=$([[ $workload == 4k-randread ]] && echo 4096 || echo 131072)
+            local args=(-l -m 32 -b $((size / BS)) -t "$SECONDS_PER_READ")
+            [[ $workload == 4k-randread ]] && args+=(-r)
+            timeout -k 5 "$RUN_TIMEOUT" iscsi-perf "${args[@]}" "$url" >"$log" 2>&1 || rc=$?
+            iops=$(tr '\r' '\n' <"$log" | sed -n 's/.*iops average \([0-9][0-9]*\).*/\1/p' | tail -n1)
+            if [[ $rc -ne 0 || -z $iops ]] || ! grep -q 'finished' "$log"; then
+                say "round $round $daemon $workload: FAILED (exit $rc); log $log"
+                tail -n 5 "$log" | sed 's/^/    | /'
+                FAILED_RUNS=$((FAILED_RUNS + 1))
+                return
+            fi
+            mibps=$(awk -v i="$iops" -v s="$size" 'BEGIN { printf "%.1f", i * s / 1048576 }')
+            secs=$SECONDS_PER_READ
+            ;;
+        4k-seqwrite | 128k-seqwrite)
+            if [[ $workload == 4k-seqwrite ]]; then size=4096; count=$W4K_COUNT; else size=131072; count=$W128K_COUNT; fi
+            timeout -k 5 "$RUN_TIMEOUT" qemu-img bench -f raw -w -d 32 -c "$count" -s "$size" \
+                --pattern=165 "$url" >"$log" 2>&1 || rc=$?
+            secs=$(sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p' "$log" | tail -n1)
+            if [[ $rc -ne 0 || -z $secs ]]; then
+                say "round $round $daemon $workload: FAILED (exit $rc$([[ $rc == 124 ]] && echo ", timeout ${RUN_TIMEOUT}s")); log $log"
+                tail -n 5 "$log" | sed 's/^/    | /'
+                FAILED_RUNS=$((FAILED_RUNS + 1))
+                return
+            fi
+            iops=$(awk -v c="$count" -v t="$secs" 'BEGIN { printf "%.0f", (t > 0) ? c / t : 0 }')
+            mibps=$(awk -v c="$count" -v s="$size" -v t="$secs" 'BEGIN { printf "%.1f", (t > 0) ? c * s / t / 1048576 : 0 }')
+            ;;
+    esac
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$daemon" "$workload" "$iops" "$mibps" "$secs" >>"$RESULTS"
+    say "round $round $(printf '%-5s %-13s' "$daemon" "$workload") $(printf '%9s IOPS %9s MiB/s' "$iops" "$mibps") (${secs}s)"
+}
+
+printf 'round\tdaemon\tworkload\tiops\tmibps\tseconds\n' >"$RESULTS"
+WORKLOADS=(4k-randread 128k-seqread 4k-seqwrite 128k-seqwrite)
+say "$ROUNDS rounds: ${WORKLOADS[*]}; reads ${SECONDS_PER_READ}s, writes ${W4K_COUNT}x4k / ${W128K_COUNT}x128k, QD32"
+stopped_early=
+for ((round = 1; round <= ROUNDS; round++)); do
+    if ((round % 2)); then order=(targe tgtd); else order=(tgtd targe); fi
+    for workload in "${WORKLOADS[@]}"; do
+        if ((SECONDS >= DEADLINE)); then stopped_early=1; break 2; fi
+        for daemon in "${order[@]}"; do
+            run_one "$round" "$daemon" "$workload"
+            check_alive "after round $round $daemon $workload"
+        done
+    done
+done
+[[ -z $stopped_early ]] || say "warning: deadline of ${DEADLINE}s reached in round $round; medians use the runs done so far"
+
+# ---- report ------------------------------------------------------------------------------
+
+median() { # daemon workload column(4=iops,5=mibps)
+    awk -F'\t' -v d="$1" -v w="$2" -v c="$3" 'NR > 1 && $2 == d && $3 == w { print $c }' "$RESULTS" |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+runs() { awk -F'\t' -v d="$1" -v w="$2" 'NR > 1 && $2 == d && $3 == w' "$RESULTS" | wc -l; }
+
+echo
+echo "Targe vs tgtd: median of runs per metric; $(nproc) CPUs, loopback, ${SIZE_MIB} MiB preallocated files,"
+echo "block size $BS, targe engine ${ENGINE:-default} vs tgtd bstype rdwr, QD32, single session each"
+printf '%-26s %12s %12s %11s %6s\n' metric targe tgtd targe/tgtd runs
+for workload in "${WORKLOADS[@]}"; do
+    for col in 4 5; do
+        unit=$([[ $col == 4 ]] && echo IOPS || echo MiB/s)
+        a=$(median targe "$workload" $col)
+        b=$(median tgtd "$workload" $col)
+        ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }')
+        printf '%-26s %12s %12s %11s %6s\n' "$workload $unit" "$a" "$b" "$ratio" "$(runs targe "$workload")/$(runs tgtd "$workload")"
+    done
+done
+echo "per-run results: $RESULTS"
+check_alive "at the end"
+if ((FAILED_RUNS > 0)); then
+    say "$FAILED_RUNS run(s) failed; see the run-*.log files in $WORK"
+    exit 1
+fi
+say "done in ${SECONDS}s"
