@@ -8,6 +8,8 @@ import Storage
 extension ConnectionHandler {
     static let statusGood: UInt8 = 0x00
     static let statusCheckCondition: UInt8 = 0x02
+    /// ABORTED COMMAND, DATA PHASE ERROR: the Data-Out sequence was broken.
+    static let dataPhaseError = SenseData(key: .abortedCommand, asc: 0x4b, ascq: 0x00)
 
     /// A SCSI Command PDU arrived: the task exists from now on (so unsolicited Data-Out can
     /// attach to it), but it runs only when its CmdSN comes up.
@@ -45,6 +47,10 @@ extension ConnectionHandler {
     func startCommand(_ h: BasicHeaderSegment) {
         guard let task = tasks[h.initiatorTaskTag], !task.aborted else { return }
         if !task.isImmediate { activeCommands += 1 }
+        if task.failedSequence {
+            complete(task, sense: Self.dataPhaseError)
+            return
+        }
         let cdb = CDB(high: h.cdbHigh, low: h.cdbLow)
         let commandContext = CommandContext(lunList: target?.lunList ?? [], expectedDataTransferLength: h.expectedDataTransferLength)
         let action = task.unit?.decode(cdb, context: commandContext)
@@ -151,11 +157,17 @@ extension ConnectionHandler {
             task.unsolicitedDataSN &+= 1
         }
         guard h.dataSN == expectedDataSN else {
-            // A lost or repeated Data-Out: at ErrorRecoveryLevel 0 there is no recovery
-            // within the command, so the connection goes (RFC 7143 section 7.1.4.1).
-            logger.warning("Data-Out DataSN \(h.dataSN), expected \(expectedDataSN); dropping the connection")
-            sendReject(.protocolError, header: h)
-            closeAfterFlush()
+            // A lost, repeated or reordered Data-Out. At ErrorRecoveryLevel 0 the command
+            // cannot be recovered; it ends with CHECK CONDITION and nothing is written, while
+            // the connection (and the initiator's other commands) carry on. Later Data-Out
+            // for the finished task is ignored.
+            logger.warning("Data-Out DataSN \(h.dataSN), expected \(expectedDataSN); failing the command")
+            if task.action == nil {
+                // Not decoded yet (waiting for its CmdSN): it will answer when its turn comes.
+                task.failedSequence = true
+            } else if !task.executing {
+                complete(task, sense: Self.dataPhaseError)
+            }
             return
         }
         guard task.accept(pdu.data, at: Int(h.bufferOffset)) else {

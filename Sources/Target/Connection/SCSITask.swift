@@ -35,6 +35,8 @@ final class SCSITask {
 
     /// Storage I/O or data transfer for this task has started.
     var executing = false
+    /// Its Data-Out sequence broke before the command's turn came: it fails when delivered.
+    var failedSequence = false
     /// Aborted by task management: whatever completes later is dropped silently.
     var aborted = false
 
