@@ -59,6 +59,7 @@ public final class RAMDevice: BlockDevice, @unchecked Sendable {
     }
 
     public func flush(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
-        eventLoop.makeSucceededVoidFuture()
+        if isClosed.load(ordering: .relaxed) { return eventLoop.makeFailedFuture(StorageError.closed(device: name)) }
+        return eventLoop.makeSucceededVoidFuture()
     }
 }

@@ -47,6 +47,14 @@ public struct Negotiator: Sendable {
                 answer.append(key, reply)
             }
         }
+        // RFC 7143 section 13.14: FirstBurstLength MUST NOT exceed MaxBurstLength, whatever
+        // each side offered on its own.
+        if parameters.firstBurstLength > parameters.maxBurstLength {
+            parameters.firstBurstLength = parameters.maxBurstLength
+            if let i = answer.pairs.firstIndex(where: { $0.key == "FirstBurstLength" }) {
+                answer.pairs[i].value = String(parameters.maxBurstLength)
+            }
+        }
         return answer
     }
 

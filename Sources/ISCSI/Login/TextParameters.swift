@@ -48,7 +48,8 @@ public struct TextParameters: Sendable, Equatable {
         switch c {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"),
-             UInt8(ascii: "+"), UInt8(ascii: "@"), UInt8(ascii: "_"):
+             UInt8(ascii: "+"), UInt8(ascii: "@"), UInt8(ascii: "_"),
+             UInt8(ascii: "#"):  // X#<IANA name> public extension keys (RFC 7143 section 13.26)
             return true
         default:
             return false

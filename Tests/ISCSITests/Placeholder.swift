@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderISCSITests: XCTestCase { func testNothing() {} }
