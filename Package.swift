@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "targe", targets: ["targe"]),
+        // For the libFuzzer package in Fuzz/, which depends on this one by path.
+        .library(name: "ISCSI", targets: ["ISCSI"]),
+        .library(name: "SCSI", targets: ["SCSI"]),
+        .library(name: "Config", targets: ["Config"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -18,6 +22,8 @@ let package = Package(
         .target(name: "CCRC32C"),
         // Linux calls Swift's Glibc module lacks (preadv2 flags, O_DIRECT, ioctls, prctl).
         .target(name: "CSystemShims"),
+        // libcap for the privilege drop (capability sets, bounding set via prctl).
+        .systemLibrary(name: "CLibcap", path: "Sources/CLibcap"),
         .target(name: "ISCSI", dependencies: [
             "CCRC32C",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -37,7 +43,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Appliance", dependencies: [
-            "Config",
+            "Config", "CLibcap",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "targe", dependencies: [

@@ -15,7 +15,6 @@ public enum FeatureGate {
         }
 
         if let appliance = config.appliance { add(appliance.line, "the [appliance] section") }
-        if config.server.user != nil { add(config.server.lines["user"] ?? config.server.line, "[server] user") }
 
         // CHAP
         for user in config.auth.incoming { add(user.line, "CHAP ([auth] incoming '\(user.name)')") }

@@ -1,3 +1,4 @@
+import Appliance
 import ArgumentParser
 import Config
 import Logging
@@ -67,22 +68,48 @@ struct Serve: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
+        // Everything that may need root happens before the first thread starts: devices
+        // are opened and portals bound, then privileges go (capability sets are per thread,
+        // so threads started later inherit the empty sets), then the event loops start.
         let pool = NIOThreadPool(numberOfThreads: 4)
-        pool.start()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let catalog: TargetCatalog
         do {
             catalog = try CatalogBuilder.buildCatalog(parsed, fileName: fileName, pool: pool)
         } catch {
             writeStderr("\(error)\n")
-            try? group.syncShutdownGracefully()
-            try? pool.syncShutdownGracefully()
             throw ExitCode(1)
         }
+        var sockets: [ListeningSocket] = []
+        do {
+            for portal in parsed.server.listen {
+                sockets.append(try ListeningSocket.open(host: portal.host, port: portal.port))
+            }
+        } catch {
+            writeStderr("\(error)\n")
+            catalog.closeDevices()
+            throw ExitCode(1)
+        }
+        if let user = parsed.server.user {
+            if getuid() == 0 {
+                do {
+                    let identity = try PrivilegeDrop.resolve(user)
+                    try PrivilegeDrop.drop(to: identity)
+                    logger.notice("dropped privileges", metadata: ["user": "\(identity.name)", "uid": "\(identity.uid)"])
+                } catch {
+                    writeStderr("\(fileName): [server] user: \(error)\n")
+                    catalog.closeDevices()
+                    throw ExitCode(1)
+                }
+            } else {
+                logger.notice("not running as root (uid \(getuid())): [server] user \(user) needs no privilege drop")
+            }
+        }
+        pool.start()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)
         let bound: [SocketAddress]
         do {
-            bound = try server.start()
+            bound = try server.start(adopting: sockets)
         } catch {
             writeStderr("cannot listen: \(error)\n")
             catalog.closeDevices()

@@ -19,15 +19,14 @@ public final class ISCSIServer: Sendable {
         self.listeners = NIOLockedValueBoxWrapper([])
     }
 
-    /// Binds all portals; returns the bound addresses (with the real port for port 0).
-    public func start() throws -> [SocketAddress] {
+    /// Starts serving on sockets bound earlier (see `ListeningSocket`); returns the bound
+    /// addresses (with the real port for port 0).
+    public func start(adopting sockets: [ListeningSocket]) throws -> [SocketAddress] {
         let settings = self.settings
         let registry = self.registry
         let logger = self.logger
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
             .childChannelOption(.socketOption(.so_sndbuf), value: 1 << 20)
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 1 << 20))
@@ -39,8 +38,8 @@ public final class ISCSIServer: Sendable {
                 }
             }
         var bound: [SocketAddress] = []
-        for portal in settings.portals {
-            let channel = try bootstrap.bind(host: portal.host, port: portal.port).wait()
+        for socket in sockets {
+            let channel = try bootstrap.withBoundSocket(socket.descriptor).wait()
             listeners.withLockedValue { $0.append(channel) }
             if let address = channel.localAddress { bound.append(address) }
         }
