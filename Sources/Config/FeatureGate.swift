@@ -24,12 +24,6 @@ public enum FeatureGate {
             if let user = target.outgoing { add(user.line, "mutual CHAP ([target \(target.name)] outgoing '\(user.name)')") }
         }
 
-        // Address and initiator restrictions
-        for rule in config.clients { add(rule.line, "[clients] rule '\(rule.action.rawValue) \(rule.match)'") }
-        for target in config.targets where !target.allow.isEmpty {
-            add(target.lines["allow"] ?? target.line, "'allow' other than 'all' in [target \(target.name)]")
-        }
-
         // RAID
         for combination in config.combinations { add(combination.line, "[combination \(combination.name)] (RAID \(combination.raid.rawValue))") }
 

@@ -3,7 +3,7 @@ import NIOCore
 
 extension ConnectionHandler {
     func processLogin(_ pdu: PDU) {
-        let authority = ConnectionLoginAuthority(registry: registry, connection: connectionID)
+        let authority = ConnectionLoginAuthority(registry: registry, connection: connectionID, peer: peerAddress)
         if pdu.header.initiatorOpcode == .loginRequest, expCmdSN == 0 {
             // The leading Login Request's CmdSN is the session's first (RFC 7143 section 11.12.5).
             expCmdSN = pdu.header.cmdSN
@@ -38,6 +38,7 @@ extension ConnectionHandler {
         loginTimer = nil
         parameters = outcome.parameters
         self.tsih = tsih
+        initiatorName = outcome.initiatorName
         logger[metadataKey: "initiator"] = "\(outcome.initiatorName)"
         logger[metadataKey: "session"] = "\(tsih)"
         switch outcome.sessionType {

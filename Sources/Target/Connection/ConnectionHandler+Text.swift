@@ -65,7 +65,8 @@ extension ConnectionHandler {
             }
             candidates = [target]
         }
-        for target in candidates {
+        // Discovery lists only what the asker may use (RFC 7143 section 12.1: no leaks).
+        for target in candidates where target.admits(initiatorName: initiatorName, address: peerAddress) {
             answer.append("TargetName", target.name)
             for address in portalAddresses() {
                 answer.append("TargetAddress", "\(address),1")

@@ -1,3 +1,4 @@
+import Config
 import ISCSI
 import Logging
 import NIOCore
@@ -28,6 +29,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     var cumulation: ByteBuffer?
     var login: LoginStateMachine
     var loginTimer: Scheduled<Void>?
+
+    /// The initiator's IP address as bytes (4 or 16), for access rules.
+    var peerAddress: [UInt8]?
+    var initiatorName = ""
 
     // Full feature phase state.
     var parameters = OperationalParameters()
@@ -79,7 +84,17 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         if let remote = context.channel.remoteAddress {
-            logger[metadataKey: "peer"] = "\(remote)"
+            logger[metadataKey: "peer"] = "\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
+            peerAddress = remote.addressBytes
+        }
+        // [clients]: refused addresses are turned away before a single byte is read.
+        if !settings.clientRules.isEmpty {
+            guard let peer = peerAddress, AccessRule.admits(peer, rules: settings.clientRules) else {
+                logger.warning("connection refused by the [clients] rules")
+                phase = .closing
+                context.close(promise: nil)
+                return
+            }
         }
         let id = connectionID
         let loop = context.eventLoop
@@ -276,6 +291,21 @@ final class ConnectionHandler: ChannelInboundHandler {
             processFullFeature(pdu)
         case .closing:
             break
+        }
+    }
+}
+
+extension SocketAddress {
+    /// The raw IPv4 (4 bytes) or IPv6 (16 bytes) address.
+    var addressBytes: [UInt8]? {
+        switch self {
+        case let .v4(address):
+            let a = address.address.sin_addr.s_addr  // network byte order
+            return withUnsafeBytes(of: a) { Array($0) }
+        case let .v6(address):
+            return withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+        default:
+            return nil
         }
     }
 }

@@ -43,7 +43,7 @@ public enum CatalogBuilder {
                                                targetName: target.iqn)
                     units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing)
                 }
-                targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units))
+                targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units, allow: target.allow))
             }
         } catch {
             for device in opened.values { device.close() }
@@ -80,6 +80,7 @@ public enum CatalogBuilder {
         offer.defaultTime2Retain = UInt32(c.defaultTime2Retain)
         offer.errorRecoveryLevel = UInt32(c.errorRecoveryLevel)
         return ServerRuntimeSettings(
+            clientRules: config.clients,
             portals: config.server.listen.map { ($0.host, $0.port) },
             maxSessions: config.server.maxSessions, offer: offer,
             nopInterval: Int64(config.timeouts.nopInterval), nopTimeout: Int64(config.timeouts.nopTimeout),

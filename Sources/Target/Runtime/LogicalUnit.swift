@@ -1,3 +1,4 @@
+import Config
 import NIOConcurrencyHelpers
 import SCSI
 import Storage
@@ -30,12 +31,25 @@ public final class ExportedTarget: Sendable {
     public let units: [UInt64: LogicalUnit]
     /// LUN numbers in ascending order, as REPORT LUNS lists them.
     public let lunList: [UInt64]
+    /// The target's `allow` entries (empty: everyone).
+    public let allow: [TargetAllow]
 
-    public init(name: String, alias: String?, units: [UInt64: LogicalUnit]) {
+    public init(name: String, alias: String?, units: [UInt64: LogicalUnit], allow: [TargetAllow] = []) {
         self.name = name
         self.alias = alias
         self.units = units
         self.lunList = units.keys.sorted()
+        self.allow = allow
+    }
+
+    /// Whether the initiator at `address` may see and use this target (the rule is
+    /// `TargetConfig.admits`: listed networks and listed names must both match).
+    public func admits(initiatorName: String, address: [UInt8]?) -> Bool {
+        guard !allow.isEmpty else { return true }
+        guard let address else { return false }
+        var probe = TargetConfig(name: name, iqn: name)
+        probe.allow = allow
+        return probe.admits(initiatorName: initiatorName, addressBytes: address)
     }
 }
 

@@ -1,7 +1,10 @@
+import Config
 import ISCSI
 
 /// What the server needs from the config at run time, in the Target module's terms.
 public struct ServerRuntimeSettings: Sendable {
+    /// `[clients]`: ordered allow/deny rules checked when a connection is accepted.
+    public var clientRules: [AccessRule]
     public var portals: [(host: String, port: Int)]
     public var maxSessions: Int
     public var offer: TargetOffer
@@ -14,8 +17,9 @@ public struct ServerRuntimeSettings: Sendable {
     /// Commands a session may have outstanding (the CmdSN window).
     public var commandWindow: UInt32
 
-    public init(portals: [(host: String, port: Int)], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
+    public init(clientRules: [AccessRule] = [], portals: [(host: String, port: Int)], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
                 nopInterval: Int64 = 5, nopTimeout: Int64 = 15, loginTimeout: Int64 = 15, commandWindow: UInt32 = 128) {
+        self.clientRules = clientRules
         self.portals = portals
         self.maxSessions = maxSessions
         self.offer = offer

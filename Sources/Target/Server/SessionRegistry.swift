@@ -95,12 +95,16 @@ public final class SessionRegistry: Sendable {
 struct ConnectionLoginAuthority: LoginAuthority {
     let registry: SessionRegistry
     let connection: UInt64
+    let peer: [UInt8]?
 
     func lookupTarget(named name: String) -> (name: String, alias: String?)? {
         registry.catalog.target(named: name).map { ($0.name, $0.alias) }
     }
 
-    func authorize(initiator: String, target: String) -> LoginStatus { .success }
+    func authorize(initiator: String, target: String) -> LoginStatus {
+        guard let exported = registry.catalog.target(named: target) else { return .targetNotFound }
+        return exported.admits(initiatorName: initiator, address: peer) ? .success : .authorizationFailure
+    }
 
     func admit(_ outcome: LoginOutcome) -> Result<UInt16, LoginStatus> {
         registry.admit(outcome, connection: connection)
