@@ -11,7 +11,11 @@
 #   128k-seqread  iscsi-perf,    128 KiB reads, 32 in flight, BENCH_SECONDS s
 #   4k-seqwrite   qemu-img bench -w -d 32 -s 4k   -c BENCH_W4K_COUNT
 #   128k-seqwrite qemu-img bench -w -d 32 -s 128k -c BENCH_W128K_COUNT
-# and prints the median IOPS and MiB/s of each side and the ratio targe/tgtd.
+# and prints the median IOPS and MiB/s of each side and the ratio targe/tgtd. One session per
+# run; iscsi-perf picks random LBAs (not 4 KiB aligned when the block size is 512: the same
+# for both, since tgtd is given targe's block size). tgtd gets targe's negotiation values.
+# targe uses `engine buffered` by default because tgtd's rdwr backing store is
+# pread/pwrite through the page cache: like for like, the protocol engines are compared.
 #
 # Backing files: both are preallocated and fully written (dd from /dev/zero, fsync) before
 # the first run, not sparse. With sparse files the first writer pays block allocation and
@@ -23,24 +27,27 @@
 #   TARGE_BIN          the targe binary (required)
 #   BENCH_ROUNDS       3
 #   BENCH_SECONDS      8        iscsi-perf run time per read run
-#   BENCH_W4K_COUNT    150000   4 KiB writes per write run (~586 MiB)
+#   BENCH_W4K_COUNT    100000   4 KiB writes per write run (~391 MiB)
 #   BENCH_W128K_COUNT  40000    128 KiB writes per write run (5 GiB, wraps the 1 GiB file)
 #   BENCH_SIZE_MIB     1024     size of each backing file
 #   BENCH_ENGINE       buffered targe's `engine` (page cache, like tgtd's rdwr); empty = targe default
-#   BENCH_DEADLINE     300      seconds after which no new workload pair is started
-#   BENCH_RUN_TIMEOUT  60       hard limit for any single run
+#   BENCH_BUDGET       330      seconds for the whole script: a workload pair that would end
+#                               later (by the previous round's timing) is not started
+#   BENCH_FIRST_PAIR_GUESS 30   the estimate used for a pair in the first round
+#   BENCH_RUN_TIMEOUT  45       hard limit for any single run (killed, counted as failed)
 #   BENCH_DIR          a new mktemp -d under /var/tmp (logs stay; the image files are removed)
 #   BENCH_KEEP         0        1 = keep the image files too
 set -euo pipefail
 
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_READ=${BENCH_SECONDS:-8}
-W4K_COUNT=${BENCH_W4K_COUNT:-150000}
+W4K_COUNT=${BENCH_W4K_COUNT:-100000}
 W128K_COUNT=${BENCH_W128K_COUNT:-40000}
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 ENGINE=${BENCH_ENGINE-buffered}
-DEADLINE=${BENCH_DEADLINE:-300}
-RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-60}
+BUDGET=${BENCH_BUDGET:-330}
+FIRST_PAIR_GUESS=${BENCH_FIRST_PAIR_GUESS:-30}
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-45}
 KEEP=${BENCH_KEEP:-0}
 NODE_BASE=iqn.2026-11.org.targe.bench
 TGT_IQN=iqn.2026-11.org.tgt.bench:bench
@@ -51,7 +58,7 @@ die() {
     exit 1
 }
 
-for v in ROUNDS SECONDS_PER_READ W4K_COUNT W128K_COUNT SIZE_MIB DEADLINE RUN_TIMEOUT; do
+for v in ROUNDS SECONDS_PER_READ W4K_COUNT W128K_COUNT SIZE_MIB BUDGET FIRST_PAIR_GUESS RUN_TIMEOUT; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v must be a positive integer (got '${!v}')"
 done
 [[ -n ${TARGE_BIN:-} ]] || die "set TARGE_BIN to the targe binary (this script builds nothing)"
@@ -205,11 +212,12 @@ EOF
     log_tail "$WORK/targe-check.log"
     die "targe check rejected $WORK/targe.conf"
 }
+: >"$WORK/targe.stdout"    # exists before the background child opens it
 "$TARGE_BIN" serve --config "$WORK/targe.conf" >"$WORK/targe.stdout" 2>"$WORK/targe.stderr" &
 TARGE_PID=$!
 TARGE_PORT=
 for ((i = 0; i < 300; i++)); do
-    TARGE_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$WORK/targe.stdout" | head -n1)
+    TARGE_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$WORK/targe.stdout" 2>/dev/null | head -n1 || true)
     [[ -n $TARGE_PORT ]] && break
     kill -0 "$TARGE_PID" 2>/dev/null || { log_tail "$WORK/targe.stderr"; TARGE_PID=; die "targe exited before listening"; }
     sleep 0.1
@@ -260,6 +268,26 @@ check_alive "during setup"
 
 # ---- the runs ----------------------------------------------------------------------------
 
+# watched LOG CMD...: runs CMD (output to LOG) in the background while checking both
+# daemons every 0.2 s; if one dies the run is killed at once and the script stops (an
+# initiator whose target vanished may retry until RUN_TIMEOUT otherwise).
+watched() {
+    local log=$1 pid rc=0
+    shift
+    "$@" >"$log" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if ! kill -0 "$TARGE_PID" 2>/dev/null || ! kill -0 "$TGTD_PID" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            check_alive "while running: $*"
+        fi
+        sleep 0.2
+    done
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
 url_of() { [[ $1 == targe ]] && echo "$TARGE_URL" || echo "$TGT_URL"; }
 
 # run_one ROUND DAEMON WORKLOAD: one measurement appended to $RESULTS.
@@ -272,7 +300,7 @@ run_one() {
             size=$([[ $workload == 4k-randread ]] && echo 4096 || echo 131072)
             local args=(-l -m 32 -b $((size / BS)) -t "$SECONDS_PER_READ")
             [[ $workload == 4k-randread ]] && args+=(-r)
-            timeout -k 5 "$RUN_TIMEOUT" iscsi-perf "${args[@]}" "$url" >"$log" 2>&1 || rc=$?
+            watched "$log" timeout -k 5 "$RUN_TIMEOUT" iscsi-perf "${args[@]}" "$url" || rc=$?
             iops=$(tr '\r' '\n' <"$log" | sed -n 's/.*iops average \([0-9][0-9]*\).*/\1/p' | tail -n1)
             if [[ $rc -ne 0 || -z $iops ]] || ! grep -q 'finished' "$log"; then
                 say "round $round $daemon $workload: FAILED (exit $rc); log $log"
@@ -285,8 +313,8 @@ run_one() {
             ;;
         4k-seqwrite | 128k-seqwrite)
             if [[ $workload == 4k-seqwrite ]]; then size=4096; count=$W4K_COUNT; else size=131072; count=$W128K_COUNT; fi
-            timeout -k 5 "$RUN_TIMEOUT" qemu-img bench -f raw -w -d 32 -c "$count" -s "$size" \
-                --pattern=165 "$url" >"$log" 2>&1 || rc=$?
+            watched "$log" timeout -k 5 "$RUN_TIMEOUT" qemu-img bench -f raw -w -d 32 -c "$count" \
+                -s "$size" --pattern=165 "$url" || rc=$?
             secs=$(sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p' "$log" | tail -n1)
             if [[ $rc -ne 0 || -z $secs ]]; then
                 say "round $round $daemon $workload: FAILED (exit $rc$([[ $rc == 124 ]] && echo ", timeout ${RUN_TIMEOUT}s")); log $log"
@@ -305,18 +333,26 @@ run_one() {
 printf 'round\tdaemon\tworkload\tiops\tmibps\tseconds\n' >"$RESULTS"
 WORKLOADS=(4k-randread 128k-seqread 4k-seqwrite 128k-seqwrite)
 say "$ROUNDS rounds: ${WORKLOADS[*]}; reads ${SECONDS_PER_READ}s, writes ${W4K_COUNT}x4k / ${W128K_COUNT}x128k, QD32"
+# A pair (both daemons, one workload) is started only if, judging by the same pair's wall
+# time in the previous round (first round: BENCH_FIRST_PAIR_GUESS s), it ends within BENCH_BUDGET.
+declare -A PAIR_SECS=()
 stopped_early=
 for ((round = 1; round <= ROUNDS; round++)); do
     if ((round % 2)); then order=(targe tgtd); else order=(tgtd targe); fi
     for workload in "${WORKLOADS[@]}"; do
-        if ((SECONDS >= DEADLINE)); then stopped_early=1; break 2; fi
+        estimate=${PAIR_SECS[$workload]:-$FIRST_PAIR_GUESS}
+        if ((SECONDS + estimate > BUDGET)); then stopped_early=1; break 2; fi
+        pair_start=$SECONDS
         for daemon in "${order[@]}"; do
             run_one "$round" "$daemon" "$workload"
             check_alive "after round $round $daemon $workload"
         done
+        PAIR_SECS[$workload]=$((SECONDS - pair_start + 1))
     done
 done
-[[ -z $stopped_early ]] || say "warning: deadline of ${DEADLINE}s reached in round $round; medians use the runs done so far"
+if [[ -n $stopped_early ]]; then
+    say "warning: time budget of ${BUDGET}s reached in round $round; medians use the runs done so far"
+fi
 
 # ---- report ------------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ final class BadInputTests: EndToEndTestCase {
                     file: file, line: line)
         }
         if let rc16 = Tools.find("iscsi-readcapacity16") {
-            let r = runTool(rc16, [targe.lunURL(target: "disk")], timeout: 60)
+            let r = runTool(rc16, [targe.lunURL(target: "disk")], timeout: 60, abortIf: targe.abortIfDead)
             assertSucceeded(r, "iscsi-readcapacity16 \(context)", targe, file: file, line: line)
         }
     }
@@ -188,7 +188,7 @@ final class BadInputTests: EndToEndTestCase {
         lun.offset = 32 << 20
         lun.size = 8 << 20
         lun.initiatorName = "iqn.2026-11.org.targe.test:e2e-bystander"
-        let write = runTool(qemu, lun.writeArgs(from: src), timeout: 120)
+        let write = runTool(qemu, lun.writeArgs(from: src), timeout: 120, abortIf: targe.abortIfDead)
         assertSucceeded(write, "qemu-img convert (bystander region)", targe)
         guard write.succeeded else { return }
 
@@ -198,7 +198,7 @@ final class BadInputTests: EndToEndTestCase {
         let compareArgs = lun.compareArgs(with: src)
         let loop = Thread {
             while !state.current.stop {
-                let r = runTool(qemu, compareArgs, timeout: 120)
+                let r = runTool(qemu, compareArgs, timeout: 120, abortIf: targe.abortIfDead)
                 state.withLock {
                     if r.succeeded && r.stdout.contains("Images are identical") { $0.passed += 1 }
                     else { $0.failures.append(r.description) }

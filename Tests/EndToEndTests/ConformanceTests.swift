@@ -22,7 +22,7 @@ final class ConformanceTests: EndToEndTestCase {
         // Opt-in: the same LUN again as the multipath URL (second I_T nexus, -I initiator).
         if ProcessInfo.processInfo.environment["TARGE_CU_MULTIPATH"] == "1" { args.append(url) }
         let timeout = Double(ProcessInfo.processInfo.environment["TARGE_CU_TIMEOUT"] ?? "") ?? 1200
-        let result = runTool("/bin/bash", args, timeout: timeout + 60)
+        let result = runTool("/bin/bash", args, timeout: timeout + 60, abortIf: targe.abortIfDead)
         // The script's report is the useful part of `make test` output: always show it.
         print(result.stdout)
         if !result.stderr.isEmpty { print(result.stderr) }

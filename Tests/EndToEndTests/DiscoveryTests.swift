@@ -48,7 +48,7 @@ final class DiscoveryTests: EndToEndTestCase {
         config.target("disk", luns: ["disk0"])
         let targe = try startTarge(config)
 
-        let result = runTool(ls, ["-s", "iscsi://\(targe.portal)"], timeout: 60)
+        let result = runTool(ls, ["-s", "iscsi://\(targe.portal)"], timeout: 60, abortIf: targe.abortIfDead)
         assertSucceeded(result, "iscsi-ls -s", targe)
         let listing = DiscoveryListing(result.stdout)
         print("[e2e] iscsi-ls parsed: \(listing.summary)")
@@ -72,7 +72,7 @@ final class DiscoveryTests: EndToEndTestCase {
         config.target("scratch", luns: ["ram0"])
         let targe = try startTarge(config)
 
-        let result = runTool(ls, ["-s", "iscsi://\(targe.portal)"], timeout: 60)
+        let result = runTool(ls, ["-s", "iscsi://\(targe.portal)"], timeout: 60, abortIf: targe.abortIfDead)
         assertSucceeded(result, "iscsi-ls -s", targe)
         let listing = DiscoveryListing(result.stdout)
         print("[e2e] iscsi-ls parsed: \(listing.summary)")

@@ -26,7 +26,7 @@ final class InquiryTests: EndToEndTestCase {
     func testStandardInquiryReportsVendorTARGE() throws {
         let inq = try Tools.iscsiInq()
         let targe = try startTarge(diskConfig())
-        let result = runTool(inq, [targe.lunURL(target: "disk")], timeout: 60)
+        let result = runTool(inq, [targe.lunURL(target: "disk")], timeout: 60, abortIf: targe.abortIfDead)
         assertSucceeded(result, "iscsi-inq (standard INQUIRY)", targe)
         let fields = colonFields(result.stdout)
         let vendor = fields["Vendor"]?.trimmingCharacters(in: .whitespaces)
@@ -41,12 +41,12 @@ final class InquiryTests: EndToEndTestCase {
 
         // VPD page 0 must list page 0x80. Note: iscsi-inq's -c takes a decimal integer
         // (popt): "-c 0x80" would silently mean page 0.
-        let pages = runTool(inq, ["-e", "1", "-c", "0", targe.lunURL(target: "disk")], timeout: 60)
+        let pages = runTool(inq, ["-e", "1", "-c", "0", targe.lunURL(target: "disk")], timeout: 60, abortIf: targe.abortIfDead)
         assertSucceeded(pages, "iscsi-inq -e 1 -c 0 (supported VPD pages)", targe)
         XCTAssertTrue(pages.stdout.contains("Page:0x80"), "VPD page 0 does not list 0x80:\n\(pages)")
 
         func serial() -> String? {
-            let result = runTool(inq, ["-e", "1", "-c", "128", targe.lunURL(target: "disk")], timeout: 60)
+            let result = runTool(inq, ["-e", "1", "-c", "128", targe.lunURL(target: "disk")], timeout: 60, abortIf: targe.abortIfDead)
             assertSucceeded(result, "iscsi-inq -e 1 -c 128 (unit serial number)", targe)
             guard let open = result.stdout.range(of: "Unit Serial Number:["),
                   let close = result.stdout[open.upperBound...].range(of: "]") else {
@@ -71,7 +71,7 @@ final class InquiryTests: EndToEndTestCase {
     func testReadCapacity16Reports64MiB() throws {
         let rc16 = try Tools.iscsiReadCapacity16()
         let targe = try startTarge(diskConfig())
-        let result = runTool(rc16, [targe.lunURL(target: "disk")], timeout: 60)
+        let result = runTool(rc16, [targe.lunURL(target: "disk")], timeout: 60, abortIf: targe.abortIfDead)
         assertSucceeded(result, "iscsi-readcapacity16", targe)
         let fields = colonFields(result.stdout)
         let lastLBA = fields["RETURNED LOGICAL BLOCK ADDRESS"].flatMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }

@@ -54,10 +54,10 @@ final class RoundTripTests: EndToEndTestCase {
         let targe = try startTarge(config)
         var lun = QemuLUN(targe, target: "disk")
         lun.headerDigest = "crc32c"    // control: the same login with CRC32C works
-        let control = runTool(qemu, ["info", "--image-opts", lun.imageOpts], timeout: 60)
+        let control = runTool(qemu, ["info", "--image-opts", lun.imageOpts], timeout: 60, abortIf: targe.abortIfDead)
         assertSucceeded(control, "qemu-img info with header-digest=crc32c (control)", targe)
         lun.headerDigest = "none"
-        let result = runTool(qemu, ["info", "--image-opts", lun.imageOpts], timeout: 60)
+        let result = runTool(qemu, ["info", "--image-opts", lun.imageOpts], timeout: 60, abortIf: targe.abortIfDead)
         print("[e2e] qemu-img info with header-digest=none: \(result.outcome)")
         XCTAssertFalse(result.succeeded,
                        "an initiator offering only HeaderDigest=None logged in to a target that requires CRC32C:\n\(result)")
@@ -102,7 +102,7 @@ final class RoundTripTests: EndToEndTestCase {
 
         func concurrently(_ what: String, _ args: (Int) -> [String]) -> [ToolResult] {
             let started = (0..<count).map { RunningTool(qemu, args($0)) }
-            let results = started.map { $0.wait(timeout: 300) }
+            let results = started.map { $0.wait(timeout: 300, abortIf: targe.abortIfDead) }
             for (i, r) in results.enumerated() {
                 print("[e2e] session \(i) \(what): \(r.outcome)")
                 assertSucceeded(r, "\(what) of region \(i) (session \(i))", targe)
@@ -123,7 +123,7 @@ final class RoundTripTests: EndToEndTestCase {
         try concatenate(sources, into: whole)
         var all = QemuLUN(targe, target: "disk")
         all.initiatorName = "iqn.2026-11.org.targe.test:e2e-readback"
-        let read = runTool(qemu, all.readArgs(into: back), timeout: 300)
+        let read = runTool(qemu, all.readArgs(into: back), timeout: 300, abortIf: targe.abortIfDead)
         assertSucceeded(read, "qemu-img convert (read the whole LUN back)", targe)
         if read.succeeded, let diff = firstDifference(whole, back) {
             XCTFail("whole LUN differs from the eight regions written: \(diff)")

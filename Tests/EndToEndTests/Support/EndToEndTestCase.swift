@@ -130,18 +130,18 @@ extension EndToEndTestCase {
         lun.headerDigest = headerDigest
         lun.initiatorName = "iqn.2026-11.org.targe.test:e2e-\(target)"
 
-        let write = runTool(qemu, lun.writeArgs(from: src), timeout: 300)
+        let write = runTool(qemu, lun.writeArgs(from: src), timeout: 300, abortIf: targe.abortIfDead)
         print("[e2e] write \(size >> 20) MiB: \(write.outcome)")
         assertSucceeded(write, "qemu-img convert (write \(size) bytes to the LUN)", targe, file: file, line: line)
         guard write.succeeded else { return }
 
-        let compare = runTool(qemu, lun.compareArgs(with: src), timeout: 300)
+        let compare = runTool(qemu, lun.compareArgs(with: src), timeout: 300, abortIf: targe.abortIfDead)
         print("[e2e] compare: \(compare.outcome): \(compare.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
         assertSucceeded(compare, "qemu-img compare (source file vs LUN)", targe, file: file, line: line)
         XCTAssertTrue(compare.stdout.contains("Images are identical"),
                       "qemu-img compare did not report identical images:\n\(compare)", file: file, line: line)
 
-        let read = runTool(qemu, lun.readArgs(into: back), timeout: 300)
+        let read = runTool(qemu, lun.readArgs(into: back), timeout: 300, abortIf: targe.abortIfDead)
         print("[e2e] read back: \(read.outcome)")
         assertSucceeded(read, "qemu-img convert (read the LUN back)", targe, file: file, line: line)
         guard read.succeeded else { return }

@@ -131,6 +131,7 @@ final class TargeProcess: @unchecked Sendable {
             if !p.isRunning {
                 // Give the termination handler a moment so the status is final.
                 _ = sem.wait(timeout: .now() + 1)
+                process = nil    // reported here; tearDown need not report it again
                 throw E2EError("""
                     targe exited before listening (\(p.terminationReason == .uncaughtSignal ? "signal" : "exit") \
                     \(p.terminationStatus))
@@ -200,6 +201,9 @@ final class TargeProcess: @unchecked Sendable {
             ? "targe died of signal \(p.terminationStatus)"
             : "targe exited with status \(p.terminationStatus)"
     }
+
+    /// For runTool(abortIf:): stop waiting for a client once targe has died.
+    var abortIfDead: () -> String? { { [self] in self.deathNotice } }
 
     /// The tail of targe's stderr, for failure messages.
     var diagnostics: String {

@@ -37,6 +37,11 @@ enum Paths {
             packageRoot.appendingPathComponent(".build/\($0)/targe").path
         }
         if let found = candidates.first(where: { access($0, X_OK) == 0 }) {
+            if found == candidates[0], access(candidates[1], X_OK) == 0,
+               let release = modificationDate(candidates[0]), let debug = modificationDate(candidates[1]),
+               debug > release {
+                print("[e2e] warning: testing \(found), which is older than \(candidates[1]); set TARGE_BIN to choose")
+            }
             return found
         }
         throw E2EError("""
@@ -46,6 +51,10 @@ enum Paths {
     }
 
     static let scripts = packageRoot.appendingPathComponent("scripts")
+
+    private static func modificationDate(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
 }
 
 /// Finding installed tools, and skipping a test when one is missing.
@@ -95,10 +104,13 @@ struct ToolResult: CustomStringConvertible, Sendable {
     var stdout: String
     var stderr: String
     var seconds: Double
+    /// Why the child was killed before its timeout (e.g. targe died meanwhile).
+    var aborted: String? = nil
 
     var succeeded: Bool { !timedOut && !killedBySignal && status == 0 }
 
     var outcome: String {
+        if let aborted { return "KILLED after \(String(format: "%.1f", seconds)) s because \(aborted)" }
         if timedOut { return "TIMED OUT after \(String(format: "%.1f", seconds)) s (killed)" }
         if killedBySignal { return "killed by signal \(status) after \(String(format: "%.1f", seconds)) s" }
         return "exit \(status) after \(String(format: "%.1f", seconds)) s"
@@ -152,7 +164,17 @@ final class RunningTool: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
          currentDirectory: String? = nil) {
         command = [executable] + arguments
-        captureDir = (try? makeTempDir(prefix: "targe-e2e-run")) ?? URL(fileURLWithPath: NSTemporaryDirectory())
+        // Never fall back to a shared directory: wait() deletes this one.
+        captureDir = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("targe-e2e-run-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: captureDir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            launchError = "cannot create \(captureDir.path): \(error)"
+            exited.signal()
+            return
+        }
         let out = captureDir.appendingPathComponent("stdout")
         let err = captureDir.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -180,19 +202,34 @@ final class RunningTool: @unchecked Sendable {
 
     var pid: pid_t { process.processIdentifier }
 
-    /// Waits for the child; on timeout sends SIGTERM, then SIGKILL 3 s later.
-    func wait(timeout: TimeInterval) -> ToolResult {
+    /// Waits for the child; on timeout (or as soon as `abortIf` returns a reason, polled a
+    /// few times a second) sends SIGTERM, then SIGKILL 3 s later.
+    func wait(timeout: TimeInterval, abortIf: (() -> String?)? = nil) -> ToolResult {
         var timedOut = false
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
+        var abortReason: String?
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let slice = min(0.25, max(0, deadline.timeIntervalSinceNow))
+            if exited.wait(timeout: .now() + slice) == .success { break }
+            if let reason = abortIf?() {
+                abortReason = reason
+            } else if Date() < deadline {
+                continue
+            }
             timedOut = true
             signalChild(pid, SIGTERM)
             if exited.wait(timeout: .now() + 3) == .timedOut {
                 signalChild(pid, SIGKILL)
                 exited.wait()
             }
+            break
         }
         let seconds = Date().timeIntervalSince(started)
-        defer { try? FileManager.default.removeItem(at: captureDir) }
+        defer {
+            if captureDir.lastPathComponent.hasPrefix("targe-e2e-run-") {
+                try? FileManager.default.removeItem(at: captureDir)
+            }
+        }
         let stdout = (try? String(contentsOf: captureDir.appendingPathComponent("stdout"), encoding: .utf8)) ?? ""
         var stderr = (try? String(contentsOf: captureDir.appendingPathComponent("stderr"), encoding: .utf8)) ?? ""
         if let launchError {
@@ -203,15 +240,17 @@ final class RunningTool: @unchecked Sendable {
         return ToolResult(command: command,
                           status: process.terminationStatus,
                           killedBySignal: process.terminationReason == .uncaughtSignal,
-                          timedOut: timedOut, stdout: stdout, stderr: stderr, seconds: seconds)
+                          timedOut: timedOut, stdout: stdout, stderr: stderr, seconds: seconds,
+                          aborted: abortReason)
     }
 }
 
 /// Runs a program to completion with a hard timeout (kill on timeout) and captures its output.
 func runTool(_ executable: String, _ arguments: [String], timeout: TimeInterval,
-         environment: [String: String]? = nil, currentDirectory: String? = nil) -> ToolResult {
+             environment: [String: String]? = nil, currentDirectory: String? = nil,
+             abortIf: (() -> String?)? = nil) -> ToolResult {
     RunningTool(executable, arguments, environment: environment, currentDirectory: currentDirectory)
-        .wait(timeout: timeout)
+        .wait(timeout: timeout, abortIf: abortIf)
 }
 
 /// A fresh private directory (mkdtemp) under $TMPDIR or /tmp.
