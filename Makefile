@@ -43,11 +43,12 @@ e2e-test: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter EndToEndTests 2>&1 | tee .build/e2e-test.log
 
 conformance: build
-	TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/iscsi-test-cu.sh
+	TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter ConformanceTests
 
+# Unit tests, end-to-end tests against the release binary, and (inside the end-to-end
+# tests) libiscsi's iscsi-test-cu.
 test: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) swift test
-	TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/iscsi-test-cu.sh
 
 bench: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/bench.sh

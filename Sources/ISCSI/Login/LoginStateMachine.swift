@@ -155,6 +155,9 @@ public struct LoginStateMachine: Sendable {
             return .respond(response(h, transit: true, next: next.rawValue, keys: answer))
         }
         // Transit to the full feature phase.
+        if let refusal = requiredDigestMissing(negotiator!.parameters) {
+            return failure(h, .initiatorError, refusal)
+        }
         answer.pairs += negotiator!.declarations().pairs
         let outcome = LoginOutcome(initiatorName: initiatorName, initiatorAlias: initiatorAlias, isid: isid,
                                    requestedTSIH: tsih, connectionID: cid, sessionType: sessionType,
@@ -197,6 +200,18 @@ public struct LoginStateMachine: Sendable {
             return failure(h, .sessionTypeNotSupported, "SessionType \(other)")
         }
         negotiator = Negotiator(offer: offer, isDiscovery: sessionType == .discovery, isLeading: tsih == 0)
+        return nil
+    }
+
+    /// A target configured with only CRC32C must not run without it, whatever the
+    /// initiator proposed or left at the RFC default (None).
+    private func requiredDigestMissing(_ p: OperationalParameters) -> String? {
+        if !offer.headerDigests.contains("None") && !p.headerDigest {
+            return "this target requires HeaderDigest=CRC32C"
+        }
+        if !offer.dataDigests.contains("None") && !p.dataDigest {
+            return "this target requires DataDigest=CRC32C"
+        }
         return nil
     }
 

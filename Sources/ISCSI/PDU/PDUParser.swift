@@ -23,6 +23,13 @@ public struct PDUParser: Sendable {
         let ahsLength = Int(header.totalAHSLength) * 4
         let headerEnd = BasicHeaderSegment.size + ahsLength
         let headerDigestLength = headerDigest ? 4 : 0
+        let dataLength = Int(header.dataSegmentLength)
+
+        // Without a header digest the lengths are all we have: refuse an oversized segment
+        // from the 48 bytes alone, so garbage cannot make us wait for megabytes.
+        if !headerDigest && dataLength > maxDataSegmentLength {
+            throw .dataSegmentTooLong(header: header, length: dataLength, limit: maxDataSegmentLength)
+        }
 
         // Check the header digest as soon as the header is here: lengths in a corrupt header
         // are meaningless, so we must not wait for (or trust) its data segment length.
@@ -34,7 +41,6 @@ public struct PDUParser: Sendable {
                 throw .headerDigestMismatch(expected: expected, actual: actual)
             }
         }
-        let dataLength = Int(header.dataSegmentLength)
         if dataLength > maxDataSegmentLength {
             throw .dataSegmentTooLong(header: header, length: dataLength, limit: maxDataSegmentLength)
         }

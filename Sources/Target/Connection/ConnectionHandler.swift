@@ -143,6 +143,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         defer { inChannelRead = false }
         var extractedData = false
         while phase != .closing, var buffer = cumulation {
+            if phase == .login, let header = BasicHeaderSegment.peek(from: buffer),
+               header.initiatorOpcode != .loginRequest {
+                // Before login only Login Requests are legal (RFC 7143 section 6.1); anything
+                // else is garbage or a confused peer, and not worth buffering.
+                logger.warning("opcode 0x\(String(header.rawOpcode, radix: 16)) before login; dropping the connection")
+                closeNow(reason: "not a login request")
+                break
+            }
             let pdu: PDU?
             do {
                 pdu = try parser.parse(&buffer)
