@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Hardware CRC32C (SSE4.2) with a portable fallback; iSCSI digests sit on the data path.
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "ISCSI", dependencies: [
             "CCRC32C",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SCSI"),
         .target(name: "Config"),

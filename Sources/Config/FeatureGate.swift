@@ -16,14 +16,6 @@ public enum FeatureGate {
 
         if let appliance = config.appliance { add(appliance.line, "the [appliance] section") }
 
-        // CHAP
-        for user in config.auth.incoming { add(user.line, "CHAP ([auth] incoming '\(user.name)')") }
-        if let user = config.auth.outgoing { add(user.line, "mutual CHAP ([auth] outgoing '\(user.name)')") }
-        for target in config.targets {
-            for user in target.incoming { add(user.line, "CHAP ([target \(target.name)] incoming '\(user.name)')") }
-            if let user = target.outgoing { add(user.line, "mutual CHAP ([target \(target.name)] outgoing '\(user.name)')") }
-        }
-
         // RAID
         for combination in config.combinations { add(combination.line, "[combination \(combination.name)] (RAID \(combination.raid.rawValue))") }
 

@@ -181,8 +181,8 @@ final class ExampleConfigTests: XCTestCase {
         let gated = FeatureGate.unsupported(in: config)
         XCTAssertTrue(gated.allSatisfy { $0.message.hasSuffix("is not supported yet") })
         let lines = gated.map(\.line)
-        // appliance, MaxConnections 4, [auth] x2, combinations x2, target CHAP
-        // (user, [clients] and allow are supported)
-        XCTAssertEqual(lines, [2, 23, 35, 36, 57, 60, 71])
+        // appliance, MaxConnections 4, combinations x2
+        // (user, CHAP, [clients] and allow are supported)
+        XCTAssertEqual(lines, [2, 23, 57, 60])
     }
 }

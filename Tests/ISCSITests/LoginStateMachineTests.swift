@@ -7,8 +7,12 @@ final class FakeAuthority: LoginAuthority {
     var targets: [String: (name: String, alias: String?)] = ["iqn.2024-01.org.targe:disk1": ("iqn.2024-01.org.targe:disk1", "disk one")]
     var authorization: LoginStatus = .success
     var admission: Result<UInt16, LoginStatus> = .success(0x0107)
+    /// CHAP users for discovery sessions, and per canonical target name (none by default).
+    var discoveryPolicy: AuthenticationPolicy = .none
+    var targetPolicies: [String: AuthenticationPolicy] = [:]
     private(set) var admitted: [LoginOutcome] = []
     private(set) var authorizeCalls: [(initiator: String, target: String)] = []
+    private(set) var authenticationCalls: [SessionType] = []
 
     func lookupTarget(named name: String) -> (name: String, alias: String?)? { targets[name] }
 
@@ -20,6 +24,14 @@ final class FakeAuthority: LoginAuthority {
     func admit(_ outcome: LoginOutcome) -> Result<UInt16, LoginStatus> {
         admitted.append(outcome)
         return admission
+    }
+
+    func authentication(for sessionType: SessionType) -> AuthenticationPolicy {
+        authenticationCalls.append(sessionType)
+        switch sessionType {
+        case .discovery: return discoveryPolicy
+        case let .normal(target): return targetPolicies[target] ?? .none
+        }
     }
 }
 

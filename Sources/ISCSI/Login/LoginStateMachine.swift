@@ -10,6 +10,11 @@ public protocol LoginAuthority {
     /// Admits the finished login as a session (new, reinstated, or added connection) and
     /// returns its TSIH, or the status to fail the login with.
     func admit(_ outcome: LoginOutcome) -> Result<UInt16, LoginStatus>
+    /// Who must authenticate for this kind of session: the CHAP users of the target (its own,
+    /// else the global ones) for a normal session, the global ones for discovery. Asked once
+    /// per login, when the first request has named the session type and target (for a normal
+    /// session, with the canonical name `lookupTarget` returned).
+    func authentication(for sessionType: SessionType) -> AuthenticationPolicy
 }
 
 public enum SessionType: Sendable, Equatable {
@@ -28,6 +33,8 @@ public struct LoginOutcome: Sendable, Equatable {
     public var parameters: OperationalParameters
     /// The CmdSN the first command of the session carries.
     public var initialCmdSN: UInt32
+    /// The CHAP user the initiator authenticated as; nil when no authentication was required.
+    public var authenticatedUser: String?
 }
 
 /// The login phase of one connection (RFC 7143 sections 6 and 8.1): security and
@@ -67,6 +74,7 @@ public struct LoginStateMachine: Sendable {
     private var initiatorAlias: String?
     private var sessionType: SessionType = .discovery
     private var negotiator: Negotiator?
+    private var authenticator = CHAPAuthenticator(policy: .none)
     private var pendingText: [UInt8] = []
     private var sentPortalGroupTag = false
 
@@ -126,16 +134,15 @@ public struct LoginStateMachine: Sendable {
         var answer = TextParameters()
 
         if stage == .security {
-            if let methods = keys["AuthMethod"] {
-                let offered = methods.split(separator: ",").map(String.init)
-                if offered.contains("None") {
-                    answer.append("AuthMethod", "None")
-                } else {
-                    answer.append("AuthMethod", "Reject")
-                    return .fail(response(h, transit: false, next: stage.rawValue, keys: answer, status: .authenticationFailure),
-                                 reason: "initiator offers only AuthMethod \(methods); this target has no CHAP users")
-                }
+            switch authenticator.receive(keys) {
+            case let .success(security):
+                answer.pairs += security.pairs
+            case let .failure(failed):
+                return .fail(response(h, transit: false, next: stage.rawValue, keys: failed.keys, status: failed.status),
+                             reason: failed.reason)
             }
+        } else if let key = keys.pairs.first(where: { $0.key.hasPrefix("CHAP_") })?.key {
+            return failure(h, .initiatorError, "\(key) in the operational stage")
         }
         if case .normal = sessionType, !sentPortalGroupTag {
             // RFC 7143 section 13.9: the target reports its portal group in the first response.
@@ -150,6 +157,14 @@ public struct LoginStateMachine: Sendable {
         guard let next = Stage(rawValue: h.nextStage), next.rawValue > stage.rawValue else {
             return failure(h, .initiatorError, "invalid transit from stage \(stage.rawValue) to \(h.nextStage)")
         }
+        if stage == .security, !authenticator.mayLeaveSecurityStage {
+            // Mid-exchange, hold the stage: answer T=0 and go on (RFC 7143 section 11.13.3).
+            guard authenticator.isInProgress else {
+                return failure(h, .authenticationFailure, "initiator asks to leave the security stage without "
+                    + "offering AuthMethod=CHAP; CHAP is required")
+            }
+            return .respond(response(h, transit: false, next: stage.rawValue, keys: answer))
+        }
         if next == .operational {
             stage = .operational
             return .respond(response(h, transit: true, next: next.rawValue, keys: answer))
@@ -161,7 +176,8 @@ public struct LoginStateMachine: Sendable {
         answer.pairs += negotiator!.declarations().pairs
         let outcome = LoginOutcome(initiatorName: initiatorName, initiatorAlias: initiatorAlias, isid: isid,
                                    requestedTSIH: tsih, connectionID: cid, sessionType: sessionType,
-                                   parameters: negotiator!.parameters, initialCmdSN: initialCmdSN)
+                                   parameters: negotiator!.parameters, initialCmdSN: initialCmdSN,
+                                   authenticatedUser: authenticator.authenticatedUser)
         switch authority.admit(outcome) {
         case let .failure(status):
             return .fail(response(h, transit: false, next: stage.rawValue, keys: TextParameters(), status: status),
@@ -198,6 +214,12 @@ public struct LoginStateMachine: Sendable {
             sessionType = .normal(targetName: target.name)
         case let other:
             return failure(h, .sessionTypeNotSupported, "SessionType \(other)")
+        }
+        authenticator = CHAPAuthenticator(policy: authority.authentication(for: sessionType))
+        if authenticator.policy.requiresCHAP, stage != .security {
+            // RFC 7143 section 6.3: an initiator may start in the operational stage only when
+            // the target requires no authentication.
+            return failure(h, .authenticationFailure, "initiator skips the security stage; CHAP is required")
         }
         negotiator = Negotiator(offer: offer, isDiscovery: sessionType == .discovery, isLeading: tsih == 0)
         return nil

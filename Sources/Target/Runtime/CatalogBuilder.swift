@@ -43,13 +43,21 @@ public enum CatalogBuilder {
                                                targetName: target.iqn)
                     units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing)
                 }
-                targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units, allow: target.allow))
+                let policy = AuthenticationPolicy(
+                    incoming: config.incomingUsers(for: target).map(credential),
+                    outgoing: config.outgoingUser(for: target).map(credential))
+                targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units,
+                                              allow: target.allow, authentication: policy))
             }
         } catch {
             for device in opened.values { device.close() }
             throw error
         }
         return TargetCatalog(targets: targets)
+    }
+
+    static func credential(_ user: CHAPUser) -> CHAPCredential {
+        CHAPCredential(name: user.name, secret: user.secret)
     }
 
     static func deviceSpec(_ device: DeviceConfig) -> DeviceSpec {
@@ -81,6 +89,8 @@ public enum CatalogBuilder {
         offer.errorRecoveryLevel = UInt32(c.errorRecoveryLevel)
         return ServerRuntimeSettings(
             clientRules: config.clients,
+            discoveryAuthentication: AuthenticationPolicy(incoming: config.auth.incoming.map(credential),
+                                                          outgoing: config.auth.outgoing.map(credential)),
             portals: config.server.listen.map { ($0.host, $0.port) },
             maxSessions: config.server.maxSessions, offer: offer,
             nopInterval: Int64(config.timeouts.nopInterval), nopTimeout: Int64(config.timeouts.nopTimeout),

@@ -1,4 +1,5 @@
 import Config
+import ISCSI
 import NIOConcurrencyHelpers
 import SCSI
 import Storage
@@ -33,13 +34,17 @@ public final class ExportedTarget: Sendable {
     public let lunList: [UInt64]
     /// The target's `allow` entries (empty: everyone).
     public let allow: [TargetAllow]
+    /// CHAP users for this target (its own, else [auth]'s); none = no authentication.
+    public let authentication: AuthenticationPolicy
 
-    public init(name: String, alias: String?, units: [UInt64: LogicalUnit], allow: [TargetAllow] = []) {
+    public init(name: String, alias: String?, units: [UInt64: LogicalUnit], allow: [TargetAllow] = [],
+                authentication: AuthenticationPolicy = .none) {
         self.name = name
         self.alias = alias
         self.units = units
         self.lunList = units.keys.sorted()
         self.allow = allow
+        self.authentication = authentication
     }
 
     /// Whether the initiator at `address` may see and use this target (the rule is

@@ -13,7 +13,8 @@ public final class ISCSIServer: Sendable {
 
     public init(settings: ServerRuntimeSettings, catalog: TargetCatalog, group: EventLoopGroup, logger: Logger) {
         self.settings = settings
-        self.registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions)
+        self.registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions,
+                                        discoveryAuthentication: settings.discoveryAuthentication)
         self.group = group
         self.logger = logger
         self.listeners = NIOLockedValueBoxWrapper([])

@@ -5,6 +5,8 @@ import ISCSI
 public struct ServerRuntimeSettings: Sendable {
     /// `[clients]`: ordered allow/deny rules checked when a connection is accepted.
     public var clientRules: [AccessRule]
+    /// CHAP users for discovery sessions ([auth]).
+    public var discoveryAuthentication: AuthenticationPolicy
     public var portals: [(host: String, port: Int)]
     public var maxSessions: Int
     public var offer: TargetOffer
@@ -17,9 +19,10 @@ public struct ServerRuntimeSettings: Sendable {
     /// Commands a session may have outstanding (the CmdSN window).
     public var commandWindow: UInt32
 
-    public init(clientRules: [AccessRule] = [], portals: [(host: String, port: Int)], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
+    public init(clientRules: [AccessRule] = [], discoveryAuthentication: AuthenticationPolicy = .none, portals: [(host: String, port: Int)], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
                 nopInterval: Int64 = 5, nopTimeout: Int64 = 15, loginTimeout: Int64 = 15, commandWindow: UInt32 = 128) {
         self.clientRules = clientRules
+        self.discoveryAuthentication = discoveryAuthentication
         self.portals = portals
         self.maxSessions = maxSessions
         self.offer = offer

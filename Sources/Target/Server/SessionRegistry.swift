@@ -33,10 +33,12 @@ public final class SessionRegistry: Sendable {
     private let state = NIOLockedValueBox(State())
     public let catalog: TargetCatalog
     public let maxSessions: Int
+    public let discoveryAuthentication: AuthenticationPolicy
 
-    public init(catalog: TargetCatalog, maxSessions: Int) {
+    public init(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy = .none) {
         self.catalog = catalog
         self.maxSessions = maxSessions
+        self.discoveryAuthentication = discoveryAuthentication
     }
 
     public func makeConnectionID() -> UInt64 {
@@ -108,5 +110,14 @@ struct ConnectionLoginAuthority: LoginAuthority {
 
     func admit(_ outcome: LoginOutcome) -> Result<UInt16, LoginStatus> {
         registry.admit(outcome, connection: connection)
+    }
+
+    func authentication(for sessionType: SessionType) -> AuthenticationPolicy {
+        switch sessionType {
+        case .discovery:
+            return registry.discoveryAuthentication
+        case let .normal(name):
+            return registry.catalog.target(named: name)?.authentication ?? .none
+        }
     }
 }
