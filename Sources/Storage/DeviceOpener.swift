@@ -1,6 +1,5 @@
 import CSystemShims
 import Glibc
-import NIOPosix
 
 /// What the config says about one device, in Storage's own terms (the Target module maps
 /// the Config model onto this, so Storage does not depend on Config).
@@ -30,7 +29,7 @@ public struct DeviceSpec: Sendable, Equatable {
 
 /// Opens devices for the buffered engine (the aio engine arrives with block device support).
 public enum DeviceOpener {
-    public static func open(_ spec: DeviceSpec, pool: NIOThreadPool) throws(StorageError) -> BlockDevice {
+    public static func open(_ spec: DeviceSpec) throws(StorageError) -> BlockDevice {
         switch spec.source {
         case let .ram(bytes):
             guard bytes % UInt64(spec.blockSize) == 0 else {
@@ -90,7 +89,7 @@ public enum DeviceOpener {
             } else {
                 exported -= size % UInt64(spec.blockSize)
             }
-            return BufferedFileDevice(name: spec.name, fd: fd, base: spec.offset, size: exported, pool: pool)
+            return BufferedFileDevice(name: spec.name, fd: fd, base: spec.offset, size: exported)
         }
     }
 }

@@ -71,10 +71,9 @@ struct Serve: ParsableCommand {
         // Everything that may need root happens before the first thread starts: devices
         // are opened and portals bound, then privileges go (capability sets are per thread,
         // so threads started later inherit the empty sets), then the event loops start.
-        let pool = NIOThreadPool(numberOfThreads: 4)
         let catalog: TargetCatalog
         do {
-            catalog = try CatalogBuilder.buildCatalog(parsed, fileName: fileName, pool: pool)
+            catalog = try CatalogBuilder.buildCatalog(parsed, fileName: fileName)
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(1)
@@ -104,7 +103,6 @@ struct Serve: ParsableCommand {
                 logger.notice("not running as root (uid \(getuid())): [server] user \(user) needs no privilege drop")
             }
         }
-        pool.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)
         let bound: [SocketAddress]
@@ -142,7 +140,6 @@ struct Serve: ParsableCommand {
         }
         catalog.closeDevices()
         try? group.syncShutdownGracefully()
-        try? pool.syncShutdownGracefully()
         logger.notice("stopped")
     }
 }

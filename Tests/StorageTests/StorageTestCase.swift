@@ -5,18 +5,15 @@ import NIOPosix
 import Storage
 import XCTest
 
-/// Shared fixtures: one event loop, a two-thread pool and a private temp directory per test.
+/// Shared fixtures: one event loop and a private temp directory per test.
 class StorageTestCase: XCTestCase {
     var group: MultiThreadedEventLoopGroup!
-    var pool: NIOThreadPool!
     var loop: EventLoop { group.next() }
     var directory = ""
 
     override func setUpWithError() throws {
         try super.setUpWithError()
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        pool = NIOThreadPool(numberOfThreads: 2)
-        pool.start()
         var template = Array("/tmp/targe-storage-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         XCTAssertNotNil(made, "mkdtemp failed: errno \(errno)")
@@ -24,7 +21,6 @@ class StorageTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        try pool.syncShutdownGracefully()
         try group.syncShutdownGracefully()
         if !directory.isEmpty { try? FileManager.default.removeItem(atPath: directory) }
         try super.tearDownWithError()
@@ -65,12 +61,12 @@ class StorageTestCase: XCTestCase {
     }
 
     func openDevice(_ spec: DeviceSpec) throws -> BlockDevice {
-        try DeviceOpener.open(spec, pool: pool)
+        try DeviceOpener.open(spec)
     }
 
     func openError(_ spec: DeviceSpec) -> StorageError? {
         do {
-            let device = try DeviceOpener.open(spec, pool: pool)
+            let device = try DeviceOpener.open(spec)
             device.close()
             return nil
         } catch {

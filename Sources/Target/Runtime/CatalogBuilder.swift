@@ -1,6 +1,5 @@
 import Config
 import ISCSI
-import NIOPosix
 import SCSI
 import Storage
 
@@ -14,7 +13,7 @@ public enum CatalogBuilder {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    public static func buildCatalog(_ config: TargeConfig, fileName: String, pool: NIOThreadPool) throws -> TargetCatalog {
+    public static func buildCatalog(_ config: TargeConfig, fileName: String) throws -> TargetCatalog {
         var opened: [String: BlockDevice] = [:]
         var targets: [ExportedTarget] = []
         do {
@@ -28,7 +27,7 @@ public enum CatalogBuilder {
                     let spec = deviceSpec(device)
                     let backing: BlockDevice
                     do {
-                        backing = try DeviceOpener.open(spec, pool: pool)
+                        backing = try DeviceOpener.open(spec)
                     } catch {
                         throw BuildError(file: fileName, line: device.line, message: "device \(device.name): \(error)")
                     }
