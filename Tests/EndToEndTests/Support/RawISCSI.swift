@@ -128,9 +128,25 @@ enum ReadEnd: Error, CustomStringConvertible {
 final class RawConnection {
     private(set) var fd: Int32 = -1
 
-    init(host: String, port: UInt16, timeout: TimeInterval = 10) throws {
+    /// `source` binds the local end first (e.g. 127.0.0.2, to test address-based access rules).
+    init(host: String, port: UInt16, timeout: TimeInterval = 10, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw E2EError("socket: \(String(cString: strerror(errno)))") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            guard inet_pton(AF_INET, source, &local.sin_addr) == 1 else {
+                close()
+                throw E2EError("bad IPv4 source address \(source)")
+            }
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close()
+                throw E2EError("bind \(source): \(String(cString: strerror(errno)))")
+            }
+        }
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
@@ -253,8 +269,8 @@ final class RawSession {
 
     var deadline: Date { Date().addingTimeInterval(timeout) }
 
-    init(host: String, port: UInt16) throws {
-        conn = try RawConnection(host: host, port: port)
+    init(host: String, port: UInt16, source: String? = nil) throws {
+        conn = try RawConnection(host: host, port: port, source: source)
     }
 
     func nextITT() -> UInt32 {

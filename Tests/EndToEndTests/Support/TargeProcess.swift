@@ -9,6 +9,8 @@ struct ConfigBuilder {
     static let nodeBase = "iqn.2026-11.org.targe.test"
 
     var listen = "127.0.0.1:0"
+    /// `[server] user`: the user targe drops to when started as root.
+    var user: String?
     /// Target-side values offered in negotiation; tests override single keys with `set`.
     var connection: [(key: String, value: String)] = [
         ("InitialR2T", "No"),
@@ -56,7 +58,8 @@ struct ConfigBuilder {
 
     func render(dir: String) -> String {
         var out = ["# written by Targe's end-to-end tests", "[server]",
-                   "node-base  \(Self.nodeBase)", "listen     \(listen)", "", "[connection]"]
+                   "node-base  \(Self.nodeBase)", "listen     \(listen)"] + (user.map { ["user       \($0)"] } ?? [])
+            + ["", "[connection]"]
         out += connection.map { "\($0.key)  \($0.value)" }
         out += ["", "[timeouts]"]
         out += timeouts.map { "\($0.key)  \($0.value)" }

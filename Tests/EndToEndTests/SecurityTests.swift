@@ -1,0 +1,150 @@
+// CHAP, access rules and the privilege drop, with libiscsi and a raw initiator that can
+// pick its source address (127.0.0.1 or 127.0.0.2).
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class SecurityTests: EndToEndTestCase {
+    // MARK: CHAP
+
+    func testCHAPLogins() throws {
+        let inq = try Tools.find("iscsi-inq").unwrap("iscsi-inq (Debian package libiscsi-bin)")
+        var config = ConfigBuilder()
+        config.ramDevice("ram0", size: "16MiB")
+        config.raw("[target sec]\nlun 0 ram0\nincoming bob bob-secret-123\nincoming carol carol-secret-12")
+        let targe = try startTarge(config)
+        let iqn = ConfigBuilder.iqn("sec")
+        func url(_ credentials: String?) -> String {
+            "iscsi://\(credentials.map { "\($0)@" } ?? "")\(targe.portal)/\(iqn)/0"
+        }
+        let good = runTool(inq, [url("bob%bob-secret-123")], timeout: 30, abortIf: targe.abortIfDead)
+        assertSucceeded(good, "CHAP login with the right secret", targe)
+        XCTAssertTrue(good.stdout.contains("TARGE"), "\(good)")
+        let second = runTool(inq, [url("carol%carol-secret-12")], timeout: 30, abortIf: targe.abortIfDead)
+        assertSucceeded(second, "CHAP login as a second incoming user", targe)
+
+        for (what, credentials) in [("wrong secret", "bob%not-bobs-secret"), ("unknown user", "mallory%bob-secret-123"),
+                                    ("no CHAP at all", nil)] as [(String, String?)] {
+            let r = runTool(inq, [url(credentials)], timeout: 30, abortIf: targe.abortIfDead)
+            XCTAssertFalse(r.succeeded, "\(what) must not log in:\n\(r)")
+            XCTAssertTrue((r.stdout + r.stderr).contains("Authentication failure"), "\(what): expected status 2/1:\n\(r)")
+        }
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("unknown CHAP user \"mallory\""), "failed logins are logged with the user\n\(targe.diagnostics)")
+        XCTAssertTrue(log.contains("wrong CHAP response for user \"bob\""), "\(targe.diagnostics)")
+    }
+
+    func testDiscoveryUsesAuthUsers() throws {
+        let ls = try Tools.iscsiLs()
+        var config = ConfigBuilder()
+        config.raw("[auth]\nincoming disco discovery-secret-1")
+        config.ramDevice("ram0", size: "16MiB")
+        config.raw("[target open]\nlun 0 ram0\nincoming bob bob-secret-123")
+        let targe = try startTarge(config)
+        let denied = runTool(ls, ["iscsi://\(targe.portal)"], timeout: 30, abortIf: targe.abortIfDead)
+        XCTAssertFalse(denied.succeeded && denied.stdout.contains(ConfigBuilder.iqn("open")),
+                       "discovery without CHAP must fail:\n\(denied)")
+        let allowed = runTool(ls, ["iscsi://disco%discovery-secret-1@\(targe.portal)"], timeout: 30, abortIf: targe.abortIfDead)
+        XCTAssertTrue(allowed.stdout.contains(ConfigBuilder.iqn("open")), "discovery with [auth] CHAP:\n\(allowed)")
+    }
+
+    // MARK: access rules
+
+    func testClientRulesRefuseAtAccept() throws {
+        var config = ConfigBuilder()
+        config.raw("[clients]\ndeny 127.0.0.2\nallow all")
+        config.ramDevice("ram0", size: "16MiB")
+        config.target("disk", luns: ["ram0"])
+        let targe = try startTarge(config)
+
+        let refused = try RawConnection(host: targe.host, port: targe.port, source: "127.0.0.2")
+        let (end, _) = refused.waitForClose(deadline: Date().addingTimeInterval(5))
+        XCTAssertTrue(end.isDrop, "a connection from a denied address must be closed at once (\(end))")
+
+        let s = try RawSession(host: targe.host, port: targe.port, source: "127.0.0.1")
+        XCTAssertNoThrow(try s.login(initiator: "iqn.2026-11.org.targe.test:ok", target: ConfigBuilder.iqn("disk"),
+                                     headerDigest: "None"))
+        XCTAssertNoThrow(try s.ping())
+    }
+
+    func testTargetAllowByNetworkAndInitiatorName() throws {
+        let ls = try Tools.iscsiLs()
+        let alice = "iqn.2026-11.org.targe.test:alice"
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "16MiB")
+        config.ramDevice("r2", size: "16MiB")
+        config.ramDevice("r3", size: "16MiB")
+        config.raw("[target bynet]\nlun 0 r1\nallow 127.0.0.2/32")
+        config.raw("[target byname]\nlun 0 r2\nallow \(alice)")
+        config.target("open", luns: ["r3"])
+        let targe = try startTarge(config)
+
+        // By network: from 127.0.0.1 the login is refused with 2/2, from 127.0.0.2 it works.
+        let fromOne = try RawSession(host: targe.host, port: targe.port, source: "127.0.0.1")
+        XCTAssertThrowsError(try fromOne.login(initiator: alice, target: ConfigBuilder.iqn("bynet"), headerDigest: "None")) {
+            XCTAssertTrue("\($0)".contains("status class 0x2 detail 0x2"), "expected authorization failure: \($0)")
+        }
+        let fromTwo = try RawSession(host: targe.host, port: targe.port, source: "127.0.0.2")
+        XCTAssertNoThrow(try fromTwo.login(initiator: alice, target: ConfigBuilder.iqn("bynet"), headerDigest: "None"))
+
+        // By name: alice may, bob may not.
+        let asBob = try RawSession(host: targe.host, port: targe.port)
+        XCTAssertThrowsError(try asBob.login(initiator: "iqn.2026-11.org.targe.test:bob", target: ConfigBuilder.iqn("byname"),
+                                             headerDigest: "None"))
+        let asAlice = try RawSession(host: targe.host, port: targe.port)
+        XCTAssertNoThrow(try asAlice.login(initiator: alice, target: ConfigBuilder.iqn("byname"), headerDigest: "None"))
+
+        // SendTargets lists only what the asker may use.
+        let anonymous = runTool(ls, ["iscsi://\(targe.portal)"], timeout: 30, abortIf: targe.abortIfDead)
+        let seen = Set(DiscoveryListing(anonymous.stdout).entries.map(\.target))
+        XCTAssertEqual(seen, [ConfigBuilder.iqn("open")], "libiscsi's default name from 127.0.0.1:\n\(anonymous)")
+        let asAliceLs = runTool(ls, ["-i", alice, "iscsi://\(targe.portal)"], timeout: 30, abortIf: targe.abortIfDead)
+        let seenByAlice = Set(DiscoveryListing(asAliceLs.stdout).entries.map(\.target))
+        XCTAssertEqual(seenByAlice, [ConfigBuilder.iqn("open"), ConfigBuilder.iqn("byname")], "\(asAliceLs)")
+    }
+
+    // MARK: privilege drop
+
+    func testPrivilegeDropLeavesNothingOnAnyThread() throws {
+        guard getuid() == 0 else { throw XCTSkip("the privilege drop needs the test to run as root") }
+        guard getpwnam("nobody") != nil else { throw XCTSkip("no user 'nobody' on this machine") }
+        var config = ConfigBuilder()
+        config.user = "nobody"
+        config.fileDevice("disk0", size: "64MiB")
+        config.target("disk", luns: ["disk0"])
+        let targe = try startTarge(config)
+
+        // Make sure every thread exists (event loops, the I/O thread) before looking.
+        try qemuRoundTrip(targe, target: "disk", size: 64 << 20)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(targe.pid)/task")
+        XCTAssertGreaterThan(tasks.count, 1)
+        for task in tasks {
+            let status = try String(contentsOfFile: "/proc/\(targe.pid)/task/\(task)/status", encoding: .utf8)
+            var fields: [String: String] = [:]
+            for line in status.split(separator: "\n") {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+            }
+            let uids = fields["Uid"]?.split(whereSeparator: { $0 == "\t" || $0 == " " }) ?? []
+            let gids = fields["Gid"]?.split(whereSeparator: { $0 == "\t" || $0 == " " }) ?? []
+            XCTAssertFalse(uids.isEmpty || uids.contains("0"), "task \(task) Uid: \(fields["Uid"] ?? "?")")
+            XCTAssertFalse(gids.isEmpty || gids.contains("0"), "task \(task) Gid: \(fields["Gid"] ?? "?")")
+            for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+                XCTAssertEqual(fields[set], "0000000000000000", "task \(task) \(set)")
+            }
+            XCTAssertEqual(fields["NoNewPrivs"], "1", "task \(task) NoNewPrivs")
+            XCTAssertEqual(fields["Groups"] ?? "", "", "task \(task) supplementary groups")
+        }
+        // And it still serves I/O after the look.
+        try qemuRoundTrip(targe, target: "disk", size: 64 << 20)
+    }
+}
+
+extension Optional {
+    func unwrap(_ what: String) throws -> Wrapped {
+        guard let value = self else { throw XCTSkip("\(what) is not installed") }
+        return value
+    }
+}
