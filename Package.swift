@@ -45,7 +45,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Appliance", dependencies: [
-            "Config", "CLibcap",
+            "Config", "CLibcap", "CSystemShims", "Storage",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "targe", dependencies: [
@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "SCSITests", dependencies: ["SCSI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ISCSI"]),
     ]
 )

@@ -27,9 +27,43 @@ public struct DeviceSpec: Sendable, Equatable {
     }
 }
 
+/// How a device's backing file is opened: directly, or (after the process dropped its
+/// privileges) by a privileged helper that passes the descriptor back.
+public protocol FileOpener: Sendable {
+    /// Opens `path` read-write (close-on-exec). With `createSize`, a missing path is created
+    /// as a sparse regular file of that many bytes (mode 0600).
+    func openReadWrite(path: String, createSize: UInt64?) -> Result<Int32, OpenFailure>
+}
+
+/// An errno from opening a file.
+public struct OpenFailure: Error, Sendable, Equatable {
+    public var code: Int32
+    public init(_ code: Int32) { self.code = code }
+}
+
+/// Opens with this process's own rights.
+public struct DirectFileOpener: FileOpener {
+    public init() {}
+
+    public func openReadWrite(path: String, createSize: UInt64?) -> Result<Int32, OpenFailure> {
+        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
+        if fd >= 0 { return .success(fd) }
+        guard errno == ENOENT, let createSize else { return .failure(OpenFailure(errno)) }
+        let created = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard created >= 0 else { return .failure(OpenFailure(errno)) }
+        guard ftruncate(created, off_t(createSize)) == 0 else {
+            let e = errno
+            Glibc.close(created)
+            unlink(path)
+            return .failure(OpenFailure(e))
+        }
+        return .success(created)
+    }
+}
+
 /// Opens devices for the buffered engine (the aio engine arrives with block device support).
 public enum DeviceOpener {
-    public static func open(_ spec: DeviceSpec) throws(StorageError) -> BlockDevice {
+    public static func open(_ spec: DeviceSpec, opener: FileOpener = DirectFileOpener()) throws(StorageError) -> BlockDevice {
         switch spec.source {
         case let .ram(bytes):
             guard bytes % UInt64(spec.blockSize) == 0 else {
@@ -37,19 +71,20 @@ public enum DeviceOpener {
             }
             return try RAMDevice(name: spec.name, size: bytes)
         case let .path(path):
-            var fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-            if fd < 0 && errno == ENOENT && spec.create {
+            let createSize: UInt64?
+            if spec.create {
                 guard let size = spec.size else { throw .sizeRequired(path: path) }
-                fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                if fd >= 0 && ftruncate(fd, off_t(spec.offset + size)) != 0 {
-                    let e = errno
-                    Glibc.close(fd)
-                    throw .open(path: path, errno: e)
-                }
+                createSize = spec.offset + size
+            } else {
+                createSize = nil
             }
-            if fd < 0 {
-                if errno == ENOENT && !spec.create { throw .sizeRequired(path: path) }
-                throw .open(path: path, errno: errno)
+            let fd: Int32
+            switch opener.openReadWrite(path: path, createSize: createSize) {
+            case let .success(descriptor):
+                fd = descriptor
+            case let .failure(failure):
+                if failure.code == ENOENT && !spec.create { throw .sizeRequired(path: path) }
+                throw .open(path: path, errno: failure.code)
             }
             let total: UInt64
             switch targe_is_block_device(fd) {

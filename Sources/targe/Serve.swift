@@ -68,15 +68,38 @@ struct Serve: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
-        // Everything that may need root happens before the first thread starts: devices
-        // are opened and portals bound, then privileges go (capability sets are per thread,
-        // so threads started later inherit the empty sets), then the event loops start.
-        let catalog: TargetCatalog
-        do {
-            catalog = try CatalogBuilder.buildCatalog(parsed, fileName: fileName)
-        } catch {
-            writeStderr("\(error)\n")
-            throw ExitCode(1)
+        // Everything that needs root happens before the first thread starts (capability
+        // sets are per thread; threads started later inherit the empty sets): the
+        // privileged opener is forked, the portals are bound, privileges go, and only then
+        // are devices opened (through the opener) and the event loops started.
+        var dropTo: PrivilegeDrop.Identity?
+        if let user = parsed.server.user {
+            if getuid() == 0 {
+                do {
+                    dropTo = try PrivilegeDrop.resolve(user)
+                } catch {
+                    writeStderr("\(fileName): [server] user: \(error)\n")
+                    throw ExitCode(1)
+                }
+            } else {
+                logger.notice("not running as root (uid \(getuid())): [server] user \(user) needs no privilege drop")
+            }
+        }
+        var opener: FileOpener = DirectFileOpener()
+        if dropTo != nil {
+            // The helper re-reads the config for every request, so that a reload can add
+            // devices; with the embedded default it keeps the devices of this start.
+            let configPath = config
+            let initial = OpenPolicy(config: parsed)
+            do {
+                opener = try PrivilegedOpener.spawn(policy: {
+                    guard let configPath, let current = try? ConfigParser.load(path: configPath) else { return initial }
+                    return OpenPolicy(config: current)
+                })
+            } catch {
+                writeStderr("\(error)\n")
+                throw ExitCode(1)
+            }
         }
         var sockets: [ListeningSocket] = []
         do {
@@ -85,23 +108,23 @@ struct Serve: ParsableCommand {
             }
         } catch {
             writeStderr("\(error)\n")
-            catalog.closeDevices()
             throw ExitCode(1)
         }
-        if let user = parsed.server.user {
-            if getuid() == 0 {
-                do {
-                    let identity = try PrivilegeDrop.resolve(user)
-                    try PrivilegeDrop.drop(to: identity)
-                    logger.notice("dropped privileges", metadata: ["user": "\(identity.name)", "uid": "\(identity.uid)"])
-                } catch {
-                    writeStderr("\(fileName): [server] user: \(error)\n")
-                    catalog.closeDevices()
-                    throw ExitCode(1)
-                }
-            } else {
-                logger.notice("not running as root (uid \(getuid())): [server] user \(user) needs no privilege drop")
+        if let identity = dropTo {
+            do {
+                try PrivilegeDrop.drop(to: identity)
+                logger.notice("dropped privileges", metadata: ["user": "\(identity.name)", "uid": "\(identity.uid)"])
+            } catch {
+                writeStderr("\(fileName): [server] user: \(error)\n")
+                throw ExitCode(1)
             }
+        }
+        let catalog: TargetCatalog
+        do {
+            catalog = try CatalogBuilder.buildCatalog(parsed, fileName: fileName, opener: opener)
+        } catch {
+            writeStderr("\(error)\n")
+            throw ExitCode(1)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)

@@ -16,4 +16,12 @@ int targe_block_device_size(int fd, uint64_t *bytes);
 int targe_block_device_logical_block_size(int fd, int *size);
 int targe_set_no_new_privs(void);
 int targe_is_block_device(int fd);
+/// Sends `len` bytes on a Unix socket, with `fd` attached (SCM_RIGHTS) when fd >= 0.
+ssize_t targe_send_with_fd(int sock, const void *buf, size_t len, int fd);
+/// Receives up to `len` bytes; a descriptor passed along lands in *fd (else -1).
+ssize_t targe_recv_with_fd(int sock, void *buf, size_t len, int *fd);
+/// fork(2), which Swift does not expose; only for single-threaded processes.
+int targe_fork(void);
+/// Ends the calling process when its parent dies (PR_SET_PDEATHSIG).
+int targe_die_with_parent(int signal);
 #endif

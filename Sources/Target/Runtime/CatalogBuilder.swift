@@ -13,7 +13,7 @@ public enum CatalogBuilder {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    public static func buildCatalog(_ config: TargeConfig, fileName: String) throws -> TargetCatalog {
+    public static func buildCatalog(_ config: TargeConfig, fileName: String, opener: FileOpener = DirectFileOpener()) throws -> TargetCatalog {
         var opened: [String: BlockDevice] = [:]
         var targets: [ExportedTarget] = []
         do {
@@ -27,7 +27,7 @@ public enum CatalogBuilder {
                     let spec = deviceSpec(device)
                     let backing: BlockDevice
                     do {
-                        backing = try DeviceOpener.open(spec)
+                        backing = try DeviceOpener.open(spec, opener: opener)
                     } catch {
                         throw BuildError(file: fileName, line: device.line, message: "device \(device.name): \(error)")
                     }

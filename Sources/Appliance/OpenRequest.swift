@@ -1,0 +1,76 @@
+/// The privileged opener's wire format: one request per SOCK_SEQPACKET message, one reply.
+///
+///     request: 0x01 'O' flags(1) createSize(8, big-endian) path(1...4096 bytes of UTF-8, no NUL)
+///              flags bit 0: create a sparse file of createSize bytes if the path is missing
+///     reply:   errno (4 bytes, big-endian; 0 = success, the descriptor rides along as SCM_RIGHTS)
+///
+/// Anything else is refused: the helper runs with privileges, so its parser is small and
+/// strict, and it only ever opens paths that the config names as devices.
+public struct OpenRequest: Sendable, Equatable {
+    public static let version: UInt8 = 1
+    public static let openOperation = UInt8(ascii: "O")
+    public static let maxPathLength = 4096
+    static let headerLength = 11
+
+    public var path: String
+    /// Size of the sparse file to create when the path does not exist; nil: never create.
+    public var createSize: UInt64?
+
+    public init(path: String, createSize: UInt64?) {
+        self.path = path
+        self.createSize = createSize
+    }
+
+    public func encoded() -> [UInt8] {
+        var bytes: [UInt8] = [Self.version, Self.openOperation, createSize == nil ? 0 : 1]
+        let size = createSize ?? 0
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: size >> UInt64(shift))) }
+        bytes.append(contentsOf: path.utf8)
+        return bytes
+    }
+
+    public enum DecodeError: Error, Equatable {
+        case tooShort, badVersion, unknownOperation, badFlags, badPath
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> OpenRequest {
+        guard bytes.count > headerLength else { throw .tooShort }
+        guard bytes[0] == version else { throw .badVersion }
+        guard bytes[1] == openOperation else { throw .unknownOperation }
+        guard bytes[2] <= 1 else { throw .badFlags }
+        var size: UInt64 = 0
+        for i in 3..<headerLength { size = size << 8 | UInt64(bytes[i]) }
+        let pathBytes = bytes[headerLength...]
+        guard pathBytes.count <= maxPathLength, !pathBytes.contains(0), pathBytes.first == UInt8(ascii: "/"),
+              let path = String(validating: pathBytes, as: UTF8.self) else { throw .badPath }
+        if bytes[2] == 0 && size != 0 { throw .badFlags }
+        return OpenRequest(path: path, createSize: bytes[2] == 1 ? size : nil)
+    }
+}
+
+/// Which opens the helper grants: exactly the device paths of the config, and creation only
+/// where the config says `create yes`, with the size it implies.
+public struct OpenPolicy: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var path: String
+        public var createSize: UInt64?
+        public init(path: String, createSize: UInt64?) {
+            self.path = path
+            self.createSize = createSize
+        }
+    }
+    public var entries: [Entry]
+
+    public init(entries: [Entry]) { self.entries = entries }
+
+    /// nil when allowed, else the reason to refuse.
+    public func refusal(for request: OpenRequest) -> String? {
+        guard let entry = entries.first(where: { $0.path == request.path }) else {
+            return "\(request.path) is not a device path in the config"
+        }
+        if let size = request.createSize, size != entry.createSize {
+            return "the config does not allow creating \(request.path) with \(size) bytes"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,161 @@
+import CLibcap
+import CSystemShims
+import Config
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tiny privileged helper process that opens device files for the unprivileged target and
+/// passes the descriptors back over a Unix socket (SCM_RIGHTS).
+///
+/// It is forked while the process is still root and single-threaded. It keeps only the two
+/// capabilities needed to open any file (DAC override and search), sets no_new_privs, dies
+/// with its parent, and answers `OpenRequest`s for the device paths the config names (the
+/// config file is re-read for every request, so a later reload can add devices). The main
+/// process then drops every privilege and opens its devices, at start and later, through it.
+public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
+    private let socket: Int32
+    private var mutex = pthread_mutex_t()
+    public let pid: pid_t
+
+    public enum Failure: Error, CustomStringConvertible {
+        case socketpair(Int32)
+        case fork(Int32)
+        public var description: String {
+            switch self {
+            case let .socketpair(e): return "privileged opener: socketpair failed: \(String(cString: strerror(e)))"
+            case let .fork(e): return "privileged opener: fork failed: \(String(cString: strerror(e)))"
+            }
+        }
+    }
+
+    /// Forks the helper. `policy` returns the current allowed opens (called in the helper for
+    /// every request).
+    public static func spawn(policy: @escaping () -> OpenPolicy) throws(Failure) -> PrivilegedOpener {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw .socketpair(errno)
+        }
+        let child = targe_fork()
+        if child < 0 {
+            let e = errno
+            close(pair[0]); close(pair[1])
+            throw .fork(e)
+        }
+        if child == 0 {
+            close(pair[0])
+            serve(socket: pair[1], policy: policy)  // never returns
+        }
+        close(pair[1])
+        return PrivilegedOpener(socket: pair[0], pid: child)
+    }
+
+    private init(socket: Int32, pid: pid_t) {
+        self.socket = socket
+        self.pid = pid
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    deinit {
+        close(socket)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    public func openReadWrite(path: String, createSize: UInt64?) -> Result<Int32, OpenFailure> {
+        let request = OpenRequest(path: path, createSize: createSize).encoded()
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let sent = request.withUnsafeBytes { targe_send_with_fd(socket, $0.baseAddress, $0.count, -1) }
+        guard sent == request.count else { return .failure(OpenFailure(sent < 0 ? errno : EIO)) }
+        var reply = [UInt8](repeating: 0, count: 4)
+        var fd: Int32 = -1
+        let got = reply.withUnsafeMutableBytes { targe_recv_with_fd(socket, $0.baseAddress, 4, &fd) }
+        guard got == 4 else {
+            if fd >= 0 { close(fd) }
+            return .failure(OpenFailure(got < 0 ? errno : EPIPE))
+        }
+        let code = Int32(bitPattern: UInt32(reply[0]) << 24 | UInt32(reply[1]) << 16 | UInt32(reply[2]) << 8 | UInt32(reply[3]))
+        if code != 0 {
+            if fd >= 0 { close(fd) }
+            return .failure(OpenFailure(code))
+        }
+        guard fd >= 0 else { return .failure(OpenFailure(EPROTO)) }
+        return .success(fd)
+    }
+
+    // MARK: the helper process
+
+    private static func serve(socket: Int32, policy: () -> OpenPolicy) -> Never {
+        _ = targe_die_with_parent(SIGKILL)
+        // Nothing but the socket and stdio stays open.
+        for fd in 3..<Int32(1024) where fd != socket { close(fd) }
+        if let failure = restrictToFileAccess() {
+            report("cannot restrict its privileges (\(failure)); exiting")
+            _exit(1)
+        }
+        var buffer = [UInt8](repeating: 0, count: OpenRequest.maxPathLength + 64)
+        while true {
+            var passed: Int32 = -1
+            let n = buffer.withUnsafeMutableBytes { targe_recv_with_fd(socket, $0.baseAddress, $0.count, &passed) }
+            if passed >= 0 { close(passed) }  // requests never carry descriptors
+            if n == 0 { _exit(0) }            // the target is gone
+            if n < 0 {
+                if errno == EINTR { continue }
+                _exit(0)
+            }
+            let answer: (code: Int32, fd: Int32)
+            do {
+                let request = try OpenRequest.decode(Array(buffer[0..<n]))
+                if let refusal = policy().refusal(for: request) {
+                    report("refused: \(refusal)")
+                    answer = (EACCES, -1)
+                } else {
+                    switch DirectFileOpener().openReadWrite(path: request.path, createSize: request.createSize) {
+                    case let .success(fd): answer = (0, fd)
+                    case let .failure(f): answer = (f.code, -1)
+                    }
+                }
+            } catch {
+                report("malformed request (\(error)); refused")
+                answer = (EINVAL, -1)
+            }
+            let code = UInt32(bitPattern: answer.code)
+            let reply: [UInt8] = [UInt8(code >> 24), UInt8((code >> 16) & 0xff), UInt8((code >> 8) & 0xff), UInt8(code & 0xff)]
+            _ = reply.withUnsafeBytes { targe_send_with_fd(socket, $0.baseAddress, 4, answer.fd) }
+            if answer.fd >= 0 { close(answer.fd) }
+        }
+    }
+
+    /// Bounding set down to DAC override/search, effective+permitted the same, no_new_privs.
+    private static func restrictToFileAccess() -> String? {
+        let keep: Set<Int32> = [targe_cap_dac_override(), targe_cap_dac_read_search()]
+        var cap: Int32 = 0
+        while targe_capbset_read(cap) >= 0 {
+            if !keep.contains(cap) && targe_capbset_drop(cap) != 0 { return "PR_CAPBSET_DROP(\(cap)): errno \(errno)" }
+            cap += 1
+        }
+        if targe_ambient_clear_all() != 0 && errno != EINVAL { return "ambient: errno \(errno)" }
+        if targe_keep_only_file_access_caps() != 0 { return "cap_set_proc: errno \(errno)" }
+        if targe_no_new_privs() != 0 { return "no_new_privs: errno \(errno)" }
+        return nil
+    }
+
+    private static func report(_ text: String) {
+        let line = Array("targe privileged opener[\(getpid())]: \(text)\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+extension OpenPolicy {
+    /// The device paths (and creation sizes) a config names.
+    public init(config: TargeConfig) {
+        self.init(entries: config.devices.compactMap { device in
+            guard case let .path(path) = device.source else { return nil }
+            let create: UInt64? = device.create ? device.size.map { device.offset + $0 } : nil
+            return Entry(path: path, createSize: create)
+        })
+    }
+}
