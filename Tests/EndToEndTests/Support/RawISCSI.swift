@@ -67,15 +67,21 @@ struct PDU: CustomStringConvertible {
 
     /// Bytes on the wire: BHS [+ header digest] + data padded to 4 (no data digest).
     /// `corruptDigest` flips bits of the header digest.
-    func wire(headerDigest: Bool, corruptDigest: Bool = false) -> [UInt8] {
+    func wire(headerDigest: Bool, corruptDigest: Bool = false, dataDigest: Bool = false,
+              corruptDataDigest: Bool = false) -> [UInt8] {
         var out = bhs
         if headerDigest {
             var crc = crc32c(bhs)
             if corruptDigest { crc ^= 0x5a5a_5a5a }
             out += digestBytes(crc)
         }
-        out += data
-        out += [UInt8](repeating: 0, count: (4 - data.count % 4) % 4)
+        let padded = data + [UInt8](repeating: 0, count: (4 - data.count % 4) % 4)
+        out += padded
+        if dataDigest && !data.isEmpty {
+            var crc = crc32c(padded)
+            if corruptDataDigest { crc ^= 0x0101_0101 }
+            out += digestBytes(crc)
+        }
         return out
     }
 
@@ -233,7 +239,7 @@ final class RawConnection {
         }
     }
 
-    func readPDU(headerDigest: Bool, deadline: Date) throws -> PDU {
+    func readPDU(headerDigest: Bool, dataDigest: Bool = false, deadline: Date) throws -> PDU {
         var pdu = PDU(bhs: try read(48, deadline: deadline))
         let ahsLength = Int(pdu.bhs[4]) * 4
         if ahsLength > 0 { pdu.ahs = try read(ahsLength, deadline: deadline) }
@@ -244,8 +250,13 @@ final class RawConnection {
         }
         let dsl = pdu.dataSegmentLength
         if dsl > 0 {
-            let padded = (dsl + 3) & ~3
-            pdu.data = Array(try read(padded, deadline: deadline).prefix(dsl))
+            let padded = try read((dsl + 3) & ~3, deadline: deadline)
+            if dataDigest {
+                let got = try read(4, deadline: deadline)
+                let want = digestBytes(crc32c(padded))
+                if got != want { throw ReadEnd.badDigest("data digest: got \(got), computed \(want) for \(pdu)") }
+            }
+            pdu.data = Array(padded.prefix(dsl))
         }
         return pdu
     }
@@ -256,6 +267,7 @@ final class RawConnection {
 final class RawSession {
     let conn: RawConnection
     private(set) var headerDigest = false
+    private(set) var dataDigest = false
     private(set) var statSN: UInt32 = 0
     private(set) var cmdSN: UInt32 = 0
     private(set) var maxCmdSN: UInt32 = 0
@@ -281,7 +293,7 @@ final class RawSession {
     /// Normal-session login going straight from the operational stage (CSG=1) to full
     /// feature phase (NSG=3) with the T bit set.
     func login(initiator: String, target: String, headerDigest: String, immediateData: Bool = true,
-               initialR2T: Bool = false) throws {
+               initialR2T: Bool = false, dataDigest: String = "None") throws {
         var isid: [UInt8] = [0x80, 0, 0, 0, 0, 0]    // random-qualifier ISID
         for i in 1..<6 { isid[i] = UInt8.random(in: 0...255) }
         let loginITT = nextITT()
@@ -290,7 +302,7 @@ final class RawSession {
             ("SessionType", "Normal"),
             ("TargetName", target),
             ("HeaderDigest", headerDigest),
-            ("DataDigest", "None"),
+            ("DataDigest", dataDigest),
             ("MaxRecvDataSegmentLength", "262144"),
             ("ErrorRecoveryLevel", "0"),
             ("InitialR2T", initialR2T ? "Yes" : "No"),
@@ -332,6 +344,7 @@ final class RawSession {
                     targetMaxRecvDataSegmentLength = n
                 }
                 self.headerDigest = negotiated["HeaderDigest"]?.uppercased() == "CRC32C"
+                self.dataDigest = negotiated["DataDigest"]?.uppercased() == "CRC32C"
                 return
             }
             keys = []   // the target wants another round: ask again to transit
@@ -340,12 +353,13 @@ final class RawSession {
     }
 
     /// Sends a PDU with this session's header-digest setting (or a corrupted digest).
-    func send(_ pdu: PDU, corruptDigest: Bool = false) throws {
-        try conn.send(pdu.wire(headerDigest: headerDigest, corruptDigest: corruptDigest))
+    func send(_ pdu: PDU, corruptDigest: Bool = false, corruptDataDigest: Bool = false) throws {
+        try conn.send(pdu.wire(headerDigest: headerDigest, corruptDigest: corruptDigest, dataDigest: dataDigest,
+                               corruptDataDigest: corruptDataDigest))
     }
 
     func readPDU() throws -> PDU {
-        let pdu = try conn.readPDU(headerDigest: headerDigest, deadline: deadline)
+        let pdu = try conn.readPDU(headerDigest: headerDigest, dataDigest: dataDigest, deadline: deadline)
         let carriesWindow: Set<UInt8> = [Opcode.scsiResponse, Opcode.nopIn, Opcode.reject, Opcode.dataIn,
                                           Opcode.r2t, Opcode.asyncMessage, Opcode.logoutResponse]
         if carriesWindow.contains(pdu.opcode) {
