@@ -105,6 +105,35 @@ final class SecurityTests: EndToEndTestCase {
         XCTAssertEqual(seenByAlice, [ConfigBuilder.iqn("open"), ConfigBuilder.iqn("byname")], "\(asAliceLs)")
     }
 
+    func testMaxSessionsRefusesTheNextLogin() throws {
+        var config = ConfigBuilder()
+        config.maxSessions = 2
+        config.ramDevice("ram0", size: "16MiB")
+        config.target("disk", luns: ["ram0"])
+        let targe = try startTarge(config)
+        var open: [RawSession] = []
+        for i in 0..<2 {
+            let s = try RawSession(host: targe.host, port: targe.port)
+            try s.login(initiator: "iqn.2026-11.org.targe.test:s\(i)", target: ConfigBuilder.iqn("disk"), headerDigest: "None")
+            open.append(s)
+        }
+        let third = try RawSession(host: targe.host, port: targe.port)
+        XCTAssertThrowsError(try third.login(initiator: "iqn.2026-11.org.targe.test:s2", target: ConfigBuilder.iqn("disk"),
+                                             headerDigest: "None")) {
+            XCTAssertTrue("\($0)".contains("status class 0x3 detail 0x2"), "expected out of resources (3/2): \($0)")
+        }
+        // A session that ends frees its slot.
+        open.removeFirst().conn.close()
+        var admitted = false
+        for _ in 0..<20 where !admitted {
+            usleep(100_000)
+            let again = try RawSession(host: targe.host, port: targe.port)
+            admitted = (try? again.login(initiator: "iqn.2026-11.org.targe.test:s3", target: ConfigBuilder.iqn("disk"),
+                                         headerDigest: "None")) != nil
+        }
+        XCTAssertTrue(admitted, "a freed session slot must be reusable")
+    }
+
     // MARK: privilege drop
 
     func testPrivilegeDropLeavesNothingOnAnyThread() throws {

@@ -11,6 +11,8 @@ struct ConfigBuilder {
     var listen = "127.0.0.1:0"
     /// `[server] user`: the user targe drops to when started as root.
     var user: String?
+    /// `[server] max-sessions`.
+    var maxSessions: Int?
     /// Target-side values offered in negotiation; tests override single keys with `set`.
     var connection: [(key: String, value: String)] = [
         ("InitialR2T", "No"),
@@ -59,6 +61,7 @@ struct ConfigBuilder {
     func render(dir: String) -> String {
         var out = ["# written by Targe's end-to-end tests", "[server]",
                    "node-base  \(Self.nodeBase)", "listen     \(listen)"] + (user.map { ["user       \($0)"] } ?? [])
+            + (maxSessions.map { ["max-sessions \($0)"] } ?? [])
             + ["", "[connection]"]
         out += connection.map { "\($0.key)  \($0.value)" }
         out += ["", "[timeouts]"]
