@@ -1,6 +1,10 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The listening side: binds every portal, starts a connection handler per accepted TCP
 /// connection, and shuts down politely (logout requests, then close).
@@ -9,7 +13,7 @@ public final class ISCSIServer: Sendable {
     public let registry: SessionRegistry
     private let group: EventLoopGroup
     private let logger: Logger
-    private let listeners: NIOLockedValueBoxWrapper<[Channel]>
+    private let listeners: NIOLockedValueBox<[Channel]>
 
     public init(settings: ServerRuntimeSettings, catalog: TargetCatalog, group: EventLoopGroup, logger: Logger) {
         self.settings = settings
@@ -17,7 +21,7 @@ public final class ISCSIServer: Sendable {
                                         discoveryAuthentication: settings.discoveryAuthentication)
         self.group = group
         self.logger = logger
-        self.listeners = NIOLockedValueBoxWrapper([])
+        self.listeners = NIOLockedValueBox([])
     }
 
     /// Starts serving on sockets bound earlier (see `ListeningSocket`); returns the bound
@@ -66,10 +70,3 @@ public final class ISCSIServer: Sendable {
     }
 }
 
-import NIOConcurrencyHelpers
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// NIOLockedValueBox under a name that reads well at the call site.
-typealias NIOLockedValueBoxWrapper = NIOLockedValueBox
