@@ -9,6 +9,12 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case shortTransfer(device: String, operation: String, offset: UInt64, expected: Int, transferred: Int)
     case outOfRange(device: String, offset: UInt64, length: Int, size: UInt64)
     case closed(device: String)
+    /// A combination that cannot be built from its members (named by the combination).
+    case combination(name: String, problem: String)
+    /// A RAID1 with no healthy member left to serve the request (MEDIUM ERROR for the LU).
+    case noHealthyMember(device: String, operation: String)
+    /// A RAID1 state file (write-intent bitmap or member health) that cannot be used.
+    case stateFile(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -30,6 +36,12 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             return "device \(device): \(length) bytes at offset \(offset) lie beyond its size \(size)"
         case let .closed(device):
             return "device \(device) is closed"
+        case let .combination(name, problem):
+            return "combination \(name): \(problem)"
+        case let .noHealthyMember(device, op):
+            return "combination \(device): \(op) failed: no healthy member left"
+        case let .stateFile(path, problem):
+            return "\(path): \(problem)"
         }
     }
 }
