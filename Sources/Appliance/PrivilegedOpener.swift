@@ -150,12 +150,21 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
 }
 
 extension OpenPolicy {
-    /// The device paths (and creation sizes) a config names.
-    public init(config: TargeConfig) {
-        self.init(entries: config.devices.compactMap { device in
+    /// The device paths (and creation sizes) a config names, and the state files of its
+    /// mirrors in `stateDirectory` (`<name>.health`, `<name>.bitmap`, created empty).
+    public init(config: TargeConfig, stateDirectory: String?) {
+        var entries: [Entry] = config.devices.compactMap { device in
             guard case let .path(path) = device.source else { return nil }
             let create: UInt64? = device.create ? device.size.map { device.offset + $0 } : nil
             return Entry(path: path, createSize: create)
-        })
+        }
+        if let stateDirectory {
+            for combination in config.combinations where combination.raid == .raid1 {
+                let health = MirrorHealth(directory: stateDirectory, combination: combination.name)
+                entries.append(Entry(path: health.healthPath, createSize: 0))
+                entries.append(Entry(path: health.bitmapPath, createSize: 0))
+            }
+        }
+        self.init(entries: entries)
     }
 }

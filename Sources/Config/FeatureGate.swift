@@ -16,9 +16,6 @@ public enum FeatureGate {
 
         if let appliance = config.appliance { add(appliance.line, "the [appliance] section") }
 
-        // RAID
-        for combination in config.combinations { add(combination.line, "[combination \(combination.name)] (RAID \(combination.raid.rawValue))") }
-
         // The aio engine
         for device in config.devices {
             if device.engine == .aio {

@@ -72,6 +72,11 @@ struct Serve: ParsableCommand {
         // sets are per thread; threads started later inherit the empty sets): the
         // privileged opener is forked, the portals are bound, privileges go, and only then
         // are devices opened (through the opener) and the event loops started.
+        // Mirror state (health, write-intent bitmaps) lives beside the config file.
+        let stateDirectory: String = config.map { path in
+            guard let slash = path.lastIndex(of: "/") else { return "." }
+            return slash == path.startIndex ? "/" : String(path[..<slash])
+        } ?? dataDir
         var dropTo: PrivilegeDrop.Identity?
         if let user = parsed.server.user {
             if getuid() == 0 {
@@ -90,11 +95,11 @@ struct Serve: ParsableCommand {
             // The helper re-reads the config for every request, so that a reload can add
             // devices; with the embedded default it keeps the devices of this start.
             let configPath = config
-            let initial = OpenPolicy(config: parsed)
+            let initial = OpenPolicy(config: parsed, stateDirectory: stateDirectory)
             do {
                 opener = try PrivilegedOpener.spawn(policy: {
                     guard let configPath, let current = try? ConfigParser.load(path: configPath) else { return initial }
-                    return OpenPolicy(config: current)
+                    return OpenPolicy(config: current, stateDirectory: stateDirectory)
                 })
             } catch {
                 writeStderr("\(error)\n")
@@ -121,7 +126,13 @@ struct Serve: ParsableCommand {
         }
         let catalog: TargetCatalog
         do {
-            catalog = try CatalogBuilder.buildCatalog(parsed, fileName: fileName, opener: opener)
+            let raidLogger = logger
+            catalog = try CatalogBuilder.buildCatalog(
+                parsed, fileName: fileName, opener: opener, stateDirectory: stateDirectory,
+                hooks: .init(memberFailed: { combination, member, error in
+                    raidLogger.error("member failed; the combination keeps serving from the others",
+                                     metadata: ["combination": "\(combination)", "member": "\(member)", "error": "\(error)"])
+                }, notice: { raidLogger.notice("\($0)") }))
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(1)
@@ -135,6 +146,26 @@ struct Serve: ParsableCommand {
             writeStderr("cannot listen: \(error)\n")
             catalog.closeDevices()
             throw ExitCode(1)
+        }
+        // Members that are stale (failed before, new, or after an unclean stop) catch up in
+        // the background while I/O goes on.
+        for mirror in catalog.mirrors {
+            let mirrorLogger = logger
+            let name = mirror.name
+            mirror.resyncStale(on: group.next()).whenComplete { result in
+                switch result {
+                case let .success(done) where !done.isEmpty:
+                    for r in done {
+                        mirrorLogger.notice("resync complete", metadata: [
+                            "combination": "\(name)", "member": "\(r.member)", "from": "\(r.source)",
+                            "regions": "\(r.regions)", "bytes": "\(r.bytes)"])
+                    }
+                case .success:
+                    break
+                case let .failure(error):
+                    mirrorLogger.error("resync failed: \(error)", metadata: ["combination": "\(name)"])
+                }
+            }
         }
         for target in catalog.targets {
             logger.info("target ready", metadata: ["target": "\(target.name)", "luns": "\(target.lunList)"])

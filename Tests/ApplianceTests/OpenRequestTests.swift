@@ -50,7 +50,7 @@ final class OpenRequestTests: XCTestCase {
             lun 1 file
             lun 2 ram
             """)
-        let policy = OpenPolicy(config: config)
+        let policy = OpenPolicy(config: config, stateDirectory: nil)
         XCTAssertNil(policy.refusal(for: OpenRequest(path: "/dev/vdb", createSize: nil)))
         XCTAssertNil(policy.refusal(for: OpenRequest(path: "/var/lib/targe/f.img", createSize: nil)))
         XCTAssertNil(policy.refusal(for: OpenRequest(path: "/var/lib/targe/f.img", createSize: 11 << 20)))

@@ -173,7 +173,11 @@ public struct LoginStateMachine: Sendable {
         if let refusal = requiredDigestMissing(negotiator!.parameters) {
             return failure(h, .initiatorError, refusal)
         }
-        answer.pairs += negotiator!.declarations().pairs
+        // A key answered already in this response (e.g. a rejected MaxRecvDataSegmentLength)
+        // must not appear twice; the RFC default then stands for that direction.
+        for declared in negotiator!.declarations().pairs where answer[declared.key] == nil {
+            answer.append(declared.key, declared.value)
+        }
         let outcome = LoginOutcome(initiatorName: initiatorName, initiatorAlias: initiatorAlias, isid: isid,
                                    requestedTSIH: tsih, connectionID: cid, sessionType: sessionType,
                                    parameters: negotiator!.parameters, initialCmdSN: initialCmdSN,

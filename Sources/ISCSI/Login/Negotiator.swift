@@ -51,7 +51,8 @@ public struct Negotiator: Sendable {
         // each side offered on its own.
         if parameters.firstBurstLength > parameters.maxBurstLength {
             parameters.firstBurstLength = parameters.maxBurstLength
-            if let i = answer.pairs.firstIndex(where: { $0.key == "FirstBurstLength" }) {
+            // Only an accepted value is replaced; a "Reject" stays a Reject.
+            if let i = answer.pairs.firstIndex(where: { $0.key == "FirstBurstLength" }), answer.pairs[i].value != "Reject" {
                 answer.pairs[i].value = String(parameters.maxBurstLength)
             }
         }

@@ -13,46 +13,93 @@ public enum CatalogBuilder {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    public static func buildCatalog(_ config: TargeConfig, fileName: String, opener: FileOpener = DirectFileOpener()) throws -> TargetCatalog {
+    /// What the caller wants to hear about combinations while they run.
+    public struct Hooks: Sendable {
+        public var memberFailed: @Sendable (_ combination: String, _ member: String, _ error: Error) -> Void
+        public var notice: @Sendable (String) -> Void
+        public init(memberFailed: @escaping @Sendable (String, String, Error) -> Void = { _, _, _ in },
+                    notice: @escaping @Sendable (String) -> Void = { _ in }) {
+            self.memberFailed = memberFailed
+            self.notice = notice
+        }
+    }
+
+    /// Opens every device a target or combination uses, assembles the combinations
+    /// (members first), and builds the targets. `stateDirectory` keeps the mirrors' health
+    /// and write-intent bitmaps (beside the config file).
+    public static func buildCatalog(_ config: TargeConfig, fileName: String, opener: FileOpener = DirectFileOpener(),
+                                    stateDirectory: String? = nil, hooks: Hooks = Hooks()) throws -> TargetCatalog {
+        let used = usedDeviceNames(config)
         var opened: [String: BlockDevice] = [:]
-        var targets: [ExportedTarget] = []
+        var assembled: [String: BlockDevice] = [:]
         do {
-            for target in config.targets {
-                var units: [UInt64: LogicalUnit] = [:]
-                for mapping in target.luns {
-                    guard let device = config.devices.first(where: { $0.name == mapping.device }) else {
-                        throw BuildError(file: fileName, line: mapping.line,
-                                         message: "lun \(mapping.lun): '\(mapping.device)' is not a device (combinations are not supported yet)")
-                    }
-                    let spec = deviceSpec(device)
-                    let backing: BlockDevice
-                    do {
-                        backing = try DeviceOpener.open(spec, opener: opener)
-                    } catch {
-                        throw BuildError(file: fileName, line: device.line, message: "device \(device.name): \(error)")
-                    }
-                    opened[device.name] = backing
-                    let identity = LogicalUnitInfo.stableIdentity(targetIQN: target.iqn, deviceName: device.name)
-                    let blockSize = spec.blockSize
-                    let info = LogicalUnitInfo(lun: UInt64(mapping.lun), blockSize: blockSize,
-                                               blockCount: backing.size / UInt64(blockSize),
-                                               readOnly: target.access == .readOnly,
-                                               writeCache: backing.hasVolatileCache,
-                                               serial: identity.serial, naaIdentifier: identity.naa,
-                                               targetName: target.iqn)
-                    units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing)
+            for device in config.devices where used.contains(device.name) {
+                do {
+                    opened[device.name] = try DeviceOpener.open(deviceSpec(device), opener: opener)
+                } catch {
+                    throw BuildError(file: fileName, line: device.line, message: "device \(device.name): \(error)")
                 }
-                let policy = AuthenticationPolicy(
-                    incoming: config.incomingUsers(for: target).map(credential),
-                    outgoing: config.outgoingUser(for: target).map(credential))
-                targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units,
-                                              allow: target.allow, authentication: policy))
+            }
+            let specs = config.combinations.map { c in
+                CombinationSpec(name: c.name, level: c.raid == .raid1 ? .raid1 : .raid0, members: c.members, chunk: c.chunk)
+            }
+            let options = CombinationBuilder.Options(
+                stateDirectory: stateDirectory, onMemberFailure: hooks.memberFailed, onNotice: hooks.notice, opener: opener)
+            do {
+                assembled = try CombinationBuilder.buildAll(specs, devices: opened, options: options)
+            } catch {
+                opened = [:]  // buildAll closed them
+                let line = config.combinations.first.map(\.line) ?? 0
+                throw BuildError(file: fileName, line: line, message: "\(error)")
             }
         } catch {
             for device in opened.values { device.close() }
             throw error
         }
+
+        var targets: [ExportedTarget] = []
+        for target in config.targets {
+            var units: [UInt64: LogicalUnit] = [:]
+            for mapping in target.luns {
+                guard let backing = assembled[mapping.device] else {
+                    for device in assembled.values { device.close() }
+                    throw BuildError(file: fileName, line: mapping.line, message: "lun \(mapping.lun): no device '\(mapping.device)'")
+                }
+                let identity = LogicalUnitInfo.stableIdentity(targetIQN: target.iqn, deviceName: mapping.device)
+                let blockSize = blockSize(of: mapping.device, in: config)
+                let info = LogicalUnitInfo(lun: UInt64(mapping.lun), blockSize: blockSize,
+                                           blockCount: backing.size / UInt64(blockSize),
+                                           readOnly: target.access == .readOnly,
+                                           writeCache: backing.hasVolatileCache,
+                                           serial: identity.serial, naaIdentifier: identity.naa,
+                                           targetName: target.iqn)
+                units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing)
+            }
+            let policy = AuthenticationPolicy(
+                incoming: config.incomingUsers(for: target).map(credential),
+                outgoing: config.outgoingUser(for: target).map(credential))
+            targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units,
+                                          allow: target.allow, authentication: policy))
+        }
         return TargetCatalog(targets: targets)
+    }
+
+    /// Devices reachable from a target, through any nesting of combinations.
+    static func usedDeviceNames(_ config: TargeConfig) -> Set<String> {
+        var used = Set<String>()
+        var pending = config.targets.flatMap { $0.luns.map(\.device) }
+        while let name = pending.popLast() {
+            guard used.insert(name).inserted else { continue }
+            if let combination = config.combination(named: name) { pending += combination.members }
+        }
+        return used
+    }
+
+    /// A device's logical block size; a combination's is the largest of its members'.
+    static func blockSize(of name: String, in config: TargeConfig) -> Int {
+        if let device = config.device(named: name) { return device.blockSize ?? 512 }
+        guard let combination = config.combination(named: name) else { return 512 }
+        return combination.members.map { blockSize(of: $0, in: config) }.max() ?? 512
     }
 
     static func credential(_ user: CHAPUser) -> CHAPCredential {

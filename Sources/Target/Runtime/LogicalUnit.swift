@@ -73,8 +73,26 @@ public final class TargetCatalog: Sendable {
 
     public func target(named name: String) -> ExportedTarget? { byName[name.lowercased()] }
 
-    /// Closes every device (after the server stopped).
+    /// Closes every device (after the server stopped; not from an event loop: mirrors flush
+    /// their members and clean their bitmaps on close). Combinations close their members.
     public func closeDevices() {
         for t in targets { for u in t.units.values { u.device.close() } }
+    }
+
+    /// Every mirror, nested ones included, for resync and status.
+    public var mirrors: [RAID1Device] {
+        var found: [RAID1Device] = []
+        var seen = Set<ObjectIdentifier>()
+        var pending: [BlockDevice] = targets.flatMap { $0.units.values.map(\.device) }
+        while let device = pending.popLast() {
+            guard seen.insert(ObjectIdentifier(device)).inserted else { continue }
+            if let mirror = device as? RAID1Device {
+                found.append(mirror)
+                pending += mirror.members
+            } else if let stripe = device as? RAID0Device {
+                pending += stripe.members
+            }
+        }
+        return found.sorted { $0.name < $1.name }
     }
 }
