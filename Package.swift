@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "CSystemShims"),
         // libcap for the privilege drop (capability sets, bounding set via prctl).
         .systemLibrary(name: "CLibcap", path: "Sources/CLibcap"),
+        // libaio for the `aio` storage engine (io_submit/io_getevents with O_DIRECT).
+        .systemLibrary(name: "CLibaio", path: "Sources/CLibaio"),
         .target(name: "ISCSI", dependencies: [
             "CCRC32C",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "SCSI"),
         .target(name: "Config"),
         .target(name: "Storage", dependencies: [
-            "CSystemShims",
+            "CSystemShims", "CLibaio",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -16,14 +16,29 @@ public struct DeviceSpec: Sendable, Equatable {
     /// Create a sparse file of `size` bytes when `path` does not exist.
     public var create: Bool
     public var blockSize: Int
+    /// Which I/O engine serves a `path` device (a RAM disk has its own).
+    public var engine: Engine
 
-    public init(name: String, source: Source, offset: UInt64 = 0, size: UInt64? = nil, create: Bool = false, blockSize: Int = 512) {
+    /// The I/O engines (SPEC section 1).
+    public enum Engine: String, Sendable, Equatable {
+        /// The page cache, write-back (`BufferedFileDevice`).
+        case buffered
+        /// Linux AIO with O_DIRECT (`AIOFileDevice`); needs the `AIOEngine` given to `DeviceOpener`.
+        case aio
+        /// `aio` for block devices, `buffered` for regular files: the default when the config
+        /// names no engine (buffered also when the opener was given no `AIOEngine`).
+        case automatic
+    }
+
+    public init(name: String, source: Source, offset: UInt64 = 0, size: UInt64? = nil, create: Bool = false, blockSize: Int = 512,
+                engine: Engine = .buffered) {
         self.name = name
         self.source = source
         self.offset = offset
         self.size = size
         self.create = create
         self.blockSize = blockSize
+        self.engine = engine
     }
 }
 
@@ -33,6 +48,24 @@ public protocol FileOpener: Sendable {
     /// Opens `path` read-write (close-on-exec). With `createSize`, a missing path is created
     /// as a sparse regular file of that many bytes (mode 0600).
     func openReadWrite(path: String, createSize: UInt64?) -> Result<Int32, OpenFailure>
+    /// The same, with O_DIRECT when `direct` (for the aio engine). EINVAL when the file
+    /// system refuses O_DIRECT.
+    func openReadWrite(path: String, createSize: UInt64?, direct: Bool) -> Result<Int32, OpenFailure>
+}
+
+extension FileOpener {
+    /// Opens as usual, then sets O_DIRECT on the descriptor (fcntl F_SETFL changes it on an
+    /// open file, with the same checks as open), so an opener that only implements the plain
+    /// open (the privileged helper) serves the aio engine too.
+    public func openReadWrite(path: String, createSize: UInt64?, direct: Bool) -> Result<Int32, OpenFailure> {
+        let opened = openReadWrite(path: path, createSize: createSize)
+        guard direct, case let .success(fd) = opened else { return opened }
+        if let code = DeviceOpener.setDirect(fd) {
+            Glibc.close(fd)
+            return .failure(OpenFailure(code))
+        }
+        return opened
+    }
 }
 
 /// An errno from opening a file.
@@ -61,9 +94,13 @@ public struct DirectFileOpener: FileOpener {
     }
 }
 
-/// Opens devices for the buffered engine (the aio engine arrives with block device support).
+/// Opens devices with the engine their spec asks for.
 public enum DeviceOpener {
-    public static func open(_ spec: DeviceSpec, opener: FileOpener = DirectFileOpener()) throws(StorageError) -> BlockDevice {
+    /// Opens `spec`. `aioEngine` serves the devices that use the aio engine (`.aio`, and
+    /// block devices under `.automatic`); without one, `.aio` is an error and `.automatic`
+    /// opens everything buffered.
+    public static func open(_ spec: DeviceSpec, opener: FileOpener = DirectFileOpener(),
+                            aioEngine: AIOEngine? = nil) throws(StorageError) -> BlockDevice {
         switch spec.source {
         case let .ram(bytes):
             guard bytes % UInt64(spec.blockSize) == 0 else {
@@ -78,16 +115,22 @@ public enum DeviceOpener {
             } else {
                 createSize = nil
             }
+            if spec.engine == .aio && aioEngine == nil {
+                throw .engineUnsupported(device: spec.name, engine: "aio", problem: "no AIO engine was set up (DeviceOpener.open needs aioEngine)")
+            }
             let fd: Int32
-            switch opener.openReadWrite(path: path, createSize: createSize) {
+            switch opener.openReadWrite(path: path, createSize: createSize, direct: spec.engine == .aio) {
             case let .success(descriptor):
                 fd = descriptor
             case let .failure(failure):
                 if failure.code == ENOENT && !spec.create { throw .sizeRequired(path: path) }
+                if failure.code == EINVAL && spec.engine == .aio { throw directUnsupported(spec.name, path) }
                 throw .open(path: path, errno: failure.code)
             }
             let total: UInt64
-            switch targe_is_block_device(fd) {
+            let kind = targe_is_block_device(fd)
+            let isBlockDevice = kind == 1
+            switch kind {
             case 1:
                 var bytes: UInt64 = 0
                 guard targe_block_device_size(fd, &bytes) == 0 else {
@@ -124,7 +167,22 @@ public enum DeviceOpener {
             } else {
                 exported -= size % UInt64(spec.blockSize)
             }
-            return BufferedFileDevice(name: spec.name, fd: fd, base: spec.offset, size: exported)
+            let useAIO: Bool
+            switch spec.engine {
+            case .buffered: useAIO = false
+            case .aio: useAIO = true
+            case .automatic: useAIO = isBlockDevice && aioEngine != nil
+            }
+            guard useAIO, let aioEngine else {
+                return BufferedFileDevice(name: spec.name, fd: fd, base: spec.offset, size: exported)
+            }
+            do {
+                return try openAIO(spec, path: path, fd: fd, isBlockDevice: isBlockDevice, fileSize: total,
+                                   exported: exported, engine: aioEngine)
+            } catch {
+                Glibc.close(fd)
+                throw error
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case noHealthyMember(device: String, operation: String)
     /// A RAID1 state file (write-intent bitmap or member health) that cannot be used.
     case stateFile(path: String, problem: String)
+    /// An I/O engine that cannot work on this device (O_DIRECT refused, tmpfs...).
+    case engineUnsupported(device: String, engine: String, problem: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             return "combination \(device): \(op) failed: no healthy member left"
         case let .stateFile(path, problem):
             return "\(path): \(problem)"
+        case let .engineUnsupported(device, engine, problem):
+            return "device \(device): engine \(engine): \(problem)"
         }
     }
 }
