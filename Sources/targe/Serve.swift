@@ -26,6 +26,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int = System.coreCount
 
+    @Option(help: "The control socket `targe status` asks (default: targe.sock beside the config, or in the data directory).")
+    var control: String?
+
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -73,10 +76,7 @@ struct Serve: ParsableCommand {
         // privileged opener is forked, the portals are bound, privileges go, and only then
         // are devices opened (through the opener) and the event loops started.
         // Mirror state (health, write-intent bitmaps) lives beside the config file.
-        let stateDirectory: String = config.map { path in
-            guard let slash = path.lastIndex(of: "/") else { return "." }
-            return slash == path.startIndex ? "/" : String(path[..<slash])
-        } ?? dataDir
+        let stateDirectory = configStateDirectory(config: config, dataDir: dataDir)
         var dropTo: PrivilegeDrop.Identity?
         if let user = parsed.server.user {
             if getuid() == 0 {
@@ -115,6 +115,15 @@ struct Serve: ParsableCommand {
             writeStderr("\(error)\n")
             throw ExitCode(1)
         }
+        // The control socket is made by the starting user (mode 0600) before the drop.
+        let controlPath = control ?? ControlSocket.defaultPath(stateDirectory: stateDirectory)
+        let controlSocket: ControlSocket
+        do {
+            controlSocket = try ControlSocket.open(path: controlPath)
+        } catch {
+            writeStderr("\(error)\n")
+            throw ExitCode(1)
+        }
         if let identity = dropTo {
             do {
                 try PrivilegeDrop.drop(to: identity)
@@ -124,11 +133,13 @@ struct Serve: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        // The aio engine starts no thread: its contexts are made by the event loops on first use.
+        let aioEngine = AIOEngine()
         let catalog: TargetCatalog
         do {
             let raidLogger = logger
             catalog = try CatalogBuilder.buildCatalog(
-                parsed, fileName: fileName, opener: opener, stateDirectory: stateDirectory,
+                parsed, fileName: fileName, opener: opener, aioEngine: aioEngine, stateDirectory: stateDirectory,
                 hooks: .init(memberFailed: { combination, member, error in
                     raidLogger.error("member failed; the combination keeps serving from the others",
                                      metadata: ["combination": "\(combination)", "member": "\(member)", "error": "\(error)"])
@@ -144,6 +155,29 @@ struct Serve: ParsableCommand {
             bound = try server.start(adopting: sockets)
         } catch {
             writeStderr("cannot listen: \(error)\n")
+            catalog.closeDevices()
+            throw ExitCode(1)
+        }
+        let portals = bound.map { address in
+            let host = address.ipAddress ?? "?"
+            return (host.contains(":") ? "[\(host)]" : host) + ":\(address.port ?? 0)"
+        }
+        let sources = Dictionary(parsed.devices.map { device -> (String, String) in
+            switch device.source {
+            case let .path(path): return (device.name, path)
+            case .ram: return (device.name, "")
+            }
+        }, uniquingKeysWith: { a, _ in a })
+        let pid = getpid()
+        let registry = server.registry
+        let controlChannel: Channel
+        do {
+            controlChannel = try controlSocket.serve(on: group) {
+                StatusReport.capture(pid: pid, portals: portals, catalog: catalog, registry: registry, sources: sources).render()
+            }
+        } catch {
+            writeStderr("control socket \(controlPath): \(error)\n")
+            server.shutdown()
             catalog.closeDevices()
             throw ExitCode(1)
         }
@@ -170,16 +204,16 @@ struct Serve: ParsableCommand {
         for target in catalog.targets {
             logger.info("target ready", metadata: ["target": "\(target.name)", "luns": "\(target.lunList)"])
         }
-        for address in bound {
-            let host = address.ipAddress ?? "?"
-            let shown = host.contains(":") ? "[\(host)]" : host
-            print("listening on \(shown):\(address.port ?? 0)")
+        for portal in portals {
+            print("listening on \(portal)")
         }
         fflush(nil)
 
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.notice("signal \(received): logging sessions out and shutting down")
+        try? controlChannel.close().wait()
+        unlink(controlPath)  // may fail after a privilege drop; the next start replaces it
         server.shutdown()
         // Everything acknowledged must be on stable storage before we exit.
         let loop = group.next()
@@ -193,6 +227,7 @@ struct Serve: ParsableCommand {
             }
         }
         catalog.closeDevices()
+        aioEngine.shutdown()
         try? group.syncShutdownGracefully()
         logger.notice("stopped")
     }

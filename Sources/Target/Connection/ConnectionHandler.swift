@@ -83,8 +83,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        var peerText = "?"
         if let remote = context.channel.remoteAddress {
-            logger[metadataKey: "peer"] = "\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
+            let host = remote.ipAddress ?? "?"
+            peerText = host.contains(":") ? "[\(host)]:\(remote.port ?? 0)" : "\(host):\(remote.port ?? 0)"
+            logger[metadataKey: "peer"] = "\(peerText)"
             peerAddress = remote.addressBytes
         }
         // [clients]: refused addresses are turned away before a single byte is read.
@@ -102,7 +105,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         registry.register(.init(
             id: id,
             requestLogout: { loop.execute { bound.value.requestLogout() } },
-            close: { loop.execute { bound.value.closeNow(reason: "closed by the server") } }))
+            close: { loop.execute { bound.value.closeNow(reason: "closed by the server") } },
+            peer: peerText))
         loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
             if phase == .login {
                 logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")

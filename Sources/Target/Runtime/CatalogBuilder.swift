@@ -26,8 +26,11 @@ public enum CatalogBuilder {
 
     /// Opens every device a target or combination uses, assembles the combinations
     /// (members first), and builds the targets. `stateDirectory` keeps the mirrors' health
-    /// and write-intent bitmaps (beside the config file).
+    /// and write-intent bitmaps (beside the config file). `aioEngine` serves the devices on
+    /// the aio engine (named, or the default for block devices); without one, block devices
+    /// without an `engine` line open buffered and `engine aio` is an error.
     public static func buildCatalog(_ config: TargeConfig, fileName: String, opener: FileOpener = DirectFileOpener(),
+                                    aioEngine: AIOEngine? = nil,
                                     stateDirectory: String? = nil, hooks: Hooks = Hooks()) throws -> TargetCatalog {
         let used = usedDeviceNames(config)
         var opened: [String: BlockDevice] = [:]
@@ -35,7 +38,7 @@ public enum CatalogBuilder {
         do {
             for device in config.devices where used.contains(device.name) {
                 do {
-                    opened[device.name] = try DeviceOpener.open(deviceSpec(device), opener: opener)
+                    opened[device.name] = try DeviceOpener.open(deviceSpec(device), opener: opener, aioEngine: aioEngine)
                 } catch {
                     throw BuildError(file: fileName, line: device.line, message: "device \(device.name): \(error)")
                 }
@@ -112,8 +115,14 @@ public enum CatalogBuilder {
         case let .path(path): source = .path(path)
         case let .ram(bytes): source = .ram(bytes: bytes)
         }
+        let engine: DeviceSpec.Engine
+        switch device.engine {
+        case .aio: engine = .aio
+        case .buffered: engine = .buffered
+        case nil: engine = .automatic
+        }
         return DeviceSpec(name: device.name, source: source, offset: device.offset, size: device.size,
-                          create: device.create, blockSize: device.blockSize ?? 512)
+                          create: device.create, blockSize: device.blockSize ?? 512, engine: engine)
     }
 
     public static func serverSettings(_ config: TargeConfig) -> ServerRuntimeSettings {

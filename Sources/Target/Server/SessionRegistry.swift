@@ -13,6 +13,18 @@ public final class SessionRegistry: Sendable {
         public let requestLogout: @Sendable () -> Void
         /// Closes the connection at once.
         public let close: @Sendable () -> Void
+        /// The initiator's address and port as text, for status output.
+        public var peer: String = "?"
+    }
+
+    /// One logged-in session as `targe status` shows it.
+    public struct SessionSummary: Sendable, Equatable {
+        public var tsih: UInt16
+        public var initiatorName: String
+        public var isid: UInt64
+        /// nil for a discovery session.
+        public var targetName: String?
+        public var peer: String
     }
 
     struct SessionEntry {
@@ -62,6 +74,16 @@ public final class SessionRegistry: Sendable {
 
     public var connectionHandles: [ConnectionHandle] { state.withLockedValue { Array($0.connections.values) } }
     public var sessionCount: Int { state.withLockedValue { $0.sessions.count } }
+
+    /// The logged-in sessions, oldest TSIH first.
+    public var sessions: [SessionSummary] {
+        state.withLockedValue { s in
+            s.sessions.values.sorted { $0.tsih < $1.tsih }.map { entry in
+                SessionSummary(tsih: entry.tsih, initiatorName: entry.initiatorName, isid: entry.isid,
+                               targetName: entry.targetName, peer: s.connections[entry.connection]?.peer ?? "?")
+            }
+        }
+    }
 
     /// Admits a finished login on `connection` (RFC 7143 section 6.3.5 for the TSIH rules).
     func admit(_ outcome: LoginOutcome, connection: UInt64) -> Result<UInt16, LoginStatus> {

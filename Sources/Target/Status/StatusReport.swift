@@ -1,0 +1,146 @@
+import Storage
+
+/// What `targe status` (and the console menu's status page) shows: the targets with their
+/// LUNs, the device tree under each LUN with engine and health, and the sessions. A value
+/// built from the live objects, rendered as plain text that fits an 80-column terminal.
+public struct StatusReport: Sendable, Equatable {
+    /// One device in the tree: a backing file or RAM disk, or a combination with members.
+    public struct Device: Sendable, Equatable {
+        public var name: String
+        /// "aio", "buffered", "ram", "raid0 concat", "raid0 stripe 64 KiB", "raid1".
+        public var kind: String
+        /// Where it lives ("/dev/vdb", "/srv/a.img"), empty for RAM disks and combinations.
+        public var source: String
+        public var size: UInt64
+        /// "healthy", "failed (reason)", "resyncing 42%": a RAID1 member's state, else empty.
+        public var health: String
+        public var members: [Device]
+    }
+
+    public struct Unit: Sendable, Equatable {
+        public var lun: UInt64
+        public var blockSize: Int
+        public var readOnly: Bool
+        public var device: Device
+    }
+
+    public struct Target: Sendable, Equatable {
+        public var name: String
+        public var units: [Unit]
+    }
+
+    public var pid: Int32
+    public var portals: [String]
+    public var targets: [Target]
+    public var sessions: [SessionRegistry.SessionSummary]
+
+    /// Builds the report from the running objects. `sources` maps device names to their
+    /// path (from the config) for display.
+    public static func capture(pid: Int32, portals: [String], catalog: TargetCatalog, registry: SessionRegistry,
+                               sources: [String: String]) -> StatusReport {
+        let targets = catalog.targets.map { target in
+            Target(name: target.name, units: target.lunList.compactMap { lun in
+                guard let unit = target.units[lun] else { return nil }
+                return Unit(lun: lun, blockSize: unit.info.blockSize, readOnly: unit.info.readOnly,
+                            device: describe(unit.device, health: "", sources: sources))
+            })
+        }
+        return StatusReport(pid: pid, portals: portals, targets: targets, sessions: registry.sessions)
+    }
+
+    static func describe(_ device: BlockDevice, health: String, sources: [String: String]) -> Device {
+        var members: [Device] = []
+        let kind: String
+        switch device {
+        case let mirror as RAID1Device:
+            kind = "raid1"
+            let states = mirror.memberStates
+            members = zip(mirror.members, states).map { member, state in
+                describe(member, health: healthText(state), sources: sources)
+            }
+        case let stripe as RAID0Device:
+            switch stripe.layout {
+            case .concatenation: kind = "raid0 concat"
+            case let .stripe(chunk): kind = "raid0 stripe \(formatSize(UInt64(chunk)))"
+            }
+            members = stripe.members.map { describe($0, health: "", sources: sources) }
+        case is AIOFileDevice: kind = "aio"
+        case is BufferedFileDevice: kind = "buffered"
+        case is RAMDevice: kind = "ram"
+        default: kind = "device"
+        }
+        return Device(name: device.name, kind: kind, source: sources[device.name] ?? "", size: device.size,
+                      health: health, members: members)
+    }
+
+    static func healthText(_ status: MemberStatus) -> String {
+        switch status.state {
+        case .healthy: return "healthy"
+        case .failed: return "FAILED (\(status.reason))"
+        case .resyncing:
+            return "resyncing \(Int((status.resyncProgress * 100).rounded(.down)))%"
+        }
+    }
+
+    /// Every RAID1 member that is not healthy, for a one-line summary.
+    public var degradedMembers: [String] {
+        var found: [String] = []
+        func walk(_ d: Device) {
+            if !d.health.isEmpty && d.health != "healthy" { found.append(d.name) }
+            d.members.forEach(walk)
+        }
+        for t in targets { for u in t.units { walk(u.device) } }
+        return found
+    }
+
+    /// Plain text, no line over 79 columns (long names are cut with "...").
+    public func render() -> [String] {
+        var lines: [String] = []
+        lines.append("targe pid \(pid), listening on \(portals.joined(separator: " "))")
+        let degraded = degradedMembers
+        lines.append(degraded.isEmpty ? "health: ok" : "health: DEGRADED (\(degraded.joined(separator: ", ")))")
+        lines.append("")
+        if targets.isEmpty { lines.append("no targets") }
+        for target in targets {
+            lines.append("target \(target.name)")
+            for unit in target.units {
+                let ro = unit.readOnly ? ", read-only" : ""
+                lines.append("  lun \(unit.lun): \(formatSize(unit.device.size)), \(unit.blockSize)-byte blocks\(ro)")
+                renderDevice(unit.device, indent: 4, into: &lines)
+            }
+        }
+        lines.append("")
+        lines.append(sessions.isEmpty ? "sessions: none" : "sessions: \(sessions.count)")
+        for s in sessions {
+            let isid = String(s.isid, radix: 16)
+            lines.append("  \(s.initiatorName) from \(s.peer)")
+            lines.append("    tsih \(s.tsih) isid \(isid) -> \(s.targetName ?? "(discovery)")")
+        }
+        return lines.map { Self.fit($0) }
+    }
+
+    private func renderDevice(_ d: Device, indent: Int, into lines: inout [String]) {
+        var text = String(repeating: " ", count: indent) + "\(d.name): \(d.kind), \(formatSize(d.size))"
+        if !d.source.isEmpty { text += ", \(d.source)" }
+        if !d.health.isEmpty { text += " [\(d.health)]" }
+        lines.append(text)
+        for m in d.members { renderDevice(m, indent: indent + 2, into: &lines) }
+    }
+
+    static func fit(_ line: String, width: Int = 79) -> String {
+        line.count <= width ? line : String(line.prefix(width - 3)) + "..."
+    }
+}
+
+/// 1073741824 -> "1 GiB", 1536 -> "1.5 KiB"; exact values stay exact.
+public func formatSize(_ bytes: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    if value == value.rounded() { return "\(Int(value)) \(units[unit])" }
+    return "\((value * 10).rounded() / 10) \(units[unit])"
+}

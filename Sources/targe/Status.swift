@@ -1,0 +1,38 @@
+import ArgumentParser
+import Target
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running target for its targets, devices, RAID health and sessions.")
+
+    @Option(name: .shortAndLong, help: "The config file the target runs with (its control socket is beside it).")
+    var config: String?
+
+    @Option(help: "The data directory of a target running the embedded default.")
+    var dataDir: String = "/var/lib/targe"
+
+    @Option(help: "The control socket, when the target was started with --control.")
+    var control: String?
+
+    func run() throws {
+        let path = control ?? ControlSocket.defaultPath(stateDirectory: configStateDirectory(config: config, dataDir: dataDir))
+        do {
+            for line in try ControlClient.request("status", path: path) { print(line) }
+        } catch {
+            writeStderr("\(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Where a target keeps the files that go with its config (mirror health, write-intent
+/// bitmaps, the control socket): the config's directory, or the data directory for the
+/// embedded default.
+func configStateDirectory(config: String?, dataDir: String) -> String {
+    guard let path = config else { return dataDir }
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
