@@ -117,12 +117,12 @@ struct Serve: ParsableCommand {
         }
         // The control socket is made by the starting user (mode 0600) before the drop.
         let controlPath = control ?? ControlSocket.defaultPath(stateDirectory: stateDirectory)
-        let controlSocket: ControlSocket
+        // Without it the target still serves; only `targe status` cannot reach it.
+        var controlSocket: ControlSocket?
         do {
             controlSocket = try ControlSocket.open(path: controlPath)
         } catch {
-            writeStderr("\(error)\n")
-            throw ExitCode(1)
+            logger.warning("no control socket, `targe status` will not answer: \(error)")
         }
         if let identity = dropTo {
             do {
@@ -170,16 +170,15 @@ struct Serve: ParsableCommand {
         }, uniquingKeysWith: { a, _ in a })
         let pid = getpid()
         let registry = server.registry
-        let controlChannel: Channel
-        do {
+        var controlChannel: Channel?
+        if let controlSocket {
+            do {
             controlChannel = try controlSocket.serve(on: group) {
                 StatusReport.capture(pid: pid, portals: portals, catalog: catalog, registry: registry, sources: sources).render()
             }
-        } catch {
-            writeStderr("control socket \(controlPath): \(error)\n")
-            server.shutdown()
-            catalog.closeDevices()
-            throw ExitCode(1)
+            } catch {
+                logger.warning("control socket \(controlPath): \(error)")
+            }
         }
         // Members that are stale (failed before, new, or after an unclean stop) catch up in
         // the background while I/O goes on.
@@ -212,8 +211,10 @@ struct Serve: ParsableCommand {
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.notice("signal \(received): logging sessions out and shutting down")
-        try? controlChannel.close().wait()
-        unlink(controlPath)  // may fail after a privilege drop; the next start replaces it
+        if let controlChannel {
+            try? controlChannel.close().wait()
+            unlink(controlPath)
+        }  // may fail after a privilege drop; the next start replaces it
         server.shutdown()
         // Everything acknowledged must be on stable storage before we exit.
         let loop = group.next()
