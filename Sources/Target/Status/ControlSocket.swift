@@ -36,15 +36,7 @@ public struct ControlSocket: Sendable {
     /// Binds and listens. A stale socket from a target that died is replaced; a live one
     /// (something accepts on it) is an error, as is any other file at the path.
     public static func open(path: String) throws(Failure) -> ControlSocket {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw .pathTooLong(path) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
+        guard var address = unixAddress(path) else { throw .pathTooLong(path) }
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path) }
@@ -155,14 +147,7 @@ public enum ControlClient {
     }
 
     static func connect(path: String) throws(Failure) -> CInt {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw .notRunning(path: path, errno: ENAMETOOLONG) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
+        guard var address = unixAddress(path) else { throw .notRunning(path: path, errno: ENAMETOOLONG) }
         let fd = socket(AF_UNIX, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .io(path: path, errno: errno) }
         let rc = withUnsafePointer(to: &address) {
@@ -201,4 +186,17 @@ public enum ControlClient {
         if lines.last == "" { lines.removeLast() }
         return lines
     }
+}
+
+/// The socket address of `path`; nil when the path does not fit sun_path with its NUL.
+func unixAddress(_ path: String) -> sockaddr_un? {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
+    }
+    return address
 }

@@ -61,7 +61,7 @@ public struct StatusReport: Sendable, Equatable {
         case let stripe as RAID0Device:
             switch stripe.layout {
             case .concatenation: kind = "raid0 concat"
-            case let .stripe(chunk): kind = "raid0 stripe \(formatSize(UInt64(chunk)))"
+            case let .stripe(chunk): kind = "raid0 stripe \(formatSize(chunk))"
             }
             members = stripe.members.map { describe($0, health: "", sources: sources) }
         case is AIOFileDevice: kind = "aio"
