@@ -14,8 +14,6 @@ public enum FeatureGate {
             errors.append(ConfigError(file: file, line: line, message: "\(what) is not supported yet"))
         }
 
-        if let appliance = config.appliance { add(appliance.line, "the [appliance] section") }
-
         // The aio engine
         for device in config.devices {
             if device.engine == .aio {

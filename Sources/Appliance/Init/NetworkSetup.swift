@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystemShims
+
+/// Carries out a `NetworkPlan`: host name, loopback up, the first Ethernet interface up
+/// with its address and default route. The kernel has no IP autoconfiguration and the
+/// image no `ip` tool, so this uses the classic SIOCSIF* and SIOCADDRT ioctls.
+public struct NetworkSetup: Sendable {
+    public let sysNet: String
+
+    public init(sysNet: String = "/sys/class/net") { self.sysNet = sysNet }
+
+    /// Ethernet interfaces (ARPHRD_ETHER, type 1) backed by a device, sorted by name.
+    public func ethernetInterfaces() -> [String] {
+        SystemFiles.list(sysNet).filter { name in
+            name != "lo" && SystemFiles.attribute("\(sysNet)/\(name)/type") == "1"
+                && SystemFiles.exists("\(sysNet)/\(name)/device")
+        }
+    }
+
+    /// Applies the plan; returns the interface it configured (nil: none found) and what
+    /// went wrong, so the console can say exactly that and the target still starts.
+    public func apply(_ plan: NetworkPlan) -> (interface: String?, failures: [InitError]) {
+        var failures: [InitError] = []
+        let name = Array(plan.hostname.utf8)
+        if name.withUnsafeBufferPointer({ $0.withMemoryRebound(to: CChar.self) { targe_sethostname($0.baseAddress, $0.count) } }) != 0 {
+            failures.append(InitError("sethostname \(plan.hostname)", errno: errno))
+        }
+        if targe_if_set_up("lo") != 0 { failures.append(InitError("bring up lo", errno: errno)) }
+        guard let interface = ethernetInterfaces().first else {
+            failures.append(InitError("network", detail: "no Ethernet interface found (is virtio_net loaded?)"))
+            return (nil, failures)
+        }
+        if targe_if_set_up(interface) != 0 {
+            failures.append(InitError("bring up \(interface)", errno: errno))
+            return (interface, failures)
+        }
+        if case let .ipv4(address, netmask, gateway) = plan.address {
+            if targe_if_set_ipv4(interface, address, netmask) != 0 {
+                failures.append(InitError("set \(NetworkPlan.format(address)) on \(interface)", errno: errno))
+            } else if let gateway, targe_add_default_route(gateway) != 0 {
+                failures.append(InitError("add default route via \(NetworkPlan.format(gateway))", errno: errno))
+            }
+        }
+        return (interface, failures)
+    }
+}
