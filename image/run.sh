@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Boots the appliance image under qemu with the serial console on this terminal, the iSCSI
+# port forwarded to 127.0.0.1:${PORT:-3260}, and a sparse 1 GiB data disk (data.img beside
+# the image, created if absent) that the first-boot config shares as LUN 0.
+#
+# The disk boots by itself (syslinux, legacy BIOS). Env:
+#   TARGE_IMAGE_DIR  where image/build.sh put the image (default .build-image/)
+#   PORT             host port for iSCSI (default 3260)
+#   ACCEL            tcg (default), kvm, or auto: try KVM with a quick probe boot first
+#   BOOT             disk (default) or kernel: -kernel/-initrd from the image dir instead
+#   QEMU_EXTRA       more qemu arguments (e.g. -no-reboot, as the tests use)
+# Console commands once it says "ready": status, restart, reboot, poweroff.
+# Leave qemu with Ctrl-A X (the console is multiplexed with qemu's monitor).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${TARGE_IMAGE_DIR:-$ROOT/.build-image}
+PORT=${PORT:-3260}
+ACCEL=${ACCEL:-tcg}
+BOOT=${BOOT:-disk}
+IMG=$OUT/targe-appliance.img
+DATA=$OUT/data.img
+
+command -v qemu-system-x86_64 >/dev/null || {
+  echo "qemu-system-x86_64 is missing (Debian package qemu-system-x86)" >&2; exit 1; }
+[ -f "$IMG" ] || { echo "no image at $IMG; run make image first" >&2; exit 1; }
+[ -f "$DATA" ] || truncate -s 1G "$DATA"
+
+# /dev/kvm may be present and still broken (a software PVM device on some hosts aborts,
+# hangs or crawls with stock kernels): only use it after a kernel has booted under it to
+# its first panic (no initrd: "VFS: Unable to mount root fs") within a few seconds.
+kvm_works() {
+  [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+  local log
+  log=$(timeout 20 qemu-system-x86_64 -accel kvm -M q35 -m 128 -nodefaults -no-user-config -display none \
+    -serial stdio -no-reboot -kernel "$OUT/vmlinuz" -append 'console=ttyS0 panic=-1' 2>&1) || return 1
+  grep -q 'Kernel panic' <<<"$log"
+}
+if [ "$ACCEL" = auto ]; then
+  if kvm_works; then ACCEL=kvm; else ACCEL=tcg; echo "run: KVM does not work here; using TCG" >&2; fi
+fi
+
+args=(-accel "$ACCEL" -M q35 -m 256 -nodefaults -no-user-config -display none -serial mon:stdio
+  -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:3260"
+  -device virtio-net-pci,netdev=n0
+  -drive "file=$IMG,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,bootindex=0
+  -drive "file=$DATA,format=raw,if=none,id=d1" -device virtio-blk-pci,drive=d1)
+if [ "$BOOT" = kernel ]; then
+  args+=(-kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" -append 'console=ttyS0,115200 panic=10 quiet')
+fi
+# shellcheck disable=SC2206
+args+=(${QEMU_EXTRA:-})
+exec qemu-system-x86_64 "${args[@]}"
