@@ -145,7 +145,7 @@ EOF
 # Boot partition: FAT written in place with mtools (image@@offset), syslinux installed
 # into it the same way, and syslinux's GPT-aware MBR code in the first 440 bytes.
 BOOT_OFFSET=$((BOOT_START * SECTOR))
-export MTOOLS_SKIP_CHECK=1
+export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=$EPOCH
 mformat -i "$IMG.tmp@@$BOOT_OFFSET" -T "$BOOT_SECTORS" -h 64 -s 32 -H "$BOOT_START" -v TARGEBOOT -N 7a26e5c0 ::
 cat > "$OUT/syslinux.cfg" <<EOF
 SERIAL 0 115200
@@ -157,6 +157,7 @@ LABEL targe
   INITRD /initrd.img
   APPEND console=ttyS0,115200 panic=10 quiet
 EOF
+touch -d "@$EPOCH" "$OUT/vmlinuz" "$OUT/initrd.img" "$OUT/syslinux.cfg"
 for f in vmlinuz initrd.img syslinux.cfg; do
   mcopy -m -i "$IMG.tmp@@$BOOT_OFFSET" "$OUT/$f" "::$f"
 done
@@ -164,13 +165,11 @@ syslinux --offset "$BOOT_OFFSET" --install "$IMG.tmp"
 dd if=/usr/lib/syslinux/mbr/gptmbr.bin of="$IMG.tmp" bs=440 count=1 conv=notrunc status=none
 
 # Config partition: ext4 with the label PID 1 looks for, built in place.
-CONFIG_SEED=$OUT/config-partition
-rm -rf "$CONFIG_SEED" && mkdir -p "$CONFIG_SEED"
-cp "$ROOT/image/config-partition/README" "$CONFIG_SEED/"
-find "$CONFIG_SEED" -exec touch -h -d "@$EPOCH" {} +
+# It starts empty (the first boot writes targe.conf); without -d nothing carries the build
+# host's file times in.
 E2FSPROGS_FAKE_TIME=$EPOCH mke2fs -q -F -t ext4 -L targe-config -U 7a26e5c0-0000-4000-8000-746172676504 \
   -E "offset=$((CONFIG_START * SECTOR)),hash_seed=7a26e5c0-0000-4000-8000-746172676505" \
-  -d "$CONFIG_SEED" "$IMG.tmp" "${CONFIG_MIB}M"
+  "$IMG.tmp" "${CONFIG_MIB}M"
 e2fsck -fn "$IMG.tmp?offset=$((CONFIG_START * SECTOR))" >/dev/null
 
 mv "$IMG.tmp" "$IMG"
