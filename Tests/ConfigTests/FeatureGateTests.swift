@@ -38,11 +38,11 @@ final class FeatureGateTests: XCTestCase {
             ErrorRecoveryLevel 1
             """
         let errors = FeatureGate.unsupported(in: try parseValid(text), file: "f.conf")
-        XCTAssertEqual(errors.map(\.line), [1, 11, 24, 25], "\(ConfigErrors(errors))")
+        XCTAssertEqual(errors.map(\.line), [11, 24, 25], "\(ConfigErrors(errors))")
         XCTAssertTrue(errors.allSatisfy { $0.message.hasSuffix("is not supported yet") && $0.file == "f.conf" })
-        XCTAssertEqual(errors[0].description, "f.conf:1: the [appliance] section is not supported yet")
-        XCTAssertTrue(errors[1].message.contains("engine aio"))
-        XCTAssertFalse(errors.contains { [3, 5, 6, 8, 14, 20, 21, 22].contains($0.line) }, "user, CHAP, [clients], allow and RAID are supported")
+        XCTAssertTrue(errors[0].message.contains("engine aio"))
+        XCTAssertFalse(errors.contains { [1, 3, 5, 6, 8, 14, 20, 21, 22].contains($0.line) },
+                       "[appliance], user, CHAP, [clients], allow and RAID are supported")
     }
 
     func testBlockDeviceWithoutBufferedEngine() throws {
