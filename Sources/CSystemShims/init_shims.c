@@ -97,3 +97,33 @@ int targe_add_default_route(uint32_t gateway) {
     route.rt_flags = RTF_UP | RTF_GATEWAY;
     return inet_ioctl(SIOCADDRT, &route);
 }
+
+int targe_dhcp_socket(const char *ifname) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    struct sockaddr_in local;
+    memset(&local, 0, sizeof local);
+    local.sin_family = AF_INET;
+    local.sin_port = htons(68);
+    local.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0
+        || setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0
+        || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0
+        || bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+ssize_t targe_dhcp_broadcast(int fd, const void *buf, size_t len) {
+    struct sockaddr_in server;
+    memset(&server, 0, sizeof server);
+    server.sin_family = AF_INET;
+    server.sin_port = htons(67);
+    server.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+    return sendto(fd, buf, len, 0, (struct sockaddr *)&server, sizeof server);
+}

@@ -35,6 +35,10 @@ public final class InitSystem {
     private var configPath = ""
     private var network = NetworkPlan(settings: nil)
     private var interface: String?
+    /// The IPv4 address in use (static or leased), for the ready line and status.
+    private var currentAddress: String?
+    /// With `address dhcp`: when to run the exchange again (renewal at T1, or a retry).
+    private var dhcpAt: Double?
 
     public init(layout: Layout = Layout()) throws(InitError) {
         self.layout = layout
@@ -136,13 +140,35 @@ public final class InitSystem {
         interface = result.interface
         for failure in result.failures { console.say("warning: \(failure)") }
         switch network.address {
-        case .ipv4:
+        case let .ipv4(host, _, _):
+            currentAddress = NetworkPlan.format(host)
             console.say("network: hostname \(network.hostname), \(interface ?? "no interface") \(network.summary)")
         case .dhcp:
-            console.say("network: hostname \(network.hostname), \(interface ?? "no interface") is up but has no address: "
-                + "DHCP is not implemented yet; set a static `address` and `gateway` in [appliance]")
+            if interface != nil { runDHCP() }
         case let .none(reason):
             console.say("network: hostname \(network.hostname); \(reason)")
+        }
+    }
+
+    /// One DHCP exchange (boot, renewal or retry); schedules the next one.
+    private func runDHCP() {
+        guard let interface else { return }
+        let now = MonotonicClock.now()
+        do {
+            let lease = try DHCPClient(interface: interface, hostname: network.hostname).acquire(timeout: 30)
+            for failure in NetworkSetup().apply(lease, on: interface) { console.say("warning: \(failure)") }
+            let address = "\(NetworkPlan.format(lease.address))/\(lease.netmask.nonzeroBitCount)"
+            if currentAddress != NetworkPlan.format(lease.address) {
+                console.say("network: hostname \(network.hostname), \(interface) \(address)"
+                    + (lease.router.map { " via \(NetworkPlan.format($0))" } ?? "")
+                    + " (DHCP from \(NetworkPlan.format(lease.server)), lease \(lease.leaseSeconds) s)")
+            }
+            currentAddress = NetworkPlan.format(lease.address)
+            control.publish(control.state, detail: "network \(interface) \(address) (DHCP); config \(configPath)")
+            dhcpAt = now + Double(max(lease.renewSeconds, 30))
+        } catch {
+            console.say("warning: \(error); trying again in 60 s (set a static address in [appliance] to avoid DHCP)")
+            dhcpAt = now + 60
         }
     }
 
@@ -150,15 +176,17 @@ public final class InitSystem {
         let executable = Self.executablePath()
         let supervisor = ServiceSupervisor(
             executable: executable, arguments: ["serve", "--config", configPath], console: console, control: control,
-            onReady: { [console, network, configPath] listening in
+            onReady: { [unowned self, console, configPath] listening in
                 var address = listening
-                if case let .ipv4(host, _, _) = network.address, listening.hasPrefix("0.0.0.0:") {
-                    address = NetworkPlan.format(host) + listening.dropFirst("0.0.0.0".count)
+                if let current = self.currentAddress, listening.hasPrefix("0.0.0.0:") {
+                    address = current + listening.dropFirst("0.0.0.0".count)
                 }
                 console.say("ready: iSCSI target listening on \(address) (config \(configPath))")
             })
         self.supervisor = supervisor
-        control.publish(.stopped, detail: "network \(network.summary); config \(configPath)")
+        if case .dhcp = network.address {} else {
+            control.publish(.stopped, detail: "network \(network.summary); config \(configPath)")
+        }
         supervisor.start(now: MonotonicClock.now())
     }
 
@@ -173,8 +201,12 @@ public final class InitSystem {
 
     private func loop() -> Never {
         while true {
-            let action = step(timeoutUntil: supervisor?.nextDeadline)
+            let action = step(timeoutUntil: [supervisor?.nextDeadline, dhcpAt].compactMap { $0 }.min())
             if let action { shutDown(action) }
+            if let at = dhcpAt, MonotonicClock.now() >= at {
+                dhcpAt = nil
+                runDHCP()
+            }
         }
     }
 

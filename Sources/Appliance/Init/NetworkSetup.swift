@@ -45,4 +45,16 @@ public struct NetworkSetup: Sendable {
         }
         return (interface, failures)
     }
+
+    /// Configures what a DHCP server granted; an existing default route (from the lease
+    /// before) is left in place.
+    public func apply(_ lease: DHCPLease, on interface: String) -> [InitError] {
+        var failures: [InitError] = []
+        if targe_if_set_ipv4(interface, lease.address, lease.netmask) != 0 {
+            failures.append(InitError("set \(NetworkPlan.format(lease.address)) on \(interface)", errno: errno))
+        } else if let router = lease.router, targe_add_default_route(router) != 0, errno != EEXIST {
+            failures.append(InitError("add default route via \(NetworkPlan.format(router))", errno: errno))
+        }
+        return failures
+    }
 }

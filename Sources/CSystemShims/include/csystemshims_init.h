@@ -41,4 +41,10 @@ int targe_eventfd(void);
 int targe_if_set_up(const char *ifname);
 int targe_if_set_ipv4(const char *ifname, uint32_t address, uint32_t netmask);
 int targe_add_default_route(uint32_t gateway);
+
+/// A UDP socket for a DHCP client on `ifname`: bound to 0.0.0.0:68 and to the device, able
+/// to broadcast, non-blocking. Works before the interface has an address.
+int targe_dhcp_socket(const char *ifname);
+/// Sends `len` bytes to 255.255.255.255:67 (the DHCP servers on the bound interface).
+ssize_t targe_dhcp_broadcast(int fd, const void *buf, size_t len);
 #endif
