@@ -33,10 +33,13 @@ public final class InitSystem {
     public let control: ServiceControl
     private var supervisor: ServiceSupervisor?
     private var configPath = ""
+    private var configPartitionMounted = false
     private var network = NetworkPlan(settings: nil)
     private var interface: String?
     /// The IPv4 address in use (static or leased), for the ready line and status.
     private var currentAddress: String?
+    /// "10.0.2.15/24 via 10.0.2.2", "eth0 10.0.2.15/24 (DHCP)": for status lines.
+    private var networkSummary = "not configured"
     /// With `address dhcp`: when to run the exchange again (renewal at T1, or a retry).
     private var dhcpAt: Double?
 
@@ -99,6 +102,7 @@ public final class InitSystem {
             console.say("warning: no ext4 filesystem labelled \(label) found")
         }
 
+        configPartitionMounted = mounted
         let partitionPath = "\(layout.configMount)/\(Appliance.configFileName)"
         let fallbackPath = "\(layout.fallbackDirectory)/\(Appliance.configFileName)"
         let state: ConfigChoice.FileState = mounted ? ConfigChoice.state(ofFileAt: partitionPath) : .missing
@@ -119,6 +123,29 @@ public final class InitSystem {
             }
         }
         configPath = choice.servedPath
+    }
+
+    /// Before an operator's start or restart: the partition's file is checked again, so a
+    /// fixed config replaces the fallback, and a broken one never stops a working service.
+    /// Returns false when the request should not go ahead.
+    private func recheckConfig() -> Bool {
+        guard configPartitionMounted else { return true }
+        let partitionPath = "\(layout.configMount)/\(Appliance.configFileName)"
+        switch ConfigChoice.state(ofFileAt: partitionPath) {
+        case .valid:
+            if configPath != partitionPath {
+                console.say("\(partitionPath) is valid now; the service will use it")
+                configPath = partitionPath
+                supervisor?.arguments = ["serve", "--config", configPath]
+                publishDetail()
+            }
+            return true
+        case .missing:
+            return true
+        case let .invalid(errors):
+            console.say("\(partitionPath) is not usable; the service keeps its current config (\(configPath)):\n\(errors)")
+            return supervisor?.childPID == nil && configPath != partitionPath
+        }
     }
 
     private func writeDefault(to path: String, dataDisk: String?) -> Bool {
@@ -164,7 +191,8 @@ public final class InitSystem {
                     + " (DHCP from \(NetworkPlan.format(lease.server)), lease \(lease.leaseSeconds) s)")
             }
             currentAddress = NetworkPlan.format(lease.address)
-            control.publish(control.state, detail: "network \(interface) \(address) (DHCP); config \(configPath)")
+            networkSummary = "\(interface) \(address) (DHCP)"
+            publishDetail()
             dhcpAt = now + Double(max(lease.renewSeconds, 30))
         } catch {
             console.say("warning: \(error); trying again in 60 s (set a static address in [appliance] to avoid DHCP)")
@@ -176,18 +204,21 @@ public final class InitSystem {
         let executable = Self.executablePath()
         let supervisor = ServiceSupervisor(
             executable: executable, arguments: ["serve", "--config", configPath], console: console, control: control,
-            onReady: { [unowned self, console, configPath] listening in
+            onReady: { [unowned self, console] listening in
                 var address = listening
                 if let current = self.currentAddress, listening.hasPrefix("0.0.0.0:") {
                     address = current + listening.dropFirst("0.0.0.0".count)
                 }
-                console.say("ready: iSCSI target listening on \(address) (config \(configPath))")
+                console.say("ready: iSCSI target listening on \(address) (config \(self.configPath))")
             })
         self.supervisor = supervisor
-        if case .dhcp = network.address {} else {
-            control.publish(.stopped, detail: "network \(network.summary); config \(configPath)")
-        }
+        if case .dhcp = network.address {} else { networkSummary = network.summary }
+        publishDetail()
         supervisor.start(now: MonotonicClock.now())
+    }
+
+    private func publishDetail() {
+        control.publish(control.state, detail: "network \(networkSummary); config \(configPath)")
     }
 
     static func executablePath() -> String {
@@ -240,7 +271,7 @@ public final class InitSystem {
             if signal <= 0 { return action }
             switch signal {
             case SIGCHLD: reapChildren()
-            case SIGHUP: supervisor?.restart(now: MonotonicClock.now())
+            case SIGHUP: if recheckConfig() { supervisor?.restart(now: MonotonicClock.now()) }
             case SIGUSR1:
                 console.say("signal \(signal): rebooting")
                 action = .reboot
@@ -265,9 +296,9 @@ public final class InitSystem {
     private func perform(_ request: ServiceControl.Request) -> Shutdown.Action? {
         let now = MonotonicClock.now()
         switch request {
-        case .start: supervisor?.start(now: now)
+        case .start: if recheckConfig() { supervisor?.start(now: now) }
         case .stop: supervisor?.stop(now: now)
-        case .restart: supervisor?.restart(now: now)
+        case .restart: if recheckConfig() { supervisor?.restart(now: now) }
         case .reboot: return .reboot
         case .powerOff: return .powerOff
         }

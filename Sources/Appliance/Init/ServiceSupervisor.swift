@@ -14,7 +14,8 @@ public final class ServiceSupervisor {
     public static let stopGrace = 25.0
 
     public let executable: String
-    public let arguments: [String]
+    /// Taken at each start, so a restart can switch to another config file.
+    public var arguments: [String]
     private let console: Console
     private let control: ServiceControl
     /// Called with the first `listening on` line of each start.
