@@ -64,8 +64,9 @@ clean:
 IMAGE_DIR ?= $(CURDIR)/.build-image
 PORT ?= 3260
 
-image:
-	TARGE_IMAGE_DIR=$(IMAGE_DIR) bash image/build.sh
+# The binary is `make build`'s, or TARGE_BIN's when given.
+image: $(if $(TARGE_BIN),,build)
+	TARGE_BIN=$(or $(TARGE_BIN),$(CURDIR)/$(TARGE)) TARGE_IMAGE_DIR=$(IMAGE_DIR) bash image/build.sh
 
 boot: image
 	TARGE_IMAGE_DIR=$(IMAGE_DIR) PORT=$(PORT) bash image/run.sh

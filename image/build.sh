@@ -170,7 +170,7 @@ dd if=/usr/lib/syslinux/mbr/gptmbr.bin of="$IMG.tmp" bs=440 count=1 conv=notrunc
 E2FSPROGS_FAKE_TIME=$EPOCH mke2fs -q -F -t ext4 -L targe-config -U 7a26e5c0-0000-4000-8000-746172676504 \
   -E "offset=$((CONFIG_START * SECTOR)),hash_seed=7a26e5c0-0000-4000-8000-746172676505" \
   "$IMG.tmp" "${CONFIG_MIB}M"
-e2fsck -fn "$IMG.tmp?offset=$((CONFIG_START * SECTOR))" >/dev/null
+e2fsck -fn "$IMG.tmp?offset=$((CONFIG_START * SECTOR))" >/dev/null 2>&1 || die "the new config filesystem does not check clean"
 
 mv "$IMG.tmp" "$IMG"
 say "built $IMG ($TOTAL_MIB MiB; initramfs $(($(stat -c %s "$INITRD") / 1024)) KiB, kernel $(($(stat -c %s "$OUT/vmlinuz") / 1024)) KiB)"
