@@ -1,6 +1,7 @@
 // The appliance image booted under qemu: PID 1 brings the machine up, the first boot
 // writes a default config sharing the data disk, initiators on the host reach the
-// forwarded port, and `poweroff` on the console stops everything cleanly.
+// forwarded port, `restart` and `poweroff` on the console work cleanly, and the next boot
+// uses the config the first one saved.
 import Foundation
 import XCTest
 #if canImport(Glibc)
@@ -12,15 +13,14 @@ final class ApplianceImageTests: XCTestCase {
     static let iqn = "iqn.2026-11.org.targe.appliance:data"
     /// TCG is slow and the machine is shared: generous, but a boot that hangs still fails.
     static let bootDeadline: TimeInterval = 300
+    static let readyLine = "targe: ready: "
 
-    private var qemu: Process?
+    private var machines: [ApplianceMachine] = []
     private var keepDir: URL?
 
     override func tearDown() {
-        if let qemu, qemu.isRunning {
-            signalChild(qemu.processIdentifier, SIGKILL)
-            qemu.waitUntilExit()
-        }
+        for machine in machines { machine.kill() }
+        machines = []
         if let keepDir {
             if (testRun?.totalFailureCount ?? 1) == 0 {
                 try? FileManager.default.removeItem(at: keepDir)
@@ -31,7 +31,7 @@ final class ApplianceImageTests: XCTestCase {
         super.tearDown()
     }
 
-    func testBootServeAndPowerOff() throws {
+    func testBootServeRestartPowerOffAndBootAgain() throws {
         guard Tools.find("qemu-system-x86_64") != nil else {
             throw XCTSkip("qemu-system-x86_64 is not installed (Debian package qemu-system-x86); skipping the appliance boot test")
         }
@@ -41,100 +41,102 @@ final class ApplianceImageTests: XCTestCase {
         let dir = try makeTempDir(prefix: "targe-appliance")
         keepDir = dir
 
-        // A private copy of the image, so the config partition starts empty (first boot).
+        // A private copy of the image with an empty config partition (an image that was
+        // booted already, by `make boot` say, holds a config): a first boot.
         let imageDir = try imageDirectory(scratch: dir)
         let image = dir.appendingPathComponent("targe-appliance.img").path
         let copy = runTool("/bin/cp", ["--sparse=always", imageDir + "/targe-appliance.img", image], timeout: 120)
         XCTAssertTrue(copy.succeeded, "\(copy)")
         guard copy.succeeded else { return }
+        try emptyConfigPartition(image: image)
 
-        let port = try freePort()
-        let consolePath = dir.appendingPathComponent("console.log").path
-        _ = FileManager.default.createFile(atPath: consolePath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Paths.packageRoot.appendingPathComponent("image/run.sh").path]
-        process.environment = ProcessInfo.processInfo.environment.merging([
-            "TARGE_IMAGE_DIR": dir.path, "PORT": "\(port)", "QEMU_EXTRA": "-no-reboot",
-        ]) { _, new in new }
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle(forWritingAtPath: consolePath)
-        process.standardError = FileHandle(forWritingAtPath: consolePath)
-        let started = Date()
-        try process.run()
-        qemu = process
-        func console() -> String {
-            ((try? String(contentsOfFile: consolePath, encoding: .utf8)) ?? "").replacingOccurrences(of: "\r", with: "")
+        // ---- first boot ----
+        let first = try boot(dir: dir, log: "console-1.log")
+        guard let readyAfter = first.wait(for: Self.readyLine, count: 1, timeout: Self.bootDeadline) else {
+            return XCTFail(first.failure("no `\(Self.readyLine)` line within \(Int(Self.bootDeadline)) s"))
         }
-        func consoleTail() -> String { "--- console (\(consolePath)) ---\n\(tail(console(), lines: 60))\n--- end ---" }
-
-        // Boot to the ready line.
-        var readyAfter: Double?
-        while Date().timeIntervalSince(started) < Self.bootDeadline {
-            if console().contains("targe: ready: ") {
-                readyAfter = Date().timeIntervalSince(started)
-                break
-            }
-            if !process.isRunning { break }
-            usleep(200_000)
+        print("[e2e] appliance ready \(String(format: "%.1f", readyAfter)) s after qemu started (port \(first.port))")
+        let boot1 = first.console
+        for expected in ["targe: loaded 9 kernel modules", "mounted at /config",
+                         "first boot: wrote a default config to /config/targe.conf sharing /dev/vdb",
+                         "network: hostname targe, eth0 10.0.2.15/24 via 10.0.2.2", "dropped privileges"] {
+            XCTAssertTrue(boot1.contains(expected), first.failure("no `\(expected)` on the console"))
         }
-        guard let readyAfter else {
-            XCTFail(process.isRunning
-                ? "no `targe: ready:` line within \(Int(Self.bootDeadline)) s\n\(consoleTail())"
-                : "qemu exited (status \(process.terminationStatus)) before the ready line\n\(consoleTail())")
-            return
-        }
-        print("[e2e] appliance ready \(String(format: "%.1f", readyAfter)) s after qemu started (port \(port))")
-        let boot = console()
-        XCTAssertTrue(boot.contains("targe: loaded 9 kernel modules"), consoleTail())
-        XCTAssertTrue(boot.contains("mounted at /config"), consoleTail())
-        XCTAssertTrue(boot.contains("first boot: wrote a default config to /config/targe.conf sharing /dev/vdb"), consoleTail())
-        XCTAssertTrue(boot.contains("network: hostname targe, eth0 10.0.2.15/24 via 10.0.2.2"), consoleTail())
-        XCTAssertTrue(boot.contains("dropped privileges"), consoleTail())
 
         // The host's initiators through the forwarded port.
-        let portal = "127.0.0.1:\(port)"
+        let portal = "127.0.0.1:\(first.port)"
         let ls = runTool(iscsiLs, ["iscsi://\(portal)"], timeout: 120)
-        XCTAssertTrue(ls.succeeded && ls.stdout.contains("Target:\(Self.iqn)"), "\(ls)\n\(consoleTail())")
+        XCTAssertTrue(ls.succeeded && ls.stdout.contains("Target:\(Self.iqn)"), first.failure("\(ls)"))
         let inq = runTool(iscsiInq, ["iscsi://\(portal)/\(Self.iqn)/0"], timeout: 120)
-        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), "\(inq)\n\(consoleTail())")
+        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), first.failure("\(inq)"))
 
         let size = 4 << 20
         let source = dir.appendingPathComponent("source.bin").path
-        let back = dir.appendingPathComponent("back.bin").path
         try writeRandomFile(source, size: size)
         let lun = "driver=iscsi,transport=tcp,portal=\(portal),target=\(Self.iqn),lun=0,"
             + "initiator-name=iqn.2026-11.org.targe.test:appliance"
-        let write = runTool(qemuImg, ["convert", "-n", "-f", "raw", "--target-image-opts", source, lun], timeout: 300)
-        XCTAssertTrue(write.succeeded, "\(write)\n\(consoleTail())")
         let slice = "driver=raw,offset=0,size=\(size)," + lun.split(separator: ",").map { "file.\($0)" }.joined(separator: ",")
-        let read = runTool(qemuImg, ["convert", "--image-opts", slice, "-O", "raw", back], timeout: 300)
-        XCTAssertTrue(read.succeeded, "\(read)\n\(consoleTail())")
-        if write.succeeded && read.succeeded {
-            XCTAssertNil(firstDifference(source, back), "the LUN did not read back what was written")
-        }
+        let write = runTool(qemuImg, ["convert", "-n", "-f", "raw", "--target-image-opts", source, lun], timeout: 300)
+        XCTAssertTrue(write.succeeded, first.failure("\(write)"))
+        try readBack(qemuImg, slice: slice, equals: source, into: dir.appendingPathComponent("back-1.bin").path, machine: first)
+
+        // Restart on request: the service stops cleanly and comes back.
+        first.type("restart\n")
+        XCTAssertNotNil(first.wait(for: Self.readyLine, count: 2, timeout: 120), first.failure("no second ready line after `restart`"))
+        XCTAssertTrue(first.console.contains("targe: iSCSI service stopped (exited with status 0)"), first.failure("restart was not clean"))
+        try readBack(qemuImg, slice: slice, equals: source, into: dir.appendingPathComponent("back-2.bin").path, machine: first)
 
         // Power off from the console: the service logs out and flushes, /config is
         // unmounted, and qemu exits 0 (a PID 1 that exited would panic the kernel instead).
-        input.fileHandleForWriting.write(Data("status\npoweroff\n".utf8))
-        let stopDeadline = Date().addingTimeInterval(90)
-        while process.isRunning && Date() < stopDeadline { usleep(100_000) }
-        XCTAssertFalse(process.isRunning, "qemu still running 90 s after `poweroff`\n\(consoleTail())")
-        guard !process.isRunning else { return }
-        let end = console()
-        XCTAssertEqual(process.terminationStatus, 0, consoleTail())
-        XCTAssertTrue(end.contains("targe: service running"), consoleTail())
-        XCTAssertTrue(end.contains("targe: iSCSI service stopped (exited with status 0)"), consoleTail())
-        XCTAssertTrue(end.contains("targe: unmounted /config"), consoleTail())
-        XCTAssertTrue(end.contains("targe: powering off"), consoleTail())
-        XCTAssertFalse(end.contains("Kernel panic"), consoleTail())
-
-        let shown = end.split(separator: "\n").filter { $0.hasPrefix("targe: ") || $0.contains("Power down") }
-        print("[e2e] appliance console (PID 1's lines):\n" + shown.joined(separator: "\n"))
+        first.type("status\npoweroff\n")
+        try expectCleanPowerOff(first)
+        let shown = first.console.split(separator: "\n").filter { $0.hasPrefix("targe: ") || $0.contains("Power down") }
+        print("[e2e] appliance console, first boot (PID 1's lines):\n" + shown.joined(separator: "\n"))
+        XCTAssertTrue(first.console.contains("targe: service running"), first.failure("no status line"))
 
         // The config partition on the host: clean, and holding the first-boot config.
         try checkConfigPartition(image: image)
+
+        // ---- second boot: the saved config, the data still there ----
+        let second = try boot(dir: dir, log: "console-2.log")
+        guard second.wait(for: Self.readyLine, count: 1, timeout: Self.bootDeadline) != nil else {
+            return XCTFail(second.failure("second boot: no ready line"))
+        }
+        XCTAssertTrue(second.console.contains("targe: using /config/targe.conf"), second.failure("the saved config was not used"))
+        XCTAssertFalse(second.console.contains("first boot"), second.failure("a second first boot"))
+        let slice2 = slice.replacingOccurrences(of: "portal=\(portal)", with: "portal=127.0.0.1:\(second.port)")
+        try readBack(qemuImg, slice: slice2, equals: source, into: dir.appendingPathComponent("back-3.bin").path, machine: second)
+        second.type("poweroff\n")
+        try expectCleanPowerOff(second)
+    }
+
+    // MARK: helpers
+
+    private func boot(dir: URL, log: String) throws -> ApplianceMachine {
+        let machine = try ApplianceMachine(imageDir: dir, consolePath: dir.appendingPathComponent(log).path, port: try freePort())
+        machines.append(machine)
+        return machine
+    }
+
+    private func readBack(_ qemuImg: String, slice: String, equals source: String, into path: String,
+                          machine: ApplianceMachine, file: StaticString = #filePath, line: UInt = #line) throws {
+        let read = runTool(qemuImg, ["convert", "--image-opts", slice, "-O", "raw", path], timeout: 300)
+        XCTAssertTrue(read.succeeded, machine.failure("\(read)"), file: file, line: line)
+        if read.succeeded {
+            XCTAssertNil(firstDifference(source, path), "the LUN did not read back what was written", file: file, line: line)
+        }
+    }
+
+    private func expectCleanPowerOff(_ machine: ApplianceMachine, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let status = machine.waitForExit(timeout: 90) else {
+            return XCTFail(machine.failure("qemu still running 90 s after `poweroff`"), file: file, line: line)
+        }
+        XCTAssertEqual(status, 0, machine.failure("qemu exit status"), file: file, line: line)
+        let end = machine.console
+        for expected in ["targe: iSCSI service stopped (exited with status 0)", "targe: unmounted /config", "targe: powering off"] {
+            XCTAssertTrue(end.contains(expected), machine.failure("no `\(expected)`"), file: file, line: line)
+        }
+        XCTAssertFalse(end.contains("Kernel panic"), machine.failure("kernel panic"), file: file, line: line)
     }
 
     /// TARGE_IMAGE_DIR if it holds an image, else image/build.sh into the scratch dir (with
@@ -154,18 +156,39 @@ final class ApplianceImageTests: XCTestCase {
         return out
     }
 
+    /// Start and size (bytes) of the targe-config partition, from `sfdisk --dump`.
+    private func configPartition(image: String) throws -> (offset: Int, size: Int) {
+        let sfdisk = try Tools.require("sfdisk", package: "fdisk")
+        let table = runTool(sfdisk, ["--dump", image], timeout: 30)
+        func field(_ line: Substring, _ name: String) -> Int? {
+            for part in line.split(separator: ",") {
+                if let r = part.range(of: " \(name)=") ?? part.range(of: ":\(name)=") {
+                    return Int(part[r.upperBound...].trimmingCharacters(in: .whitespaces))
+                }
+            }
+            return nil
+        }
+        guard let line = table.stdout.split(separator: "\n").first(where: { $0.contains("name=\"targe-config\"") }),
+              let start = field(line, "start"), let size = field(line, "size") else {
+            throw E2EError("no targe-config partition in the image:\n\(table)")
+        }
+        return (start * 512, size * 512)
+    }
+
+    private func emptyConfigPartition(image: String) throws {
+        let mke2fs = try Tools.require("mke2fs", package: "e2fsprogs")
+        let part = try configPartition(image: image)
+        let made = runTool(mke2fs, ["-q", "-F", "-t", "ext4", "-L", "targe-config", "-E", "offset=\(part.offset)",
+                                    image, "\(part.size / 1024)k"], timeout: 120)
+        guard made.succeeded else { throw E2EError("cannot empty the config partition:\n\(made)") }
+    }
+
     private func checkConfigPartition(image: String) throws {
-        guard let sfdisk = Tools.find("sfdisk"), let debugfs = Tools.find("debugfs"), let e2fsck = Tools.find("e2fsck") else {
-            print("[e2e] sfdisk/debugfs/e2fsck missing: not checking the config partition")
+        guard let debugfs = Tools.find("debugfs"), let e2fsck = Tools.find("e2fsck") else {
+            print("[e2e] debugfs/e2fsck missing: not checking the config partition")
             return
         }
-        let table = runTool(sfdisk, ["--dump", image], timeout: 30)
-        guard let line = table.stdout.split(separator: "\n").first(where: { $0.contains("name=\"targe-config\"") }),
-              let startField = line.split(separator: ",").first(where: { $0.contains("start=") }),
-              let start = Int(startField.split(separator: "=").last!.trimmingCharacters(in: .whitespaces)) else {
-            return XCTFail("no targe-config partition in the image:\n\(table)")
-        }
-        let spec = "\(image)?offset=\(start * 512)"
+        let spec = "\(image)?offset=\(try configPartition(image: image).offset)"
         let fsck = runTool(e2fsck, ["-fn", spec], timeout: 60)
         XCTAssertTrue(fsck.succeeded, "config partition not clean after power-off:\n\(fsck)")
         let cat = runTool(debugfs, ["-R", "cat /targe.conf", spec], timeout: 60)
@@ -190,5 +213,67 @@ final class ApplianceImageTests: XCTestCase {
         }
         guard named == 0 else { throw E2EError("getsockname: errno \(errno)") }
         return UInt16(bigEndian: address.sin_port)
+    }
+}
+
+/// One qemu running the image through image/run.sh: the serial console goes to a file
+/// (polled; nothing can block on a full pipe), the test types into its stdin.
+final class ApplianceMachine: @unchecked Sendable {
+    let port: UInt16
+    let consolePath: String
+    private let process = Process()
+    private let input = Pipe()
+    private let started = Date()
+
+    init(imageDir: URL, consolePath: String, port: UInt16) throws {
+        self.port = port
+        self.consolePath = consolePath
+        _ = FileManager.default.createFile(atPath: consolePath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Paths.packageRoot.appendingPathComponent("image/run.sh").path]
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "TARGE_IMAGE_DIR": imageDir.path, "PORT": "\(port)", "QEMU_EXTRA": "-no-reboot",
+        ]) { _, new in new }
+        process.standardInput = input
+        process.standardOutput = FileHandle(forWritingAtPath: consolePath)
+        process.standardError = FileHandle(forWritingAtPath: consolePath)
+        try process.run()
+    }
+
+    var console: String {
+        ((try? String(contentsOfFile: consolePath, encoding: .utf8)) ?? "").replacingOccurrences(of: "\r", with: "")
+    }
+
+    func type(_ text: String) { input.fileHandleForWriting.write(Data(text.utf8)) }
+
+    /// Seconds since start when `text` has appeared `count` times; nil on timeout or exit.
+    func wait(for text: String, count: Int, timeout: TimeInterval) -> Double? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if console.components(separatedBy: text).count - 1 >= count { return Date().timeIntervalSince(started) }
+            if !process.isRunning { return nil }
+            usleep(200_000)
+        }
+        return nil
+    }
+
+    /// qemu's exit status, nil if still running after `timeout`.
+    func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(100_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func kill() {
+        if process.isRunning {
+            signalChild(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// A failure message with the console's tail.
+    func failure(_ what: String) -> String {
+        let state = process.isRunning ? "qemu running" : "qemu exited with status \(process.terminationStatus)"
+        return "\(what) (\(state))\n--- console (\(consolePath)) ---\n\(tail(console, lines: 60))\n--- end ---"
     }
 }
