@@ -28,6 +28,7 @@ unsigned long targe_ms_remount_readonly(void) { return MS_REMOUNT | MS_RDONLY; }
 
 int targe_power_off(void) { return reboot(RB_POWER_OFF); }
 int targe_restart(void) { return reboot(RB_AUTOBOOT); }
+int targe_ctrl_alt_del_signals(void) { return reboot(RB_DISABLE_CAD); }
 
 int targe_finit_module(int fd) { return (int)syscall(SYS_finit_module, fd, "", 0); }
 

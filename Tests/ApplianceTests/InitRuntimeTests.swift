@@ -89,6 +89,7 @@ final class InitRuntimeTests: XCTestCase {
         XCTAssertEqual(ConsoleCommand.parse("restart"), .restart)
         XCTAssertEqual(ConsoleCommand.parse("reboot"), .reboot)
         XCTAssertEqual(ConsoleCommand.parse(""), .empty)
+        XCTAssertEqual(ConsoleCommand.parse("menu"), .menu)
         XCTAssertEqual(ConsoleCommand.parse("format c:"), .unknown("format c:"))
     }
 
@@ -100,6 +101,7 @@ final class InitRuntimeTests: XCTestCase {
         XCTAssertEqual(control.takeRequests(), [])
         control.publish(.running(pid: 42), detail: "network x")
         XCTAssertEqual(control.statusLine, "running (pid 42); network x")
+        XCTAssertEqual(control.stateDescription(), "running (pid 42)")
     }
 
     func testExitStatusText() {

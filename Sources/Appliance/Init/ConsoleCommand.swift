@@ -1,6 +1,6 @@
 /// The interim console UI until the setup menu lands: one word per line.
 public enum ConsoleCommand: Equatable, Sendable {
-    case status, start, stop, restart, reboot, powerOff, help
+    case status, start, stop, restart, reboot, powerOff, help, menu
     case empty
     case unknown(String)
 
@@ -15,9 +15,11 @@ public enum ConsoleCommand: Equatable, Sendable {
         case "reboot": return .reboot
         case "poweroff", "power-off", "halt", "shutdown": return .powerOff
         case "help", "?", "h": return .help
+        case "menu", "m", "setup": return .menu
         default: return .unknown(word)
         }
     }
 
     public static let helpLine = "commands: status | start | stop | restart (the iSCSI service) | reboot | poweroff"
+    public static let helpLineWithMenu = "commands: menu (setup) | status | start | stop | restart (the iSCSI service) | reboot | poweroff"
 }

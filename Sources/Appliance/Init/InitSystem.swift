@@ -43,10 +43,19 @@ public final class InitSystem {
     /// With `address dhcp`: when to run the exchange again (renewal at T1, or a retry).
     private var dhcpAt: Double?
 
-    public init(layout: Layout = Layout()) throws(InitError) {
+    /// A full-screen console program (the setup menu) that PID 1 hands the console to on
+    /// the `menu` command. It runs on its own thread, gets the service control and the
+    /// config file's path, and PID 1 reads the console again when it returns.
+    public typealias ConsoleApp = @Sendable (_ control: ServiceControl, _ configPath: String) -> Void
+    private let consoleApp: ConsoleApp?
+
+    public init(layout: Layout = Layout(), consoleApp: ConsoleApp? = nil) throws(InitError) {
         self.layout = layout
+        self.consoleApp = consoleApp
         control = try ServiceControl()
     }
+
+    private var helpLine: String { consoleApp == nil ? ConsoleCommand.helpLine : ConsoleCommand.helpLineWithMenu }
 
     /// The whole life of the machine.
     public func run() -> Never {
@@ -70,6 +79,8 @@ public final class InitSystem {
         guard signalDescriptor >= 0 else { throw InitError("signalfd", errno: errno) }
 
         console.say("Targe appliance starting (pid \(getpid()))")
+        // Ctrl-Alt-Del becomes SIGINT, a clean shutdown, rather than an instant reset.
+        _ = targe_ctrl_alt_del_signals()
         try kernelMounts.mountAll()
         Console.attachIfMissing()
 
@@ -80,7 +91,7 @@ public final class InitSystem {
         chooseConfig()
         configureNetwork()
         startService()
-        console.say(ConsoleCommand.helpLine)
+        console.say(helpLine)
     }
 
     private func chooseConfig() {
@@ -301,6 +312,9 @@ public final class InitSystem {
         case .restart: if recheckConfig() { supervisor?.restart(now: now) }
         case .reboot: return .reboot
         case .powerOff: return .powerOff
+        case .consoleReturned:
+            consoleInput = 0
+            console.say(helpLine)
         }
         return nil
     }
@@ -332,11 +346,34 @@ public final class InitSystem {
         case .restart: control.restart()
         case .reboot: control.reboot()
         case .powerOff: control.powerOff()
-        case .help: console.say(ConsoleCommand.helpLine)
+        case .help: console.say(helpLine)
+        case .menu: startConsoleApp()
         case .empty: break
-        case let .unknown(word): console.say("unknown command '\(word)'; \(ConsoleCommand.helpLine)")
+        case let .unknown(word): console.say("unknown command '\(word)'; \(helpLine)")
         }
         return nil
+    }
+
+    /// Hands the console to the console app on a thread of its own; PID 1 stops reading
+    /// the console until the app's thread reports back through ServiceControl.
+    private func startConsoleApp() {
+        guard let consoleApp else {
+            console.say("this build has no setup menu; \(helpLine)")
+            return
+        }
+        let control = self.control
+        let path = configPath
+        pendingInput = []
+        consoleInput = -1
+        do {
+            try DetachedThread.start {
+                consoleApp(control, path)
+                control.submit(.consoleReturned)
+            }
+        } catch {
+            consoleInput = 0
+            console.say("cannot start the setup menu: \(error)")
+        }
     }
 
     // MARK: the end

@@ -34,6 +34,8 @@ public enum ServiceState: Sendable, Equatable, CustomStringConvertible {
 public final class ServiceControl: @unchecked Sendable {
     public enum Request: Sendable, Equatable {
         case start, stop, restart, reboot, powerOff
+        /// The console app (setup menu) has returned: PID 1 reads the console again.
+        case consoleReturned
     }
 
     private var mutex = pthread_mutex_t()
@@ -64,6 +66,9 @@ public final class ServiceControl: @unchecked Sendable {
     public func powerOff() { submit(.powerOff) }
 
     public var state: ServiceState { locked { snapshot } }
+
+    /// One short line, "running (pid 42)": what the setup menu's Service page shows.
+    public func stateDescription() -> String { locked { snapshot.description } }
 
     /// One line for a status display: the state plus where it serves and from which config.
     public var statusLine: String { locked { detail.isEmpty ? snapshot.description : "\(snapshot); \(detail)" } }

@@ -22,6 +22,8 @@ unsigned long targe_ms_remount_readonly(void);
 /// reboot(2) with LINUX_REBOOT_CMD_POWER_OFF or LINUX_REBOOT_CMD_RESTART.
 int targe_power_off(void);
 int targe_restart(void);
+/// Ctrl-Alt-Del sends SIGINT to PID 1 instead of rebooting at once.
+int targe_ctrl_alt_del_signals(void);
 
 /// finit_module(2) with no parameters.
 int targe_finit_module(int fd);
