@@ -43,11 +43,16 @@ fi
 args=(-accel "$ACCEL" -M q35 -m 256 -nodefaults -no-user-config -display none -serial mon:stdio
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:3260"
   -device virtio-net-pci,netdev=n0
-  -drive "file=$IMG,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,bootindex=0
-  -drive "file=$DATA,format=raw,if=none,id=d1" -device virtio-blk-pci,drive=d1)
+  -drive "file=$IMG,format=raw,if=none,id=d0"
+  -drive "file=$DATA,format=raw,if=none,id=d1")
 if [ "$BOOT" = kernel ]; then
-  args+=(-kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" -append 'console=ttyS0,115200 panic=10 quiet')
+  args+=(-device virtio-blk-pci,drive=d0
+    -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" -append 'console=ttyS0,115200 panic=10 quiet')
+else
+  args+=(-device virtio-blk-pci,drive=d0,bootindex=0)
 fi
+# The data disk after the boot disk: vda is the boot disk, vdb the data disk.
+args+=(-device virtio-blk-pci,drive=d1)
 # shellcheck disable=SC2206
 args+=(${QEMU_EXTRA:-})
 exec qemu-system-x86_64 "${args[@]}"
