@@ -23,7 +23,9 @@ CACHE=$OUT/cache
 SCRATCH=$ROOT/.build-appliance
 KERNEL_PACKAGE=${KERNEL_PACKAGE:-linux-image-cloud-amd64}
 # What PID 1 loads; their dependencies come along (targe module-order reads depends=).
-MODULES=(virtio_pci virtio_blk virtio_net)
+# button + evdev: the ACPI power button as an input device, for a clean power-off from
+# the hypervisor (qemu's system_powerdown).
+MODULES=(virtio_pci virtio_blk virtio_net button evdev)
 BOOT_MIB=96
 CONFIG_MIB=32
 EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 0)}

@@ -104,6 +104,18 @@ final class InitRuntimeTests: XCTestCase {
         XCTAssertEqual(control.stateDescription(), "running (pid 42)")
     }
 
+    func testPowerButtonPress() {
+        func event(type: UInt16, code: UInt16, value: Int32) -> [UInt8] {
+            [UInt8](repeating: 0, count: 16) + [UInt8(type & 0xff), UInt8(type >> 8), UInt8(code & 0xff), UInt8(code >> 8)]
+                + (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+        }
+        let sync = event(type: 0, code: 0, value: 0)
+        XCTAssertTrue(PowerButton.containsPress(event(type: 1, code: 116, value: 1) + sync))
+        XCTAssertFalse(PowerButton.containsPress(event(type: 1, code: 116, value: 0) + sync), "a release is not a press")
+        XCTAssertFalse(PowerButton.containsPress(event(type: 1, code: 115, value: 1)), "another key")
+        XCTAssertFalse(PowerButton.containsPress(Array(event(type: 1, code: 116, value: 1).prefix(20))), "a partial record")
+    }
+
     func testExitStatusText() {
         XCTAssertEqual(ServiceSupervisor.describe(status: 1 << 8), "exited with status 1")
         XCTAssertEqual(ServiceSupervisor.describe(status: 9), "was killed by signal 9")

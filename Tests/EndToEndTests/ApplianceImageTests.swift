@@ -57,7 +57,7 @@ final class ApplianceImageTests: XCTestCase {
         }
         print("[e2e] appliance ready \(String(format: "%.1f", readyAfter)) s after qemu started (port \(first.port))")
         let boot1 = first.console
-        for expected in ["targe: loaded 9 kernel modules", "mounted at /config",
+        for expected in ["targe: loaded 11 kernel modules", "virtio_blk", "virtio_net", "mounted at /config",
                          "first boot: wrote a default config to /config/targe.conf sharing /dev/vdb",
                          "network: hostname targe, eth0 10.0.2.15/24 via 10.0.2.2", "dropped privileges"] {
             XCTAssertTrue(boot1.contains(expected), first.failure("no `\(expected)` on the console"))

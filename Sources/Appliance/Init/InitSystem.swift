@@ -29,6 +29,7 @@ public final class InitSystem {
     private var diskMounts: [String] = []
     private var signalDescriptor: Int32 = -1
     private var consoleInput: Int32 = 0
+    private var powerButtons: [Int32] = []
     private var pendingInput: [UInt8] = []
     public let control: ServiceControl
     private var supervisor: ServiceSupervisor?
@@ -87,6 +88,7 @@ public final class InitSystem {
         let modules = ModuleLoader(directory: layout.modules).loadAll { console.say($0) }
         console.say("loaded \(modules.loaded.count) kernel modules" + (modules.loaded.isEmpty ? "" : ": \(modules.loaded.joined(separator: " "))"))
         for failure in modules.failures { console.say("warning: \(failure)") }
+        powerButtons = PowerButton.open()
 
         chooseConfig()
         configureNetwork()
@@ -258,6 +260,7 @@ public final class InitSystem {
                    pollfd(fd: control.wakeDescriptor, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: consoleInput, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: supervisor?.outputDescriptor ?? -1, events: Int16(POLLIN), revents: 0)]
+            + powerButtons.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         let timeout = deadline.map { Int32(max(0, min(60_000, ($0 - MonotonicClock.now()) * 1000 + 1))) } ?? -1
         let ready = poll(&fds, nfds_t(fds.count), timeout)
         if ready < 0 && errno != EINTR {
@@ -271,6 +274,10 @@ public final class InitSystem {
             for request in control.takeRequests() { action = perform(request) ?? action }
         }
         if fds[2].revents != 0 { action = readConsole() ?? action }
+        for (i, fd) in powerButtons.enumerated() where fds[4 + i].revents != 0 && PowerButton.pressed(on: fd) {
+            console.say("power button pressed: powering off")
+            action = .powerOff
+        }
         supervisor?.tick(now: MonotonicClock.now())
         return action
     }
