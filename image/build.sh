@@ -2,8 +2,10 @@
 # Builds the Targe appliance: a raw GPT disk image that boots under qemu (or on a PC with
 # legacy BIOS) straight into `targe` as PID 1.
 #
-#   partition 1  targe-boot    FAT, syslinux (gptmbr.bin in the MBR, legacy-BIOS-bootable
-#                              attribute), the Debian cloud kernel and the initramfs
+#   partition 1  targe-boot    FAT (EFI system partition type): syslinux for legacy BIOS
+#                              (gptmbr.bin in the MBR, legacy-BIOS-bootable attribute) and
+#                              for UEFI (\EFI\BOOT\BOOTX64.EFI), the Debian cloud kernel and
+#                              the initramfs
 #   partition 2  targe-config  ext4 labelled targe-config, mounted at /config; the first boot
 #                              writes a default targe.conf there
 #
@@ -44,6 +46,7 @@ for tool in "${!TOOL_PACKAGE[@]}"; do
   command -v "$tool" >/dev/null || missing+=("${TOOL_PACKAGE[$tool]}")
 done
 [ -f /usr/lib/syslinux/mbr/gptmbr.bin ] || missing+=(syslinux-common)
+[ -f /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ] || missing+=(syslinux-efi)
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" = 0 ]; then
@@ -163,6 +166,11 @@ touch -d "@$EPOCH" "$OUT/vmlinuz" "$OUT/initrd.img" "$OUT/syslinux.cfg"
 for f in vmlinuz initrd.img syslinux.cfg; do
   mcopy -m -i "$IMG.tmp@@$BOOT_OFFSET" "$OUT/$f" "::$f"
 done
+# UEFI too: syslinux.efi at the removable-media path, reading the same syslinux.cfg.
+mmd -i "$IMG.tmp@@$BOOT_OFFSET" ::EFI ::EFI/BOOT
+mcopy -m -i "$IMG.tmp@@$BOOT_OFFSET" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::EFI/BOOT/BOOTX64.EFI
+mcopy -m -i "$IMG.tmp@@$BOOT_OFFSET" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::EFI/BOOT/ldlinux.e64
+mcopy -m -i "$IMG.tmp@@$BOOT_OFFSET" "$OUT/syslinux.cfg" ::EFI/BOOT/syslinux.cfg
 syslinux --offset "$BOOT_OFFSET" --install "$IMG.tmp"
 dd if=/usr/lib/syslinux/mbr/gptmbr.bin of="$IMG.tmp" bs=440 count=1 conv=notrunc status=none
 

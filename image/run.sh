@@ -8,6 +8,8 @@
 #   PORT             host port for iSCSI (default 3260)
 #   ACCEL            tcg (default), kvm, or auto: try KVM with a quick probe boot first
 #   BOOT             disk (default) or kernel: -kernel/-initrd from the image dir instead
+#   FIRMWARE         bios (default, SeaBIOS) or uefi (OVMF, Debian package ovmf; needs MEM >= 320)
+#   MEM              guest memory in MiB (default 256 with BIOS, 320 with UEFI)
 #   QEMU_EXTRA       more qemu arguments (e.g. -no-reboot, as the tests use)
 # Console commands once it says "ready": status, restart, reboot, poweroff.
 # Leave qemu with Ctrl-A X (the console is multiplexed with qemu's monitor).
@@ -18,6 +20,8 @@ OUT=${TARGE_IMAGE_DIR:-$ROOT/.build-image}
 PORT=${PORT:-3260}
 ACCEL=${ACCEL:-tcg}
 BOOT=${BOOT:-disk}
+FIRMWARE=${FIRMWARE:-bios}
+if [ "$FIRMWARE" = uefi ]; then MEM=${MEM:-320}; else MEM=${MEM:-256}; fi
 IMG=$OUT/targe-appliance.img
 DATA=$OUT/data.img
 
@@ -40,7 +44,7 @@ if [ "$ACCEL" = auto ]; then
   if kvm_works; then ACCEL=kvm; else ACCEL=tcg; echo "run: KVM does not work here; using TCG" >&2; fi
 fi
 
-args=(-accel "$ACCEL" -M q35 -m 256 -nodefaults -no-user-config -display none -serial mon:stdio
+args=(-accel "$ACCEL" -M q35 -m "$MEM" -nodefaults -no-user-config -display none -serial mon:stdio
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:3260"
   -device virtio-net-pci,netdev=n0
   -drive "file=$IMG,format=raw,if=none,id=d0"
@@ -50,6 +54,12 @@ if [ "$BOOT" = kernel ]; then
     -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" -append 'console=ttyS0,115200 panic=10 quiet')
 else
   args+=(-device virtio-blk-pci,drive=d0,bootindex=0)
+fi
+if [ "$FIRMWARE" = uefi ]; then
+  code=/usr/share/OVMF/OVMF_CODE_4M.fd
+  [ -f "$code" ] || { echo "no $code (Debian package ovmf)" >&2; exit 1; }
+  [ -f "$OUT/efivars.fd" ] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$OUT/efivars.fd"
+  args+=(-drive "if=pflash,format=raw,readonly=on,file=$code" -drive "if=pflash,format=raw,file=$OUT/efivars.fd")
 fi
 # The data disk after the boot disk: vda is the boot disk, vdb the data disk.
 args+=(-device virtio-blk-pci,drive=d1)
