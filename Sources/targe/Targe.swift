@@ -1,3 +1,4 @@
+import Appliance
 import ArgumentParser
 #if canImport(Glibc)
 import Glibc
@@ -11,10 +12,10 @@ struct Targe: ParsableCommand {
         subcommands: [Serve.self, Check.self, DefaultConfig.self, Init.self, ModuleOrderCommand.self],
         defaultSubcommand: Serve.self)
 
-    /// As PID 1 the arguments are whatever the kernel passed on (boot parameters it did not
-    /// know), so they are not parsed: the appliance's init runs.
+    /// Started by the kernel as /init, the arguments are whatever boot parameters it did not
+    /// know, so they are not parsed: the appliance's init runs (InitDetection says when).
     static func main() {
-        if getpid() == 1 { Init.runAsPID1() }
+        if InitDetection.shouldRunInit(pid: getpid(), arguments: CommandLine.arguments) { Init.runAsPID1() }
         main(nil)
     }
 }

@@ -104,6 +104,23 @@ final class InitRuntimeTests: XCTestCase {
         XCTAssertEqual(control.stateDescription(), "running (pid 42)")
     }
 
+    func testMemoryInfo() {
+        let info = MemoryInfo.parse("MemTotal:         245760 kB\nMemFree:  1000 kB\nMemAvailable:     153600 kB\n")
+        XCTAssertEqual(info, MemoryInfo(totalKiB: 245760, availableKiB: 153600))
+        XCTAssertEqual(info?.summary, "memory 150 of 240 MiB available")
+        XCTAssertNil(MemoryInfo.parse("MemTotal: 1 kB\n"))
+    }
+
+    func testInitDetection() {
+        XCTAssertTrue(InitDetection.shouldRunInit(pid: 1, arguments: ["/init"]))
+        XCTAssertTrue(InitDetection.shouldRunInit(pid: 1, arguments: ["/init", "splash"]), "left-over boot parameters")
+        XCTAssertTrue(InitDetection.shouldRunInit(pid: 1, arguments: ["/usr/bin/targe"]))
+        XCTAssertTrue(InitDetection.shouldRunInit(pid: 1, arguments: ["targe", "init"]))
+        XCTAssertFalse(InitDetection.shouldRunInit(pid: 1, arguments: ["targe", "serve", "--config", "/etc/targe.conf"]),
+                       "PID 1 of a container serves")
+        XCTAssertFalse(InitDetection.shouldRunInit(pid: 42, arguments: ["/init"]))
+    }
+
     func testPowerButtonPress() {
         func event(type: UInt16, code: UInt16, value: Int32) -> [UInt8] {
             [UInt8](repeating: 0, count: 16) + [UInt8(type & 0xff), UInt8(type >> 8), UInt8(code & 0xff), UInt8(code >> 8)]

@@ -347,7 +347,8 @@ public final class InitSystem {
 
     private func command(_ command: ConsoleCommand) -> Shutdown.Action? {
         switch command {
-        case .status: console.say("service \(control.statusLine)")
+        case .status:
+            console.say("service \(control.statusLine)" + (MemoryInfo.current().map { "; \($0.summary)" } ?? ""))
         case .start: control.start()
         case .stop: control.stop()
         case .restart: control.restart()

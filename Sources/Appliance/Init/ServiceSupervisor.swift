@@ -201,6 +201,7 @@ public final class ServiceSupervisor {
             return
         }
         pid = child
+        restartAt = nil
         startedAt = now
         announcedReady = false
         partialLine = []
