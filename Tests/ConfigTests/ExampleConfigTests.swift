@@ -181,7 +181,7 @@ final class ExampleConfigTests: XCTestCase {
         let gated = FeatureGate.unsupported(in: config)
         XCTAssertTrue(gated.allSatisfy { $0.message.hasSuffix("is not supported yet") })
         let lines = gated.map(\.line)
-        // appliance, MaxConnections 4 (user, CHAP, [clients], allow and RAID are supported)
-        XCTAssertEqual(lines, [2, 23])
+        // MaxConnections 4 ([appliance], user, CHAP, [clients], allow and RAID are supported)
+        XCTAssertEqual(lines, [23])
     }
 }
