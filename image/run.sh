@@ -6,7 +6,8 @@
 # The disk boots by itself (syslinux, legacy BIOS). Env:
 #   TARGE_IMAGE_DIR  where image/build.sh put the image (default .build-image/)
 #   PORT             host port for iSCSI (default 3260)
-#   ACCEL            tcg (default), kvm, or auto: try KVM with a quick probe boot first
+#   ACCEL            auto (default): KVM if a probe boot proves it works (result cached in
+#                    the image dir per host kernel and qemu version), else TCG; or tcg, kvm
 #   BOOT             disk (default) or kernel: -kernel/-initrd from the image dir instead
 #   FIRMWARE         bios (default, SeaBIOS) or uefi (OVMF, Debian package ovmf; needs MEM >= 320)
 #   MEM              guest memory in MiB (default 256 with BIOS, 320 with UEFI)
@@ -18,7 +19,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${TARGE_IMAGE_DIR:-$ROOT/.build-image}
 PORT=${PORT:-3260}
-ACCEL=${ACCEL:-tcg}
+ACCEL=${ACCEL:-auto}
 BOOT=${BOOT:-disk}
 FIRMWARE=${FIRMWARE:-bios}
 if [ "$FIRMWARE" = uefi ]; then MEM=${MEM:-320}; else MEM=${MEM:-256}; fi
@@ -41,7 +42,16 @@ kvm_works() {
   grep -q 'Kernel panic' <<<"$log"
 }
 if [ "$ACCEL" = auto ]; then
-  if kvm_works; then ACCEL=kvm; else ACCEL=tcg; echo "run: KVM does not work here; using TCG" >&2; fi
+  probe_key="$(uname -r) $(qemu-system-x86_64 --version | head -1)"
+  cache=$OUT/accel-probe
+  if [ -f "$cache" ] && [ "$(sed -n 2p "$cache")" = "$probe_key" ]; then
+    ACCEL=$(sed -n 1p "$cache")
+  else
+    echo "run: checking whether KVM works here (up to 20 s, once)" >&2
+    if kvm_works; then ACCEL=kvm; else ACCEL=tcg; fi
+    printf '%s\n%s\n' "$ACCEL" "$probe_key" > "$cache"
+  fi
+  echo "run: using $ACCEL" >&2
 fi
 
 args=(-accel "$ACCEL" -M q35 -m "$MEM" -nodefaults -no-user-config -display none -serial mon:stdio

@@ -233,6 +233,9 @@ final class ApplianceMachine: @unchecked Sendable {
         process.arguments = [Paths.packageRoot.appendingPathComponent("image/run.sh").path]
         process.environment = ProcessInfo.processInfo.environment.merging([
             "TARGE_IMAGE_DIR": imageDir.path, "PORT": "\(port)", "QEMU_EXTRA": "-no-reboot",
+            // TCG unless the caller says otherwise: a KVM probe would cost every run 20 s
+            // on hosts where /dev/kvm is broken (PLATFORM.md).
+            "ACCEL": ProcessInfo.processInfo.environment["TARGE_ACCEL"] ?? "tcg",
         ]) { _, new in new }
         process.standardInput = input
         process.standardOutput = FileHandle(forWritingAtPath: consolePath)
