@@ -25,7 +25,7 @@ public struct ModuleLoader: Sendable {
     /// Loads each module; one that is already loaded (or built in) is fine. Returns the
     /// names loaded; a module that fails is reported and the rest are still tried, since
     /// a missing network driver should not stop the disks from appearing.
-    public func loadAll(report: (String) -> Void) -> (loaded: [String], failures: [InitError]) {
+    public func loadAll() -> (loaded: [String], failures: [InitError]) {
         let orderPath = "\(directory)/order"
         guard let text = try? SystemFiles.read(orderPath) else {
             return ([], [InitError("read \(orderPath)", detail: "no module order file; no modules loaded")])
