@@ -40,15 +40,7 @@ final class ApplianceImageTests: XCTestCase {
         let qemuImg = try Tools.qemuImg()
         let dir = try makeTempDir(prefix: "targe-appliance")
         keepDir = dir
-
-        // A private copy of the image with an empty config partition (an image that was
-        // booted already, by `make boot` say, holds a config): a first boot.
-        let imageDir = try imageDirectory(scratch: dir)
-        let image = dir.appendingPathComponent("targe-appliance.img").path
-        let copy = runTool("/bin/cp", ["--sparse=always", imageDir + "/targe-appliance.img", image], timeout: 120)
-        XCTAssertTrue(copy.succeeded, "\(copy)")
-        guard copy.succeeded else { return }
-        try emptyConfigPartition(image: image)
+        let image = try freshImage(in: dir)
 
         // ---- first boot ----
         let first = try boot(dir: dir, log: "console-1.log")
@@ -110,7 +102,63 @@ final class ApplianceImageTests: XCTestCase {
         try expectCleanPowerOff(second)
     }
 
+    /// `address dhcp`: PID 1's DHCP client gets qemu's lease, the target serves on it.
+    func testDHCPAddress() throws {
+        guard Tools.find("qemu-system-x86_64") != nil else {
+            throw XCTSkip("qemu-system-x86_64 is not installed (Debian package qemu-system-x86); skipping the appliance boot test")
+        }
+        let iscsiInq = try Tools.iscsiInq()
+        let debugfs = try Tools.require("debugfs", package: "e2fsprogs")
+        let dir = try makeTempDir(prefix: "targe-appliance")
+        keepDir = dir
+        let image = try freshImage(in: dir)
+        let config = dir.appendingPathComponent("dhcp.conf").path
+        try """
+            [appliance]
+            hostname  dhcpbox
+            address   dhcp
+
+            [server]
+            node-base  iqn.2026-11.org.targe.test
+            listen     0.0.0.0:3260
+            user       targe
+
+            [device scratch]
+            ram     16MiB
+
+            [target scratch]
+            lun     0 scratch
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let spec = "\(image)?offset=\(try configPartition(image: image).offset)"
+        let put = runTool(debugfs, ["-w", "-R", "write \(config) targe.conf", spec], timeout: 60)
+        XCTAssertTrue(put.succeeded, "\(put)")
+
+        let machine = try boot(dir: dir, log: "console-dhcp.log")
+        guard machine.wait(for: Self.readyLine, count: 1, timeout: Self.bootDeadline) != nil else {
+            return XCTFail(machine.failure("no ready line"))
+        }
+        XCTAssertTrue(machine.console.contains("targe: network: hostname dhcpbox, eth0 10.0.2.15/24 via 10.0.2.2 (DHCP from 10.0.2.2"),
+                      machine.failure("no DHCP lease on the console"))
+        XCTAssertTrue(machine.console.contains("targe: ready: iSCSI target listening on 10.0.2.15:3260"), machine.failure("ready line"))
+        let inq = runTool(iscsiInq, ["iscsi://127.0.0.1:\(machine.port)/iqn.2026-11.org.targe.test:scratch/0"], timeout: 120)
+        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), machine.failure("\(inq)"))
+        machine.type("poweroff\n")
+        try expectCleanPowerOff(machine)
+    }
+
     // MARK: helpers
+
+    /// A private copy of the image with an empty config partition (an image that was
+    /// booted already, by `make boot` say, holds a config): a first boot.
+    private func freshImage(in dir: URL) throws -> String {
+        let imageDir = try imageDirectory(scratch: dir)
+        let image = dir.appendingPathComponent("targe-appliance.img").path
+        let copy = runTool("/bin/cp", ["--sparse=always", imageDir + "/targe-appliance.img", image], timeout: 120)
+        guard copy.succeeded else { throw E2EError("cannot copy the image:\n\(copy)") }
+        try emptyConfigPartition(image: image)
+        return image
+    }
 
     private func boot(dir: URL, log: String) throws -> ApplianceMachine {
         let machine = try ApplianceMachine(imageDir: dir, consolePath: dir.appendingPathComponent(log).path, port: try freePort())
