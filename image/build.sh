@@ -15,14 +15,16 @@
 #
 # Output in $TARGE_IMAGE_DIR (default .build-image/): targe-appliance.img, plus vmlinuz
 # and initrd.img for booting with -kernel/-initrd. Downloads are cached in its cache/.
-# Env: TARGE_BIN (use this binary instead of building), SOURCE_DATE_EPOCH (timestamps;
-# default: the last commit's), KERNEL_PACKAGE (default linux-image-cloud-amd64).
+# Env: TARGE_BIN (use this binary instead of building one), SWIFT_SCRATCH_PATH (where to
+# build it; default .build), SOURCE_DATE_EPOCH (timestamps; default: the last commit's),
+# KERNEL_PACKAGE (default linux-image-cloud-amd64).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${TARGE_IMAGE_DIR:-$ROOT/.build-image}
 CACHE=$OUT/cache
-SCRATCH=$ROOT/.build-appliance
+# Where `swift build` puts the binary when TARGE_BIN is not given (make build's by default).
+SCRATCH=${SWIFT_SCRATCH_PATH:-$ROOT/.build}
 KERNEL_PACKAGE=${KERNEL_PACKAGE:-linux-image-cloud-amd64}
 # What PID 1 loads; their dependencies come along (targe module-order reads depends=).
 # button + evdev: the ACPI power button as an input device, for a clean power-off from
