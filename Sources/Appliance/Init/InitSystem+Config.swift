@@ -21,8 +21,6 @@ extension InitSystem {
             } catch {
                 console.say("warning: \(error)")
             }
-        } else {
-            console.say("warning: no ext4 filesystem labelled \(label) found")
         }
 
         configPartitionMounted = mounted

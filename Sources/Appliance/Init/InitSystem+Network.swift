@@ -10,16 +10,29 @@ extension InitSystem {
         let settings = (try? ConfigParser.load(path: configPath))?.appliance
         network = NetworkPlan(settings: settings)
         for warning in network.warnings { console.say("warning: \(warning)") }
-        let result = NetworkSetup().apply(network)
-        interface = result.interface
-        for failure in result.failures { console.say("warning: \(failure)") }
+        let outcome = NetworkSetup().apply(network)
+        interface = outcome.interface
+        for failure in outcome.failures { console.say("warning: \(failure)") }
+        guard let interface else {
+            networkSummary = "no Ethernet interface (only loopback)"
+            console.say("network: hostname \(network.hostname); no Ethernet interface found, only loopback is up")
+            return
+        }
         switch network.address {
         case let .ipv4(host, _, _):
-            currentAddress = NetworkPlan.format(host)
-            console.say("network: hostname \(network.hostname), \(interface ?? "no interface") \(network.summary)")
+            if outcome.addressConfigured {
+                currentAddress = NetworkPlan.format(host)
+                networkSummary = network.summary
+                console.say("network: hostname \(network.hostname), \(interface) \(network.summary)")
+            } else {
+                networkSummary = "\(interface) without an address"
+                console.say("network: hostname \(network.hostname), \(interface) is up without an address")
+            }
         case .dhcp:
-            if interface != nil { runDHCP() }
+            networkSummary = "\(interface) waiting for DHCP"
+            runDHCP()
         case let .none(reason):
+            networkSummary = "\(interface) without an address"
             console.say("network: hostname \(network.hostname); \(reason)")
         }
     }

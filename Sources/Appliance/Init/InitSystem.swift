@@ -111,7 +111,6 @@ public final class InitSystem {
                 console.say("ready: iSCSI target listening on \(address) (config \(self.configPath))")
             })
         self.supervisor = supervisor
-        if case .dhcp = network.address {} else { networkSummary = network.summary }
         publishDetail()
         supervisor.start(now: MonotonicClock.now())
     }

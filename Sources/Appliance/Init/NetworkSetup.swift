@@ -19,31 +19,39 @@ public struct NetworkSetup: Sendable {
         }
     }
 
-    /// Applies the plan; returns the interface it configured (nil: none found) and what
-    /// went wrong, so the console can say exactly that and the target still starts.
-    public func apply(_ plan: NetworkPlan) -> (interface: String?, failures: [InitError]) {
-        var failures: [InitError] = []
+    /// What `apply` did: the interface it used (nil: none found), whether the plan's static
+    /// address is on it, and what went wrong, so the console can say exactly that and the
+    /// target still starts.
+    public struct Outcome: Sendable {
+        public var interface: String?
+        public var addressConfigured = false
+        public var failures: [InitError] = []
+    }
+
+    public func apply(_ plan: NetworkPlan) -> Outcome {
+        var outcome = Outcome()
         let name = Array(plan.hostname.utf8)
         if name.withUnsafeBufferPointer({ $0.withMemoryRebound(to: CChar.self) { targe_sethostname($0.baseAddress, $0.count) } }) != 0 {
-            failures.append(InitError("sethostname \(plan.hostname)", errno: errno))
+            outcome.failures.append(InitError("sethostname \(plan.hostname)", errno: errno))
         }
-        if targe_if_set_up("lo") != 0 { failures.append(InitError("bring up lo", errno: errno)) }
-        guard let interface = ethernetInterfaces().first else {
-            failures.append(InitError("network", detail: "no Ethernet interface found (is virtio_net loaded?)"))
-            return (nil, failures)
-        }
+        if targe_if_set_up("lo") != 0 { outcome.failures.append(InitError("bring up lo", errno: errno)) }
+        guard let interface = ethernetInterfaces().first else { return outcome }
+        outcome.interface = interface
         if targe_if_set_up(interface) != 0 {
-            failures.append(InitError("bring up \(interface)", errno: errno))
-            return (interface, failures)
+            outcome.failures.append(InitError("bring up \(interface)", errno: errno))
+            return outcome
         }
         if case let .ipv4(address, netmask, gateway) = plan.address {
             if targe_if_set_ipv4(interface, address, netmask) != 0 {
-                failures.append(InitError("set \(NetworkPlan.format(address)) on \(interface)", errno: errno))
-            } else if let gateway, targe_add_default_route(gateway) != 0 {
-                failures.append(InitError("add default route via \(NetworkPlan.format(gateway))", errno: errno))
+                outcome.failures.append(InitError("set \(NetworkPlan.format(address)) on \(interface)", errno: errno))
+                return outcome
+            }
+            outcome.addressConfigured = true
+            if let gateway, targe_add_default_route(gateway) != 0 {
+                outcome.failures.append(InitError("add default route via \(NetworkPlan.format(gateway))", errno: errno))
             }
         }
-        return (interface, failures)
+        return outcome
     }
 
     /// Configures what a DHCP server granted; an existing default route (from the lease
