@@ -8,7 +8,7 @@ SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib
 TARGE := .build/release/targe
 DATA_DIR ?= $(CURDIR)/.targe-data
 
-.PHONY: all deps build run serve test unit-test e2e-test conformance bench clean
+.PHONY: all deps build run serve test unit-test e2e-test conformance bench clean image boot
 
 all: build
 
@@ -55,6 +55,21 @@ bench: build
 
 clean:
 	rm -rf .build
+
+# ---- the appliance image (image/build.sh, image/run.sh) ----
+# `make image` builds .build-image/targe-appliance.img: a GPT disk that boots by itself
+# (syslinux) into targe as PID 1, with an ext4 config partition labelled targe-config.
+# `make boot` boots it under qemu with the console on this terminal (Ctrl-A X leaves),
+# iSCSI on 127.0.0.1:$(PORT) and a 1 GiB data disk shared as LUN 0 on first boot.
+IMAGE_DIR ?= $(CURDIR)/.build-image
+PORT ?= 3260
+
+# The binary is `make build`'s, or TARGE_BIN's when given.
+image: $(if $(TARGE_BIN),,build)
+	TARGE_BIN=$(or $(TARGE_BIN),$(CURDIR)/$(TARGE)) TARGE_IMAGE_DIR=$(IMAGE_DIR) bash image/build.sh
+
+boot: image
+	TARGE_IMAGE_DIR=$(IMAGE_DIR) PORT=$(PORT) bash image/run.sh
 
 # ---- libFuzzer targets (Fuzz/, its own SwiftPM package; Fuzz/README.md) ----
 # `make fuzz` builds the four fuzz targets (libFuzzer + AddressSanitizer, optimized) and runs

@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "SCSITests", dependencies: ["SCSI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage", "Config"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ISCSI"]),
     ]
 )
