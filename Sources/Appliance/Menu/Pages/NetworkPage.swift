@@ -1,0 +1,86 @@
+import Config
+
+/// [appliance]: how the appliance comes up on the network. Changes apply at the next boot
+/// or service restart, like every other setting.
+enum NetworkPage {
+    static func run(_ context: MenuContext) throws(MenuExit) {
+        while true {
+            let appliance = context.session.config.appliance ?? ApplianceSettings()
+            let rows = TextLayout.table([
+                ("hostname", appliance.hostname ?? "(not set)"),
+                ("address", describe(appliance.address)),
+                ("gateway", appliance.gateway ?? "(none)"),
+                ("console", appliance.console ?? "(kernel default)"),
+            ])
+            let choice = try context.io.choose("Network", [
+                MenuOption("1", "Hostname"),
+                MenuOption("2", "Address (static ADDRESS/PREFIX or dhcp)"),
+                MenuOption("3", "Gateway"),
+                MenuOption("4", "Console"),
+                MenuOption("0", "Back"),
+            ], header: rows)
+            switch choice {
+            case "1":
+                try context.editSetting("Hostname (Enter keeps, - clears): ",
+                                        clearable { InputParsers.word($0, what: "hostname") }) { config, value in
+                    update(&config) { $0.hostname = value }
+                }
+            case "2":
+                try context.editSetting("Address, e.g. 192.168.10.20/24 or dhcp (Enter keeps, - clears): ",
+                                        clearable(parseAddress)) { config, address in
+                    update(&config) {
+                        $0.address = address
+                        // DHCP supplies its own gateway; a static one would be refused at save.
+                        if address == .dhcp || address == nil { $0.gateway = nil }
+                    }
+                }
+            case "3":
+                try context.editSetting("Gateway address (Enter keeps, - clears): ",
+                                        clearable(parseGateway)) { config, value in
+                    update(&config) { $0.gateway = value }
+                }
+            case "4":
+                try context.editSetting("Console, e.g. ttyS0 or ttyS0,115200 (Enter keeps, - clears): ",
+                                        clearable { InputParsers.word($0, what: "console") }) { config, value in
+                    update(&config) { $0.console = value }
+                }
+            default:
+                return
+            }
+        }
+    }
+
+    static func describe(_ address: ApplianceAddress?) -> String {
+        switch address {
+        case .dhcp: "dhcp"
+        case .static(let address, let prefixLength): "\(address)/\(prefixLength)"
+        case nil: "(not set)"
+        }
+    }
+
+    /// The same forms the parser takes: dhcp, or an address with a non-zero prefix.
+    static func parseAddress(_ text: String) -> Result<ApplianceAddress, InputError> {
+        if text.lowercased() == "dhcp" { return .success(.dhcp) }
+        if text.contains("/"), let cidr = CIDR.parse(text), cidr.prefixLength > 0 {
+            return .success(.static(address: IPAddress.format(cidr.address), prefixLength: cidr.prefixLength))
+        }
+        return .failure(InputError("Bad address '\(text)': dhcp, or ADDRESS/PREFIX such as 192.168.10.20/24."))
+    }
+
+    static func parseGateway(_ text: String) -> Result<String, InputError> {
+        IPAddress.parse(text).map { .success(IPAddress.format($0)) }
+            ?? .failure(InputError("Bad gateway '\(text)': an IP address such as 192.168.10.1."))
+    }
+
+    /// Edits the [appliance] settings, creating the section on first use.
+    private static func update(_ config: inout TargeConfig, _ body: (inout ApplianceSettings) -> Void) {
+        var settings = config.appliance ?? ApplianceSettings()
+        body(&settings)
+        config.appliance = settings
+    }
+}
+
+/// Wraps a parser so that "-" means "clear this setting" (nil).
+func clearable<T>(_ parse: @escaping (String) -> Result<T, InputError>) -> (String) -> Result<T?, InputError> {
+    { text in text == "-" ? .success(nil) : parse(text).map { $0 } }
+}
