@@ -5,6 +5,6 @@ struct Targe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "targe",
         abstract: "Targe: an iSCSI storage target and appliance.",
-        subcommands: [Serve.self, Check.self, DefaultConfig.self],
+        subcommands: [Serve.self, Check.self, DefaultConfig.self, Menu.self],
         defaultSubcommand: Serve.self)
 }

@@ -29,10 +29,30 @@ enum ConfigCheck {
             if let count = remaining[key], count > 0 {
                 remaining[key] = count - 1
             } else {
-                problems.append(error.message)
+                problems.append(withoutLineReferences(error.message))
             }
         }
         return problems
+    }
+
+    /// Drops "(line 59)" and "(first at line 12)" from a message: they point into a file
+    /// the user has not seen (the config as it would be written), so they only confuse.
+    static func withoutLineReferences(_ message: String) -> String {
+        var result = ""
+        var rest = Substring(message)
+        while let open = rest.firstIndex(of: "("), let close = rest[open...].firstIndex(of: ")") {
+            let inner = rest[rest.index(after: open)..<close]
+            let number = inner.drop { !$0.isNumber }
+            let isReference = (inner.hasPrefix("line ") || inner.hasPrefix("first at line "))
+                && !number.isEmpty && number.allSatisfy(\.isNumber)
+            if isReference {
+                result += rest[..<open].trimmingTrailingSpaces()
+            } else {
+                result += rest[...close]
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
     }
 
     /// Messages mention other lines ("first at line 12"); an edit elsewhere shifts them, and

@@ -33,10 +33,15 @@ enum ConfigReferences {
         }
     }
 
-    /// Names the user can still hand to a new member or LUN, with what each one is.
-    static func storageChoices(in config: TargeConfig) -> [(String, String)] {
-        config.devices.map { ($0.name, "device: " + DevicesPage.describe($0)) }
+    /// Devices and combinations to pick members or LUNs from, with what each one is and
+    /// who uses it already, leaving out `excluded` (the combination being edited).
+    static func storageChoices(in config: TargeConfig, excluding excluded: String? = nil) -> [(String, String)] {
+        let all = config.devices.map { ($0.name, "device: " + DevicesPage.describe($0)) }
             + config.combinations.map { ($0.name, "combination: " + CombinationsPage.describe($0)) }
+        return all.filter { $0.0 != excluded }.map { name, what in
+            let users = users(of: name, in: config)
+            return (name, users.isEmpty ? what : what + " (used by " + users.joined(separator: ", ") + ")")
+        }
     }
 }
 

@@ -63,7 +63,7 @@ public final class ConsoleMenu {
             return MenuSession(path: path, config: config, saved: config, fileExists: true)
         } catch {
             try io.say("\(path) has errors:")
-            try io.page(error.errors.map { "  \($0)" })
+            try io.page(error.errors.map { $0.line > 0 ? "  line \($0.line): \($0.message)" : "  \($0.message)" })
             guard try io.confirm("Start from an empty config? The file is only replaced if you save.") else {
                 return nil
             }

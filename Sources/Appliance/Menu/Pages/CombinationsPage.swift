@@ -50,7 +50,7 @@ enum CombinationsPage {
         guard let raid else { return }
         // Added with its level only, so the member and chunk checks below see a real section.
         draft.combinations.append(CombinationConfig(name: name, raid: raid, members: []))
-        try showChoices(context, draft)
+        try showChoices(context, draft, excluding: name)
         try editMembers(context, &draft, name: name)
         if raid == .raid0 { try editChunk(context, &draft, name: name) }
         if try context.commit(draft) {
@@ -95,7 +95,7 @@ enum CombinationsPage {
                     }
                 }
             case "3":
-                try showChoices(context, draft)
+                try showChoices(context, draft, excluding: name)
                 try editMembers(context, &draft, name: name)
             case "4": try editChunk(context, &draft, name: name)
             case "5": return
@@ -118,9 +118,9 @@ enum CombinationsPage {
         }
     }
 
-    private static func showChoices(_ context: MenuContext, _ config: TargeConfig) throws(MenuExit) {
+    private static func showChoices(_ context: MenuContext, _ config: TargeConfig, excluding name: String) throws(MenuExit) {
         try context.io.say("Devices and combinations:")
-        try context.io.say(lines: TextLayout.table(ConfigReferences.storageChoices(in: config)))
+        try context.io.say(lines: TextLayout.table(ConfigReferences.storageChoices(in: config, excluding: name)))
     }
 
     /// Members in layout order; the parser checks that they exist, are not used elsewhere,
