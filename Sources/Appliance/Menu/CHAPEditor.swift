@@ -14,6 +14,14 @@ struct CHAPEditor {
         "\(user.name) (secret: \(user.secret.count) characters)"
     }
 
+    /// A config line with the secret of an `incoming`/`outgoing` entry starred out, for
+    /// showing the line an error is on.
+    static func maskingSecret(_ line: String) -> String {
+        let words = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard words.count >= 3, ["incoming", "outgoing"].contains(words[0].lowercased()) else { return line }
+        return "\(words[0]) \(words[1]) ********"
+    }
+
     static func describe(_ users: [CHAPUser]) -> String {
         users.isEmpty ? "(none)" : users.map(describe).joined(separator: ", ")
     }

@@ -60,7 +60,9 @@ public final class ConsoleMenu {
         }
         do {
             let config = try ConfigParser.load(path: path)
-            return MenuSession(path: path, config: config, saved: config, fileExists: true)
+            var session = MenuSession(path: path, config: config, saved: config, fileExists: true)
+            session.fileHasComments = fileContains(path, UInt8(ascii: "#"))
+            return session
         } catch {
             try io.say("\(path) has errors:")
             try io.page(error.errors.map { $0.line > 0 ? "  line \($0.line): \($0.message)" : "  \($0.message)" })
@@ -70,6 +72,21 @@ public final class ConsoleMenu {
             // `saved` differs from `config` in no way the user made, so quitting at once is
             // not "unsaved changes"; the broken file stays as it is.
             return MenuSession(path: path, config: TargeConfig(), saved: TargeConfig(), fileExists: true)
+        }
+    }
+
+    /// Whether the file holds `byte` anywhere; a '#' that is not a comment cannot occur in a
+    /// valid file, so this is how the menu knows a save would drop the user's comments.
+    private func fileContains(_ path: String, _ byte: UInt8) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return false }
+            if buffer[0..<count].contains(byte) { return true }
         }
     }
 

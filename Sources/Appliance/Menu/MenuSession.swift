@@ -10,6 +10,8 @@ struct MenuSession {
     var saved: TargeConfig
     /// Whether the file exists; the first save creates it.
     var fileExists: Bool
+    /// Whether the file on disk has '#' comments, which a save (canonical rendering) drops.
+    var fileHasComments = false
 
     var hasUnsavedChanges: Bool { config != saved }
 

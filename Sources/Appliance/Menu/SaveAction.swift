@@ -17,13 +17,18 @@ enum SaveAction {
             for error in errors {
                 report.append("  line \(error.line): \(error.message)")
                 if error.line > 0 && error.line <= fileLines.count {
-                    report.append("    > " + fileLines[error.line - 1])
+                    report.append("    > " + CHAPEditor.maskingSecret(String(fileLines[error.line - 1])))
                 }
             }
             report.append("Nothing was written to \(path).")
             try io.page(report)
             try io.pause()
             return false
+        }
+        // The writer produces the canonical form; a hand-written file's comments would go.
+        if context.session.fileHasComments {
+            try io.say("\(path) has comments; saving rewrites it in the standard layout without them.")
+            guard try io.confirm("Save anyway?") else { return false }
         }
         do throws(ConfigFileError) {
             try ConfigWriter.writeAtomically(text, to: path)
@@ -34,6 +39,7 @@ enum SaveAction {
         }
         context.session.saved = context.session.config
         context.session.fileExists = true
+        context.session.fileHasComments = false
         try io.say("Saved \(path).")
         // Not a save error: the file is written, but `targe serve` will refuse what it does
         // not support yet, and the user should hear that now rather than at the next boot.

@@ -147,15 +147,16 @@ final class MenuFlowTests: MenuTestCase {
     /// target's derived IQN follows the node base.
     func testRenamesFollowReferences() throws {
         write(ExampleConfig.text, to: configPath)
-        runMenu([
+        let terminal = runMenu([
             "2", "2", "disk1", "1", "fast1", "0", "0",
             "9", "1", "iqn.2026-12.com.example", "0",
-            "12", "", "0",
+            "12", "y", "", "0",                 // the file has comments: save anyway
         ], expect: .quit(saved: true))
         let saved = try ConfigParser.load(path: configPath)
         XCTAssertEqual(saved.combination(named: "mirror")?.members, ["fast1", "disk2"])
         XCTAssertEqual(saved.target(named: "db")?.iqn, "iqn.2026-12.com.example:db")
         XCTAssertEqual(saved.target(named: "archive")?.iqn, "iqn.2026-11.com.example:archive", "explicit IQNs stay")
+        assertShows(terminal, "has comments; saving rewrites it")
     }
 
     /// Client rules: added at a position, moved, removed, in order.

@@ -10,7 +10,7 @@ final class MenuSaveTests: MenuTestCase {
         write(ExampleConfig.text, to: configPath)
         var config = try ConfigParser.load(path: configPath)
         config.targets[0].luns.append(LUNMapping(lun: 5, device: "nosuchdisk"))
-        config.auth.incoming[0].secret = "short"
+        config.auth.incoming[0].secret = "tiny5"
         let terminal = ScriptedTerminal([""])
         let service = SpyServiceControl()
         let context = MenuContext(io: ConsoleIO(terminal),
@@ -23,6 +23,8 @@ final class MenuSaveTests: MenuTestCase {
         XCTAssertTrue(terminal.output.contains("    > lun  5 nosuchdisk") || terminal.output.contains("> lun"),
                       "the offending line is shown")
         XCTAssertTrue(terminal.output.contains("  line "), "errors carry line numbers")
+        XCTAssertTrue(terminal.output.contains("> incoming alice ********"), terminal.output)
+        XCTAssertFalse(terminal.output.contains("tiny5"), "the secret on the offending line is hidden")
         XCTAssertEqual(read(configPath), Array(ExampleConfig.text.utf8))
         XCTAssertEqual(listDirectory(), ["targe.conf"])
         XCTAssertEqual(service.calls, [], "nothing to apply")
