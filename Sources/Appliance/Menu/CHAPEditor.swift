@@ -38,7 +38,11 @@ struct CHAPEditor {
             ], header: list) {
             case "1":
                 let name: String? = try context.io.ask("CHAP user name (Enter to cancel): ") { text in
-                    text.isEmpty ? .success(nil) : InputParsers.word(text, what: "user name").map { $0 }
+                    if text.isEmpty { return .success(nil) }
+                    if users.contains(where: { $0.name == text }) {
+                        return .failure(InputError("There is already a user '\(text)'; remove it first to change its secret."))
+                    }
+                    return InputParsers.word(text, what: "user name").map { $0 }
                 }
                 guard let name else { continue }
                 try context.editField(&draft, "Secret for \(name), at least 12 characters (Enter to cancel): ",

@@ -159,6 +159,25 @@ final class MenuFlowTests: MenuTestCase {
         assertShows(terminal, "has comments; saving rewrites it")
     }
 
+    /// As in the parser, a node base nobody set follows the hostname, and so do the IQNs
+    /// derived from it; once set by hand it stays.
+    func testHostnameCarriesTheDefaultNodeBase() throws {
+        runMenu([
+            "2", "1", "r", "ram 1MiB", "0",
+            "4", "1", "t", "", "r", "0", "0",
+            "1", "1", "box1", "0",
+            "12", "", "0",
+        ], expect: .quit(saved: true))
+        var saved = try ConfigParser.load(path: configPath)
+        XCTAssertEqual(saved.server.nodeBase, "iqn.2026-11.org.targe:box1")
+        XCTAssertEqual(saved.target(named: "t")?.iqn, "iqn.2026-11.org.targe:box1:t")
+
+        runMenu(["9", "1", "iqn.2026-11.net.example", "0", "1", "1", "box2", "0", "12", "", "0"], expect: .quit(saved: true))
+        saved = try ConfigParser.load(path: configPath)
+        XCTAssertEqual(saved.server.nodeBase, "iqn.2026-11.net.example")
+        XCTAssertEqual(saved.target(named: "t")?.iqn, "iqn.2026-11.net.example:t")
+    }
+
     /// Client rules: added at a position, moved, removed, in order.
     func testClientRulesAreOrdered() throws {
         runMenu([

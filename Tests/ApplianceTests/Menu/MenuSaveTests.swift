@@ -35,8 +35,7 @@ final class MenuSaveTests: MenuTestCase {
     func testEditsThatBreakTheConfigAreRefused() throws {
         write(ExampleConfig.text, to: configPath)
         let terminal = runMenu([
-            "3", "1", "m2", "1", "disk1 ram0", "",           // both already in use; give up
-            "5", "0",                                         // discard the half-made combination
+            "3", "1", "m2", "1", "disk1 ram0", "", "0",      // both already in use; give up
             "5", "2", "storage1", "alice-secret-12", "", "0", // outgoing secret = an incoming one
             "0",
         ], expect: .quit(saved: false))

@@ -51,7 +51,8 @@ enum CombinationsPage {
         // Added with its level only, so the member and chunk checks below see a real section.
         draft.combinations.append(CombinationConfig(name: name, raid: raid, members: []))
         try showChoices(context, draft, excluding: name)
-        try editMembers(context, &draft, name: name)
+        try editMembers(context, &draft, name: name, keep: "Enter to cancel")
+        guard draft.combination(named: name)?.members.isEmpty == false else { return }
         if raid == .raid0 { try editChunk(context, &draft, name: name) }
         if try context.commit(draft) {
             try context.io.say("Added combination \(name).")
@@ -96,7 +97,7 @@ enum CombinationsPage {
                 }
             case "3":
                 try showChoices(context, draft, excluding: name)
-                try editMembers(context, &draft, name: name)
+                try editMembers(context, &draft, name: name, keep: "Enter keeps")
             case "4": try editChunk(context, &draft, name: name)
             case "5": return
             default:
@@ -125,8 +126,9 @@ enum CombinationsPage {
 
     /// Members in layout order; the parser checks that they exist, are not used elsewhere,
     /// form no cycle and that a mirror has two.
-    private static func editMembers(_ context: MenuContext, _ draft: inout TargeConfig, name: String) throws(MenuExit) {
-        try context.editField(&draft, "Members in order, separated by spaces (Enter keeps): ", parseMembers) {
+    private static func editMembers(_ context: MenuContext, _ draft: inout TargeConfig, name: String,
+                                    keep: String) throws(MenuExit) {
+        try context.editField(&draft, "Members in order, separated by spaces (\(keep)): ", parseMembers) {
             config, members in
             update(&config, name) { $0.members = members }
         }

@@ -3,7 +3,7 @@ import Config
 /// Editing one device. Changes go to a draft of the whole config, each checked as it is
 /// made; "Done" keeps the draft only if the device as a whole is valid.
 enum DeviceForm {
-    static let sourcePrompt = "Path of the disk, partition, volume or file, or 'ram SIZE' for a RAM disk: "
+    static let sourcePrompt = "Path of the disk, partition, volume or file, or 'ram SIZE' for a RAM disk"
 
     static func run(_ context: MenuContext, name: String, draft start: TargeConfig? = nil) throws(MenuExit) {
         var draft = start ?? context.session.config
@@ -44,7 +44,7 @@ enum DeviceForm {
                     name = new
                 }
             case "2":
-                try context.editField(&draft, String(sourcePrompt.dropLast(2)) + " (Enter keeps): ", parseSource) { config, source in
+                try context.editField(&draft, sourcePrompt + " (Enter keeps): ", parseSource) { config, source in
                     update(&config, name) { device in
                         device.source = source
                         // A RAM disk has no file to slice, cache or create (the parser refuses these).

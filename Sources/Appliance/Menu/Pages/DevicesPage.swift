@@ -51,7 +51,7 @@ enum DevicesPage {
         guard let name = try context.askNewName("New device name (Enter to cancel): ", what: "device", taken: { name in
             ConfigReferences.storageNameTaken(name, in: draft) ? "'\(name)' is already a device or combination." : nil
         }) else { return }
-        try context.editField(&draft, DeviceForm.sourcePrompt, DeviceForm.parseSource) { config, source in
+        try context.editField(&draft, DeviceForm.sourcePrompt + " (Enter to cancel): ", DeviceForm.parseSource) { config, source in
             config.devices.append(DeviceConfig(name: name, source: source))
         }
         guard let device = draft.device(named: name) else { return }

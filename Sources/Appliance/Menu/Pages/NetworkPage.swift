@@ -23,6 +23,7 @@ enum NetworkPage {
             case "1":
                 try context.editSetting("Hostname (Enter keeps, - clears): ",
                                         clearable { InputParsers.word($0, what: "hostname") }) { config, value in
+                    followHostname(&config, value)
                     update(&config) { $0.hostname = value }
                 }
             case "2":
@@ -48,6 +49,19 @@ enum NetworkPage {
                 return
             }
         }
+    }
+
+    /// The parser derives the node base from the hostname when the file sets none, so two
+    /// appliances do not share target names. The menu keeps that rule: a node base that
+    /// is still the default, or was derived from the old hostname, follows the new one.
+    static func followHostname(_ config: inout TargeConfig, _ hostname: String?) {
+        let derivedFromOld = config.appliance?.hostname.map { ServerSettings.hostNodeBasePrefix + ":" + $0.lowercased() }
+        let current = config.server.nodeBase
+        guard current == ServerSettings.defaultNodeBase || current == derivedFromOld else { return }
+        let new = hostname.map { ServerSettings.hostNodeBasePrefix + ":" + $0.lowercased() } ?? ServerSettings.defaultNodeBase
+        // A hostname the parser will refuse makes no IQN; that edit is refused anyway.
+        guard ISCSIName.isIQN(new) else { return }
+        ServerPage.setNodeBase(&config, new)
     }
 
     static func describe(_ address: ApplianceAddress?) -> String {

@@ -96,10 +96,16 @@ enum TargetForm {
                     update(&config, name) { $0.luns.append(lun) }
                 }
             case "2":
-                guard let index = try context.pick("LUN to remove (position)", from: target.luns.map { "\($0.lun)" }) else {
-                    continue
+                let numbers = target.luns.map(\.lun)
+                let lun: Int? = try context.io.ask("LUN number to remove (Enter to cancel): ") { text in
+                    if text.isEmpty { return .success(nil) }
+                    guard let number = Int(text), numbers.contains(number) else {
+                        return .failure(InputError("No lun '\(text)'; the LUNs are "
+                            + numbers.map(String.init).joined(separator: ", ") + "."))
+                    }
+                    return .success(number)
                 }
-                update(&draft, name) { $0.luns.remove(at: index) }
+                if let lun { update(&draft, name) { $0.luns.removeAll { $0.lun == lun } } }
             default:
                 return
             }
