@@ -135,6 +135,9 @@ class MenuTestCase: XCTestCase {
         let terminal = ScriptedTerminal(script)
         let result = ConsoleMenu(configPath: configPath, terminal: terminal, service: service, status: status).run()
         if let outcome { XCTAssertEqual(result, outcome, transcriptTail(terminal), file: file, line: line) }
+        if case .quit = result {
+            XCTAssertEqual(terminal.unread, [], "the menu quit before the script ended", file: file, line: line)
+        }
         assertFitsTerminal(terminal, file: file, line: line)
         return terminal
     }
