@@ -30,18 +30,13 @@ final class ConsoleIO {
 
     /// Shows many lines a screenful at a time, letting the reader stop early with q.
     func page(_ lines: [String]) throws(MenuExit) {
-        let wrapped = lines.flatMap { TextLayout.wrap($0) }
-        var index = 0
-        while index < wrapped.count {
-            let room = Self.pageLines - linesSinceInput
-            for line in wrapped[index..<min(wrapped.count, index + max(room, 1))] {
-                terminal.write(line + "\n")
-                linesSinceInput += 1
+        for line in lines.flatMap({ TextLayout.wrap($0) }) {
+            if linesSinceInput >= Self.pageLines {
+                let answer = try read("-- more: Enter for the next page, q to stop --")
+                if answer.lowercased() == "q" { return }
             }
-            index += max(room, 1)
-            guard index < wrapped.count else { break }
-            let answer = try read("-- more: Enter for the next page, q to stop --")
-            if answer.lowercased() == "q" { break }
+            terminal.write(line + "\n")
+            linesSinceInput += 1
         }
     }
 
@@ -53,7 +48,7 @@ final class ConsoleIO {
     /// Like `ask`, without echo where the terminal can manage it; not trimmed, since a
     /// secret is taken as typed (the config file cannot hold spaces anyway).
     func askSecret(_ prompt: String) throws(MenuExit) -> String {
-        try writePrompt(prompt)
+        writePrompt(prompt)
         guard let line = terminal.readSecretLine() else { throw .endOfInput }
         linesSinceInput = 0
         return line
@@ -95,7 +90,7 @@ final class ConsoleIO {
     }
 
     private func read(_ prompt: String) throws(MenuExit) -> String {
-        try writePrompt(prompt)
+        writePrompt(prompt)
         guard let line = terminal.readLine() else { throw .endOfInput }
         linesSinceInput = 0
         return trimmed(line)
@@ -103,7 +98,7 @@ final class ConsoleIO {
 
     /// All but the last line of a long prompt are printed as lines; the last one stays open
     /// for the answer. A trailing space keeps the cursor off the prompt's last character.
-    private func writePrompt(_ prompt: String) throws(MenuExit) {
+    private func writePrompt(_ prompt: String) {
         var lines = TextLayout.wrap(prompt.hasSuffix(" ") ? String(prompt.dropLast()) : prompt)
         let last = lines.removeLast()
         for line in lines {
