@@ -4,28 +4,17 @@ import Config
 /// striped) and RAID1 (mirrored) sets of devices and other combinations.
 enum CombinationsPage {
     static func run(_ context: MenuContext) throws(MenuExit) {
-        while true {
-            let combinations = context.session.config.combinations
-            let list = combinations.isEmpty ? ["  (no combinations yet)"]
-                : combinations.enumerated().map { "  \($0.offset + 1). \($0.element.name): \(describe($0.element))" }
-            switch try context.io.choose("Device combinations", [
-                MenuOption("1", "Add a combination"),
-                MenuOption("2", "Edit a combination"),
-                MenuOption("3", "Remove a combination"),
-                MenuOption("0", "Back"),
-            ], header: list) {
-            case "1": try add(context)
-            case "2":
-                if let index = try context.pick("Combination to edit", from: combinations.map(\.name)) {
-                    try form(context, name: combinations[index].name, draft: context.session.config)
-                }
-            case "3":
-                if let index = try context.pick("Combination to remove", from: combinations.map(\.name)) {
-                    try remove(context, name: combinations[index].name)
-                }
-            default: return
-            }
-        }
+        try RecordList(title: "Device combinations", noun: "combination",
+                       items: { $0.combinations.map { ($0.name, describe($0)) } },
+                       add: add,
+                       edit: { context, name throws(MenuExit) in
+                           try form(context, name: name, draft: context.session.config)
+                       },
+                       remove: { context, name throws(MenuExit) in
+                           try RecordList.removeStorage(context, "combination", name, note: " Its members are kept.") {
+                               $0.combinations.removeAll { $0.name == name }
+                           }
+                       }).run(context)
     }
 
     /// "RAID1 mirror of disk1 disk2", "RAID0 stripe (64KiB) of a b", "RAID0 joined a b".
@@ -103,19 +92,6 @@ enum CombinationsPage {
             default:
                 if try context.commit(draft) { return }
             }
-        }
-    }
-
-    private static func remove(_ context: MenuContext, name: String) throws(MenuExit) {
-        let users = ConfigReferences.users(of: name, in: context.session.config)
-        guard users.isEmpty else {
-            try context.io.say("Combination \(name) is used by " + users.joined(separator: ", ")
-                + "; remove it from there first.")
-            return
-        }
-        guard try context.io.confirm("Remove combination \(name)? Its member devices are kept.") else { return }
-        if try context.change({ $0.combinations.removeAll { $0.name == name } }) {
-            try context.io.say("Removed combination \(name).")
         }
     }
 

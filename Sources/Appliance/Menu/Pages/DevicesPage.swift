@@ -4,28 +4,13 @@ import Config
 /// devices and files, whole or sliced, and RAM disks.
 enum DevicesPage {
     static func run(_ context: MenuContext) throws(MenuExit) {
-        while true {
-            let devices = context.session.config.devices
-            let list = devices.isEmpty ? ["  (no devices yet)"]
-                : devices.enumerated().map { "  \($0.offset + 1). \($0.element.name): \(describe($0.element))" }
-            switch try context.io.choose("Devices to share", [
-                MenuOption("1", "Add a device"),
-                MenuOption("2", "Edit a device"),
-                MenuOption("3", "Remove a device"),
-                MenuOption("0", "Back"),
-            ], header: list) {
-            case "1": try add(context)
-            case "2":
-                if let index = try context.pick("Device to edit", from: devices.map(\.name)) {
-                    try DeviceForm.run(context, name: devices[index].name)
-                }
-            case "3":
-                if let index = try context.pick("Device to remove", from: devices.map(\.name)) {
-                    try remove(context, name: devices[index].name)
-                }
-            default: return
-            }
-        }
+        try RecordList(title: "Devices to share", noun: "device",
+                       items: { $0.devices.map { ($0.name, describe($0)) } },
+                       add: add,
+                       edit: { context, name throws(MenuExit) in try DeviceForm.run(context, name: name) },
+                       remove: { context, name throws(MenuExit) in
+                           try RecordList.removeStorage(context, "device", name) { $0.devices.removeAll { $0.name == name } }
+                       }).run(context)
     }
 
     /// "/dev/vdb, entire device", "/srv/a.img, 10GiB at 1MiB, buffered", "RAM disk 256MiB".
@@ -64,20 +49,6 @@ enum DevicesPage {
             try context.io.say("Added device \(name).")
         } else {
             try DeviceForm.run(context, name: name, draft: draft)
-        }
-    }
-
-    /// SPEC 1: a device in use cannot be removed, and the message says by whom.
-    private static func remove(_ context: MenuContext, name: String) throws(MenuExit) {
-        let users = ConfigReferences.users(of: name, in: context.session.config)
-        guard users.isEmpty else {
-            try context.io.say("Device \(name) is used by " + users.joined(separator: ", ")
-                + "; remove it from there first.")
-            return
-        }
-        guard try context.io.confirm("Remove device \(name)?") else { return }
-        if try context.change({ $0.devices.removeAll { $0.name == name } }) {
-            try context.io.say("Removed device \(name).")
         }
     }
 }

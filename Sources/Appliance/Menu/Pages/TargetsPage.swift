@@ -3,31 +3,20 @@ import Config
 /// [target NAME] sections, the seeds' "sharing targets": what initiators log in to.
 enum TargetsPage {
     static func run(_ context: MenuContext) throws(MenuExit) {
-        while true {
-            let targets = context.session.config.targets
-            let list = targets.isEmpty ? ["  (no targets yet)"]
-                : targets.enumerated().map { "  \($0.offset + 1). \($0.element.name): \(describe($0.element))" }
-            switch try context.io.choose("Sharing targets", [
-                MenuOption("1", "Add a target"),
-                MenuOption("2", "Edit a target"),
-                MenuOption("3", "Remove a target"),
-                MenuOption("0", "Back"),
-            ], header: list) {
-            case "1": try add(context)
-            case "2":
-                if let index = try context.pick("Target to edit", from: targets.map(\.name)) {
-                    try TargetForm.run(context, name: targets[index].name, draft: context.session.config)
-                }
-            case "3":
-                if let index = try context.pick("Target to remove", from: targets.map(\.name)) {
-                    let name = targets[index].name
-                    guard try context.io.confirm("Remove target \(name)? Its devices are kept.") else { continue }
-                    if try context.change({ $0.targets.removeAll { $0.name == name } }) {
-                        try context.io.say("Removed target \(name).")
-                    }
-                }
-            default: return
-            }
+        try RecordList(title: "Sharing targets", noun: "target",
+                       items: { $0.targets.map { ($0.name, describe($0)) } },
+                       add: add,
+                       edit: { context, name throws(MenuExit) in
+                           try TargetForm.run(context, name: name, draft: context.session.config)
+                       },
+                       remove: remove).run(context)
+    }
+
+    /// Nothing refers to a target, so removing one only needs a yes.
+    private static func remove(_ context: MenuContext, _ name: String) throws(MenuExit) {
+        guard try context.io.confirm("Remove target \(name)? Its devices are kept.") else { return }
+        if try context.change({ $0.targets.removeAll { $0.name == name } }) {
+            try context.io.say("Removed target \(name).")
         }
     }
 
