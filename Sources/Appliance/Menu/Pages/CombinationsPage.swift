@@ -79,7 +79,7 @@ enum CombinationsPage {
                 }
             case "2":
                 try context.editField(&draft, "RAID level, 0 or 1 (Enter keeps): ", parseRAID) { config, raid in
-                    update(&config, name) {
+                    config.combinations.update(named: name) {
                         $0.raid = raid
                         if raid == .raid1 { $0.chunk = nil }  // chunk only means something to RAID0
                     }
@@ -106,7 +106,7 @@ enum CombinationsPage {
                                     keep: String) throws(MenuExit) {
         try context.editField(&draft, "Members in order, separated by spaces (\(keep)): ", parseMembers) {
             config, members in
-            update(&config, name) { $0.members = members }
+            config.combinations.update(named: name) { $0.members = members }
         }
     }
 
@@ -114,7 +114,7 @@ enum CombinationsPage {
         try context.editField(&draft, "Chunk size to stripe, e.g. 64KiB, or 'none' to join (Enter keeps): ", { text in
             text.lowercased() == "none" ? .success(nil) : InputParsers.size(text).map { $0 }
         }) { config, chunk in
-            update(&config, name) { $0.chunk = chunk }
+            config.combinations.update(named: name) { $0.chunk = chunk }
         }
     }
 
@@ -134,8 +134,4 @@ enum CombinationsPage {
         return .success(words)
     }
 
-    private static func update(_ config: inout TargeConfig, _ name: String, _ body: (inout CombinationConfig) -> Void) {
-        guard let index = config.combinations.firstIndex(where: { $0.name == name }) else { return }
-        body(&config.combinations[index])
-    }
 }

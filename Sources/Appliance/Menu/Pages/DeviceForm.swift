@@ -45,7 +45,7 @@ enum DeviceForm {
                 }
             case "2":
                 try context.editField(&draft, sourcePrompt + " (Enter keeps): ", parseSource) { config, source in
-                    update(&config, name) { device in
+                    config.devices.update(named: name) { device in
                         device.source = source
                         // A RAM disk has no file to slice, cache or create (the parser refuses these).
                         if case .ram = source {
@@ -61,12 +61,12 @@ enum DeviceForm {
             case "5": try editEngine(context, &draft, name: name)
             case "6":
                 try context.editField(&draft, "Block size, 512 or 4096 (Enter keeps): ", InputParsers.integer) { config, size in
-                    update(&config, name) { $0.blockSize = size }
+                    config.devices.update(named: name) { $0.blockSize = size }
                 }
             case "7":
                 try context.editField(&draft, "Create the file (sparse) if it is missing? yes/no (Enter keeps): ",
                                       InputParsers.yesNo) { config, create in
-                    update(&config, name) { $0.create = create }
+                    config.devices.update(named: name) { $0.create = create }
                 }
             case "8":
                 return
@@ -79,7 +79,7 @@ enum DeviceForm {
     static func editOffset(_ context: MenuContext, _ draft: inout TargeConfig, name: String) throws(MenuExit) {
         try context.editField(&draft, "Offset, e.g. 1MiB (Enter keeps \(offsetText(draft, name))): ",
                               InputParsers.size) { config, offset in
-            update(&config, name) { $0.offset = offset }
+            config.devices.update(named: name) { $0.offset = offset }
         }
     }
 
@@ -87,13 +87,13 @@ enum DeviceForm {
         try context.editField(&draft, "Size, e.g. 10GiB, or 'entire' (Enter keeps \(sizeText(draft, name))): ",
                               { text in text.lowercased() == "entire" ? .success(nil) : InputParsers.size(text).map { $0 } }) {
             config, size in
-            update(&config, name) { $0.size = size }
+            config.devices.update(named: name) { $0.size = size }
         }
     }
 
     static func editEngine(_ context: MenuContext, _ draft: inout TargeConfig, name: String) throws(MenuExit) {
         try context.editField(&draft, "I/O engine: aio, buffered, or 'default' (Enter keeps): ", parseEngine) { config, engine in
-            update(&config, name) { $0.engine = engine }
+            config.devices.update(named: name) { $0.engine = engine }
         }
     }
 
@@ -121,8 +121,4 @@ enum DeviceForm {
         config.device(named: name)?.size.map(formatSize) ?? "entire"
     }
 
-    private static func update(_ config: inout TargeConfig, _ name: String, _ body: (inout DeviceConfig) -> Void) {
-        guard let index = config.devices.firstIndex(where: { $0.name == name }) else { return }
-        body(&config.devices[index])
-    }
 }

@@ -7,9 +7,9 @@ enum TargetForm {
         var name = name
         let chap = CHAPEditor(
             get: { config in config.target(named: name)?.incoming ?? [] },
-            set: { config, users in update(&config, name) { $0.incoming = users } },
+            set: { config, users in config.targets.update(named: name) { $0.incoming = users } },
             getOutgoing: { config in config.target(named: name)?.outgoing },
-            setOutgoing: { config, user in update(&config, name) { $0.outgoing = user } })
+            setOutgoing: { config, user in config.targets.update(named: name) { $0.outgoing = user } })
         while let target = draft.target(named: name) {
             let rows = TextLayout.table([
                 ("name", name),
@@ -42,7 +42,7 @@ enum TargetForm {
                     // A derived IQN follows the new name, as it would in a hand-edited file.
                     let wasDerived = target.iqn == TargetsPage.derivedIQN(name, in: draft)
                     let newIQN = TargetsPage.derivedIQN(new, in: draft)
-                    update(&draft, name) {
+                    draft.targets.update(named: name) {
                         $0.name = new
                         if wasDerived { $0.iqn = newIQN }
                     }
@@ -52,12 +52,12 @@ enum TargetForm {
             case "3":
                 try context.editField(&draft, "Alias shown to initiators (Enter keeps, - removes): ", clearable(parseAlias)) {
                     config, alias in
-                    update(&config, name) { $0.alias = alias }
+                    config.targets.update(named: name) { $0.alias = alias }
                 }
             case "4": try editLUNs(context, &draft, name: name)
             case "5":
                 try context.editField(&draft, "Access, rw or ro (Enter keeps): ", parseAccess) { config, access in
-                    update(&config, name) { $0.access = access }
+                    config.targets.update(named: name) { $0.access = access }
                 }
             case "6": try editAllow(context, &draft, name: name)
             case "7": try chap.editIncoming(context, &draft, title: "CHAP users of target \(name)")
@@ -75,7 +75,7 @@ enum TargetForm {
         try context.editField(&draft, "IQN (Enter keeps, 'default' for \(derived)): ", { text in
             text.lowercased() == "default" ? .success(derived) : InputParsers.iscsiName(text)
         }) { config, iqn in
-            update(&config, name) { $0.iqn = iqn }
+            config.targets.update(named: name) { $0.iqn = iqn }
         }
     }
 
@@ -93,7 +93,7 @@ enum TargetForm {
                 try context.io.say(lines: TextLayout.table(ConfigReferences.storageChoices(in: draft)))
                 try context.editField(&draft, "LUN number and device, e.g. '\(next) disk1' (Enter to cancel): ", parseLUN) {
                     config, lun in
-                    update(&config, name) { $0.luns.append(lun) }
+                    config.targets.update(named: name) { $0.luns.append(lun) }
                 }
             case "2":
                 let numbers = target.luns.map(\.lun)
@@ -105,7 +105,7 @@ enum TargetForm {
                     }
                     return .success(number)
                 }
-                if let lun { update(&draft, name) { $0.luns.removeAll { $0.lun == lun } } }
+                if let lun { draft.targets.update(named: name) { $0.luns.removeAll { $0.lun == lun } } }
             default:
                 return
             }
@@ -124,11 +124,11 @@ enum TargetForm {
             case "1":
                 try context.editField(&draft, "Network, address or initiator name (Enter to cancel): ",
                                       InputParsers.targetAllow) { config, entry in
-                    update(&config, name) { if !$0.allow.contains(entry) { $0.allow.append(entry) } }
+                    config.targets.update(named: name) { if !$0.allow.contains(entry) { $0.allow.append(entry) } }
                 }
             case "2":
                 if let index = try context.pick("Entry to remove", from: target.allow.map(\.description)) {
-                    update(&draft, name) { $0.allow.remove(at: index) }
+                    draft.targets.update(named: name) { $0.allow.remove(at: index) }
                 }
             default:
                 return
@@ -158,8 +158,4 @@ enum TargetForm {
             : .success(text.split(separator: " ").joined(separator: " "))
     }
 
-    static func update(_ config: inout TargeConfig, _ name: String, _ body: (inout TargetConfig) -> Void) {
-        guard let index = config.targets.firstIndex(where: { $0.name == name }) else { return }
-        body(&config.targets[index])
-    }
 }

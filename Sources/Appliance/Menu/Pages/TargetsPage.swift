@@ -44,7 +44,7 @@ enum TargetsPage {
         try context.io.say(lines: TextLayout.table(ConfigReferences.storageChoices(in: draft)))
         try context.editField(&draft, "Device or combination for LUN 0 (Enter to skip): ",
                               { InputParsers.word($0, what: "device name") }) { config, device in
-            TargetForm.update(&config, name) { $0.luns = [LUNMapping(lun: 0, device: device)] }
+            config.targets.update(named: name) { $0.luns = [LUNMapping(lun: 0, device: device)] }
         }
         try TargetForm.run(context, name: name, draft: draft)
     }
