@@ -61,7 +61,8 @@ enum FileIO {
     /// atomic within one file system, and the directory is synced so the rename survives
     /// power loss. The new file is mode 0600 (mkstemp's), as it may hold CHAP secrets.
     static func writeAtomically(_ text: String, to path: String,
-                                afterStep: (AtomicWriteStep) throws(ConfigFileError) -> Void = { _ in }) throws(ConfigFileError) {
+                                afterStep: (AtomicWriteStep) throws(ConfigFileError) -> Void = { _ in })
+        throws(ConfigFileError) {
         let directory = directoryName(of: path)
         let base = path.split(separator: "/").last.map(String.init) ?? path
         var template = Array("\(directory)/.\(base).tmp.XXXXXX".utf8CString)

@@ -21,10 +21,10 @@ public final class ConsoleMenu {
 
     private let path: String
     private let terminal: Terminal
-    private let service: ServiceControl
+    private let service: ServiceControlling
     private let status: StatusSource
 
-    public init(configPath: String, terminal: Terminal, service: ServiceControl = UnsupportedServiceControl(),
+    public init(configPath: String, terminal: Terminal, service: ServiceControlling = UnsupportedServiceControl(),
                 status: StatusSource = UnsupportedStatusSource()) {
         self.path = configPath
         self.terminal = terminal

@@ -4,10 +4,10 @@ import Config
 final class MenuContext {
     let io: ConsoleIO
     var session: MenuSession
-    let service: ServiceControl
+    let service: ServiceControlling
     let status: StatusSource
 
-    init(io: ConsoleIO, session: MenuSession, service: ServiceControl, status: StatusSource) {
+    init(io: ConsoleIO, session: MenuSession, service: ServiceControlling, status: StatusSource) {
         self.io = io
         self.session = session
         self.service = service

@@ -49,7 +49,7 @@ enum SaveAction {
         let applied: String
         do throws(ServiceControlError) {
             try context.service.restart()
-            applied = "The iSCSI service was restarted with the new config."
+            applied = "Restart of the iSCSI service requested, to apply the new config."
         } catch {
             applied = "Not applied yet: \(error.message)"
         }

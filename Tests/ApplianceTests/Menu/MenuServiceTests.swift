@@ -17,9 +17,9 @@ final class MenuServiceTests: MenuTestCase {
         ], service: service, expect: .quit(saved: false))
         XCTAssertEqual(service.calls, [.start, .stop, .restart, .reboot, .powerOff])
         assertShows(terminal, "iSCSI service: running (test)")
-        assertShows(terminal, "Started the iSCSI service.")
+        assertShows(terminal, "Start of the iSCSI service requested.")
         assertShows(terminal, "the target did not stop within 10 s")
-        assertShows(terminal, "Restarted the iSCSI service.")
+        assertShows(terminal, "Restart of the iSCSI service requested.")
     }
 
     func testServiceActionsOnAnOrdinaryHostSaySo() {

@@ -49,7 +49,7 @@ final class ScriptedTerminal: Terminal {
 }
 
 /// Records service actions; each can be made to fail with a message.
-final class SpyServiceControl: ServiceControl {
+final class SpyServiceControl: ServiceControlling {
     enum Call: Equatable { case start, stop, restart, reboot, powerOff }
     private(set) var calls: [Call] = []
     var failures: [Call: String] = [:]
@@ -129,7 +129,7 @@ class MenuTestCase: XCTestCase {
 
     /// Runs the menu over `script` and checks the 80x24 rules on everything it printed.
     @discardableResult
-    func runMenu(_ script: [String], service: ServiceControl = SpyServiceControl(), status: StatusSource = FixedStatus(),
+    func runMenu(_ script: [String], service: ServiceControlling = SpyServiceControl(), status: StatusSource = FixedStatus(),
                  expect outcome: ConsoleMenu.Outcome? = nil, file: StaticString = #filePath, line: UInt = #line)
         -> ScriptedTerminal {
         let terminal = ScriptedTerminal(script)

@@ -12,17 +12,17 @@ enum ServicePage {
                 MenuOption("5", "Power off the appliance"),
                 MenuOption("0", "Back"),
             ], header: header)
-            let action: (String, (ServiceControl) throws(ServiceControlError) -> Void)
+            let action: (String, (ServiceControlling) throws(ServiceControlError) -> Void)
             switch choice {
-            case "1": action = ("Started the iSCSI service.", { service throws(ServiceControlError) in try service.start() })
-            case "2": action = ("Stopped the iSCSI service.", { service throws(ServiceControlError) in try service.stop() })
-            case "3": action = ("Restarted the iSCSI service.", { service throws(ServiceControlError) in try service.restart() })
+            case "1": action = ("Start of the iSCSI service requested.", { service throws(ServiceControlError) in try service.start() })
+            case "2": action = ("Stop of the iSCSI service requested.", { service throws(ServiceControlError) in try service.stop() })
+            case "3": action = ("Restart of the iSCSI service requested.", { service throws(ServiceControlError) in try service.restart() })
             case "4":
                 guard try confirmDrastic(context, "Reboot the appliance? Initiators lose their sessions.") else { continue }
-                action = ("Rebooting.", { service throws(ServiceControlError) in try service.reboot() })
+                action = ("Reboot requested.", { service throws(ServiceControlError) in try service.reboot() })
             case "5":
                 guard try confirmDrastic(context, "Power off the appliance? Initiators lose their sessions.") else { continue }
-                action = ("Powering off.", { service throws(ServiceControlError) in try service.powerOff() })
+                action = ("Power off requested.", { service throws(ServiceControlError) in try service.powerOff() })
             default:
                 return
             }

@@ -12,8 +12,11 @@ public struct ServiceControlError: Error, Sendable, Equatable, CustomStringConve
 
 /// The supervisor's side of the menu's Service page and of "save and apply". On the
 /// appliance PID 1 implements it; elsewhere `UnsupportedServiceControl` stands in.
-/// Calls are synchronous: the menu waits for each action before showing its result.
-public protocol ServiceControl {
+/// An action may return as soon as it is queued (the menu says "requested", and shows
+/// `stateDescription()` again when the Service page comes back); throwing means the
+/// request could not even be made. Non-throwing methods satisfy these requirements.
+/// (Named -ing so that a concrete supervisor handle can be called ServiceControl.)
+public protocol ServiceControlling {
     /// One short line about the iSCSI service, such as "running (pid 42)" or "stopped".
     func stateDescription() -> String
     func start() throws(ServiceControlError)
@@ -26,7 +29,7 @@ public protocol ServiceControl {
 
 /// For `targe menu` on an ordinary host: there is no supervisor to ask, so every action
 /// says so instead of pretending to work.
-public struct UnsupportedServiceControl: ServiceControl {
+public struct UnsupportedServiceControl: ServiceControlling {
     public static let message = "only available on the appliance (targe running as PID 1);"
         + " here, restart 'targe serve' yourself"
 
