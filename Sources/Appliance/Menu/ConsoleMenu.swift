@@ -56,11 +56,11 @@ public final class ConsoleMenu {
         guard fileExists(path) else {
             try io.say("\(path) does not exist yet; starting from an empty config.")
             try io.say("It is created when you save.")
-            return MenuSession(path: path, config: TargeConfig(), saved: TargeConfig(), fileExists: false)
+            return MenuSession(path: path, config: TargeConfig(), saved: TargeConfig())
         }
         do {
             let config = try ConfigParser.load(path: path)
-            var session = MenuSession(path: path, config: config, saved: config, fileExists: true)
+            var session = MenuSession(path: path, config: config, saved: config)
             session.fileHasComments = fileContains(path, UInt8(ascii: "#"))
             return session
         } catch {
@@ -71,7 +71,7 @@ public final class ConsoleMenu {
             }
             // `saved` differs from `config` in no way the user made, so quitting at once is
             // not "unsaved changes"; the broken file stays as it is.
-            return MenuSession(path: path, config: TargeConfig(), saved: TargeConfig(), fileExists: true)
+            return MenuSession(path: path, config: TargeConfig(), saved: TargeConfig())
         }
     }
 

@@ -8,8 +8,6 @@ struct MenuSession {
     var config: TargeConfig
     /// What is on disk (or, for a file that does not exist yet, the empty config).
     var saved: TargeConfig
-    /// Whether the file exists; the first save creates it.
-    var fileExists: Bool
     /// Whether the file on disk has '#' comments, which a save (canonical rendering) drops.
     var fileHasComments = false
 

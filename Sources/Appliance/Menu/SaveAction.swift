@@ -38,7 +38,6 @@ enum SaveAction {
             return false
         }
         context.session.saved = context.session.config
-        context.session.fileExists = true
         context.session.fileHasComments = false
         try io.say("Saved \(path).")
         // Not a save error: the file is written, but `targe serve` will refuse what it does

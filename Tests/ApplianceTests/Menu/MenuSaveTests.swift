@@ -14,7 +14,7 @@ final class MenuSaveTests: MenuTestCase {
         let terminal = ScriptedTerminal([""])
         let service = SpyServiceControl()
         let context = MenuContext(io: ConsoleIO(terminal),
-                                  session: MenuSession(path: configPath, config: config, saved: config, fileExists: true),
+                                  session: MenuSession(path: configPath, config: config, saved: config),
                                   service: service, status: FixedStatus())
         XCTAssertFalse(try SaveAction.run(context))
         assertShows(terminal, "Not saved: the config has 2 errors:")
