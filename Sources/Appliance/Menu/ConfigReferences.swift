@@ -57,3 +57,18 @@ extension MenuContext {
         return name
     }
 }
+
+extension MenuContext {
+    /// Asks for a new name for the device or combination `name` in `draft` and carries it
+    /// into every member list and LUN; Enter keeps the old one.
+    func renameStorage(_ draft: inout TargeConfig, _ name: inout String, noun: String) throws(MenuExit) {
+        let current = name
+        let config = draft
+        guard let new = try askNewName("New name (Enter keeps): ", what: noun, taken: { candidate in
+            candidate != current && ConfigReferences.storageNameTaken(candidate, in: config)
+                ? "'\(candidate)' is already a device or combination." : nil
+        }) else { return }
+        ConfigReferences.renameStorage(name, to: new, in: &draft)
+        name = new
+    }
+}

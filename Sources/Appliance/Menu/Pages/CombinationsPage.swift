@@ -69,14 +69,7 @@ enum CombinationsPage {
                 MenuOption("0", "Done"),
             ], header: rows) {
             case "1":
-                let current = name
-                if let new = try context.askNewName("New name (Enter keeps): ", what: "combination", taken: { candidate in
-                    candidate != current && ConfigReferences.storageNameTaken(candidate, in: draft)
-                        ? "'\(candidate)' is already a device or combination." : nil
-                }) {
-                    ConfigReferences.renameStorage(name, to: new, in: &draft)
-                    name = new
-                }
+                try context.renameStorage(&draft, &name, noun: "combination")
             case "2":
                 try context.editField(&draft, "RAID level, 0 or 1 (Enter keeps): ", parseRAID) { config, raid in
                     config.combinations.update(named: name) {

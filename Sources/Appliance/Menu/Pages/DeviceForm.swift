@@ -35,14 +35,7 @@ enum DeviceForm {
                 MenuOption("0", "Done"),
             ], header: TextLayout.table(rows)) {
             case "1":
-                let current = name
-                if let new = try context.askNewName("New name (Enter keeps): ", what: "device", taken: { candidate in
-                    candidate != current && ConfigReferences.storageNameTaken(candidate, in: draft)
-                        ? "'\(candidate)' is already a device or combination." : nil
-                }) {
-                    ConfigReferences.renameStorage(name, to: new, in: &draft)
-                    name = new
-                }
+                try context.renameStorage(&draft, &name, noun: "device")
             case "2":
                 try context.editField(&draft, sourcePrompt + " (Enter keeps): ", parseSource) { config, source in
                     config.devices.update(named: name) { device in
