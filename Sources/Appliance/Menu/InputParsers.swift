@@ -47,14 +47,9 @@ enum InputParsers {
             ?? .failure(InputError("Bad address '\(text)': all, a network such as 192.168.10.0/24, or an address."))
     }
 
-    /// A target allow entry: a network or address, or an initiator name. Like the parser,
-    /// anything that looks like an address is taken as one, so a typo is an error.
+    /// A target allow entry, read by the Config module's own rule.
     static func targetAllow(_ text: String) -> Result<TargetAllow, InputError> {
-        if text.contains("/") || IPAddress.parse(text) != nil {
-            return CIDR.parse(text).map { .success(.network($0)) }
-                ?? .failure(InputError("Bad network '\(text)' (e.g. 192.168.10.0/24 or fd00::/8)."))
-        }
-        return ISCSIName.normalize(text).map { .success(.initiator($0)) }
+        TargetAllow.parse(text).map { .success($0) }
             ?? .failure(InputError("Bad entry '\(text)': a network, an address, or an initiator name"
                 + " (iqn.YYYY-MM.domain:..., eui. or naa.)."))
     }
@@ -98,4 +93,9 @@ enum InputParsers {
         }
         return .success(value)
     }
+}
+
+/// Wraps a parser so that "-" means "clear this setting" (nil).
+func clearable<T>(_ parse: @escaping (String) -> Result<T, InputError>) -> (String) -> Result<T?, InputError> {
+    { text in text == "-" ? .success(nil) : parse(text).map { $0 } }
 }

@@ -72,13 +72,9 @@ enum NetworkPage {
         }
     }
 
-    /// The same forms the parser takes: dhcp, or an address with a non-zero prefix.
     static func parseAddress(_ text: String) -> Result<ApplianceAddress, InputError> {
-        if text.lowercased() == "dhcp" { return .success(.dhcp) }
-        if text.contains("/"), let cidr = CIDR.parse(text), cidr.prefixLength > 0 {
-            return .success(.static(address: IPAddress.format(cidr.address), prefixLength: cidr.prefixLength))
-        }
-        return .failure(InputError("Bad address '\(text)': dhcp, or ADDRESS/PREFIX such as 192.168.10.20/24."))
+        ApplianceAddress.parse(text).map { .success($0) }
+            ?? .failure(InputError("Bad address '\(text)': dhcp, or ADDRESS/PREFIX such as 192.168.10.20/24."))
     }
 
     static func parseGateway(_ text: String) -> Result<String, InputError> {
@@ -92,9 +88,4 @@ enum NetworkPage {
         body(&settings)
         config.appliance = settings
     }
-}
-
-/// Wraps a parser so that "-" means "clear this setting" (nil).
-func clearable<T>(_ parse: @escaping (String) -> Result<T, InputError>) -> (String) -> Result<T?, InputError> {
-    { text in text == "-" ? .success(nil) : parse(text).map { $0 } }
 }
