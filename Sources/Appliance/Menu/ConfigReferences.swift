@@ -38,10 +38,13 @@ enum ConfigReferences {
     static func storageChoices(in config: TargeConfig, excluding excluded: String? = nil) -> [(String, String)] {
         let all = config.devices.map { ($0.name, "device: " + DevicesPage.describe($0)) }
             + config.combinations.map { ($0.name, "combination: " + CombinationsPage.describe($0)) }
-        return all.filter { $0.0 != excluded }.map { name, what in
-            let users = users(of: name, in: config)
-            return (name, users.isEmpty ? what : what + " (used by " + users.joined(separator: ", ") + ")")
-        }
+        return all.filter { $0.0 != excluded }.map { name, what in (name, what + usage(of: name, in: config)) }
+    }
+
+    /// " (used by combination 'mirror')", or "" for something nothing uses yet.
+    static func usage(of name: String, in config: TargeConfig) -> String {
+        let users = users(of: name, in: config)
+        return users.isEmpty ? "" : " (used by " + users.joined(separator: ", ") + ")"
     }
 }
 

@@ -5,7 +5,9 @@ import Config
 enum CombinationsPage {
     static func run(_ context: MenuContext) throws(MenuExit) {
         try RecordList(title: "Device combinations", noun: "combination",
-                       items: { $0.combinations.map { ($0.name, describe($0)) } },
+                       items: { config in
+                           config.combinations.map { ($0.name, describe($0) + ConfigReferences.usage(of: $0.name, in: config)) }
+                       },
                        add: add,
                        edit: { context, name throws(MenuExit) in
                            try form(context, name: name, draft: context.session.config)

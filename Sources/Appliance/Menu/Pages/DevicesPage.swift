@@ -5,7 +5,9 @@ import Config
 enum DevicesPage {
     static func run(_ context: MenuContext) throws(MenuExit) {
         try RecordList(title: "Devices to share", noun: "device",
-                       items: { $0.devices.map { ($0.name, describe($0)) } },
+                       items: { config in
+                           config.devices.map { ($0.name, describe($0) + ConfigReferences.usage(of: $0.name, in: config)) }
+                       },
                        add: add,
                        edit: { context, name throws(MenuExit) in try DeviceForm.run(context, name: name) },
                        remove: { context, name throws(MenuExit) in
