@@ -5,6 +5,16 @@ public enum ApplianceAddress: Sendable, Equatable {
     case `static`(address: String, prefixLength: Int)
 }
 
+extension ApplianceAddress {
+    /// "dhcp" (any case), or ADDRESS/PREFIX with a non-zero prefix, kept canonical; the
+    /// parser and the console menu both read addresses with this.
+    public static func parse(_ text: String) -> ApplianceAddress? {
+        if text.lowercased() == "dhcp" { return .dhcp }
+        guard text.contains("/"), let cidr = CIDR.parse(text), cidr.prefixLength > 0 else { return nil }
+        return .static(address: IPAddress.format(cidr.address), prefixLength: cidr.prefixLength)
+    }
+}
+
 /// `[appliance]`: the settings PID 1 applies before starting the target. Only meaningful
 /// when Targe boots the appliance image; nil in `TargeConfig` when the section is absent.
 public struct ApplianceSettings: Sendable, Equatable {

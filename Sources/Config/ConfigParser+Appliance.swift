@@ -14,10 +14,8 @@ extension ConfigParser {
                 }
             case "address":
                 guard let value = reader.single(entry) else { continue }
-                if value.lowercased() == "dhcp" {
-                    settings.address = .dhcp
-                } else if value.contains("/"), let cidr = CIDR.parse(value), cidr.prefixLength > 0 {
-                    settings.address = .static(address: IPAddress.format(cidr.address), prefixLength: cidr.prefixLength)
+                if let address = ApplianceAddress.parse(value) {
+                    settings.address = address
                 } else {
                     reader.error(entry.line, "bad address '\(value)' (expected dhcp or ADDRESS/PREFIX such as 192.168.10.20/24)")
                 }

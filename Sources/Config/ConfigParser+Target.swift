@@ -48,7 +48,7 @@ extension ConfigParser {
                 for text in reader.values(entry) ?? [] {
                     if text.lowercased() == "all" {
                         allowAllLine = allowAllLine ?? entry.line
-                    } else if let allow = parseAllow(text) {
+                    } else if let allow = TargetAllow.parse(text) {
                         target.allow.append(allow)
                     } else {
                         reader.error(entry.line, "bad allow entry '\(text)' (expected all, a network, an address,"
@@ -73,14 +73,5 @@ extension ConfigParser {
         target.lines = reader.lines
         diagnostics.append(reader.diagnostics)
         return target
-    }
-
-    /// Anything with a '/' or that reads as an IP address is a network: a typo in a CIDR must
-    /// be an error, never an initiator name that quietly matches nobody.
-    private static func parseAllow(_ text: String) -> TargetAllow? {
-        if text.contains("/") || IPAddress.parse(text) != nil {
-            return CIDR.parse(text).map { .network($0) }
-        }
-        return ISCSIName.normalize(text).map { .initiator($0) }
     }
 }

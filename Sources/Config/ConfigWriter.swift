@@ -106,8 +106,12 @@ public enum ConfigWriter {
     /// Replaces the file at `path` with `text` so that a crash leaves either the old or the
     /// new file: temp file in the same directory, write, fsync, rename, fsync the directory.
     /// The file ends up mode 0600 since it may hold CHAP secrets.
-    public static func writeAtomically(_ text: String, to path: String) throws(ConfigFileError) {
-        try FileIO.writeAtomically(text, to: path)
+    /// `afterStep` is a test seam: it runs between the steps, and throwing from it stands
+    /// for a crash at that point (the tests check which file survives).
+    public static func writeAtomically(_ text: String, to path: String,
+                                       afterStep: (AtomicWriteStep) throws(ConfigFileError) -> Void = { _ in })
+        throws(ConfigFileError) {
+        try FileIO.writeAtomically(text, to: path, afterStep: afterStep)
     }
 
     private static func chapRows(incoming: [CHAPUser], outgoing: CHAPUser?) -> [(String, String)] {

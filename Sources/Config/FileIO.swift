@@ -20,7 +20,8 @@ public struct ConfigFileError: Error, Sendable, CustomStringConvertible {
         self.detail = String(cString: strerror(code))
     }
 
-    init(path: String, operation: String, detail: String) {
+    /// Public so that callers (and tests of the atomic write) can report failures of their own.
+    public init(path: String, operation: String, detail: String) {
         self.path = path
         self.operation = operation
         self.code = 0
@@ -59,7 +60,9 @@ enum FileIO {
     /// never a torn one. The temp file lives in the same directory because rename is only
     /// atomic within one file system, and the directory is synced so the rename survives
     /// power loss. The new file is mode 0600 (mkstemp's), as it may hold CHAP secrets.
-    static func writeAtomically(_ text: String, to path: String) throws(ConfigFileError) {
+    static func writeAtomically(_ text: String, to path: String,
+                                afterStep: (AtomicWriteStep) throws(ConfigFileError) -> Void = { _ in })
+        throws(ConfigFileError) {
         let directory = directoryName(of: path)
         let base = path.split(separator: "/").last.map(String.init) ?? path
         var template = Array("\(directory)/.\(base).tmp.XXXXXX".utf8CString)
@@ -72,12 +75,14 @@ enum FileIO {
             guard fsync(fd) == 0 else { throw ConfigFileError(path: tempPath, operation: "fsync") }
             fdOpen = false
             guard close(fd) == 0 else { throw ConfigFileError(path: tempPath, operation: "close") }
+            try afterStep(.tempFileSynced)
             guard rename(tempPath, path) == 0 else { throw ConfigFileError(path: path, operation: "rename \(tempPath) to") }
         } catch {
             if fdOpen { close(fd) }
             unlink(tempPath)
             throw error
         }
+        try afterStep(.renamed)
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw ConfigFileError(path: directory, operation: "open directory") }
         defer { close(dirFD) }

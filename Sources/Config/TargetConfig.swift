@@ -35,6 +35,16 @@ public enum TargetAllow: Sendable, Hashable, CustomStringConvertible {
         case .initiator(let name): name
         }
     }
+
+    /// A network, an address, or an initiator name. Anything with a '/' or that reads as an
+    /// IP address is a network: a typo in a CIDR must be an error, never an initiator name
+    /// that quietly matches nobody. ("all" is the parser's business: it means no entries.)
+    public static func parse(_ text: String) -> TargetAllow? {
+        if text.contains("/") || IPAddress.parse(text) != nil {
+            return CIDR.parse(text).map { .network($0) }
+        }
+        return ISCSIName.normalize(text).map { .initiator($0) }
+    }
 }
 
 /// `[target NAME]`: what an initiator logs in to.

@@ -9,7 +9,8 @@ struct Targe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "targe",
         abstract: "Targe: an iSCSI storage target and appliance.",
-        subcommands: [Serve.self, Check.self, Status.self, DefaultConfig.self, Init.self, ModuleOrderCommand.self],
+        subcommands: [Serve.self, Check.self, Status.self, DefaultConfig.self, Menu.self, Init.self,
+                      ModuleOrderCommand.self],
         defaultSubcommand: Serve.self)
 
     /// Started by the kernel as /init, the arguments are whatever boot parameters it did not
