@@ -1,5 +1,6 @@
 import Appliance
 import ArgumentParser
+import Target
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,10 +23,29 @@ struct Init: ParsableCommand {
     static func runAsPID1() -> Never {
         let system: InitSystem
         do {
-            system = try InitSystem()
+            system = try InitSystem(consoleApp: { control, configPath in
+                let status = ControlSocketStatus(path: ControlSocket.defaultPath(
+                    stateDirectory: configStateDirectory(config: configPath, dataDir: "/config")))
+                _ = ConsoleMenu(configPath: configPath, terminal: StandardTerminal(),
+                                service: control, status: status).run()
+            })
         } catch {
             InitSystem.fatalBeforeStart(error)
         }
         system.run()
+    }
+}
+
+/// The menu's Status page on the appliance: what the running service says over its
+/// control socket (the same text as `targe status`).
+struct ControlSocketStatus: StatusSource {
+    let path: String
+
+    func statusLines() throws(StatusUnavailable) -> [String] {
+        do {
+            return try ControlClient.request("status", path: path)
+        } catch {
+            throw StatusUnavailable("no status from the iSCSI service: \(error)")
+        }
     }
 }

@@ -87,6 +87,7 @@ extension InitSystem {
         case .powerOff: return .powerOff
         case .consoleReturned:
             consoleInput = 0
+            supervisor?.holdsOutput = false
             console.say(helpLine)
         }
         return nil
@@ -139,6 +140,7 @@ extension InitSystem {
         let path = configPath
         pendingInput = []
         consoleInput = -1
+        supervisor?.holdsOutput = true
         do {
             try DetachedThread.start {
                 consoleApp(control, path)
@@ -146,6 +148,7 @@ extension InitSystem {
             }
         } catch {
             consoleInput = 0
+            supervisor?.holdsOutput = false
             console.say("cannot start the setup menu: \(error)")
         }
     }

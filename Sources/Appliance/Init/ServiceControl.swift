@@ -104,3 +104,6 @@ public final class ServiceControl: @unchecked Sendable {
         return body()
     }
 }
+
+/// The setup menu's Service page and "save and apply" queue their requests to PID 1's loop.
+extension ServiceControl: ServiceControlling {}

@@ -6,8 +6,9 @@ import Glibc
 ///
 /// The child starts as root (so it can bind and fork its privileged opener) and drops to
 /// `[server] user` itself. Its stdout comes through a pipe, so PID 1 sees its `listening
-/// on` lines and can say when the appliance is ready; its stderr (the log) goes straight to
-/// the console. If it dies it is started again after a backoff; a stop sends SIGTERM (it
+/// on` lines and can say when the appliance is ready; its stderr (the log) comes through the
+/// same pipe, so that while the setup menu owns the console the log can be held back and
+/// shown when the menu returns. If it dies it is started again after a backoff; a stop sends SIGTERM (it
 /// logs sessions out and flushes) and SIGKILL only after `stopGrace` seconds.
 /// Not thread-safe: only PID 1's loop calls it (other threads go through ServiceControl).
 public final class ServiceSupervisor {
@@ -32,6 +33,14 @@ public final class ServiceSupervisor {
     private var announcedReady = false
     private(set) public var outputDescriptor: Int32 = -1
     private var partialLine: [UInt8] = []
+    /// While the setup menu owns the console: output lines kept back (the newest
+    /// `heldLimit`), shown when holding ends.
+    public var holdsOutput = false {
+        didSet { if oldValue && !holdsOutput { releaseHeldOutput() } }
+    }
+    private var held: [String] = []
+    private var heldDropped = 0
+    static let heldLimit = 40
 
     public init(executable: String, arguments: [String], console: Console, control: ServiceControl,
                 onReady: @escaping (String) -> Void) {
@@ -148,12 +157,27 @@ public final class ServiceSupervisor {
     }
 
     private func handle(line: String) {
-        console.raw("targe serve: \(line)\n")
+        if holdsOutput {
+            held.append(line)
+            if held.count > Self.heldLimit {
+                held.removeFirst()
+                heldDropped += 1
+            }
+        } else {
+            console.raw("targe serve: \(line)\n")
+        }
         if line.hasPrefix("listening on "), !announcedReady, pid > 0 {
             announcedReady = true
             state = .running(pid: pid)
             onReady(String(line.dropFirst("listening on ".count)))
         }
+    }
+
+    private func releaseHeldOutput() {
+        if heldDropped > 0 { console.say("\(heldDropped) earlier service log lines from while the menu was open are not shown") }
+        for line in held { console.raw("targe serve: \(line)\n") }
+        held = []
+        heldDropped = 0
     }
 
     // MARK: process
@@ -172,6 +196,7 @@ public final class ServiceSupervisor {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
 
         // PID 1 blocks the signals it reads through a signalfd; the child must not inherit
