@@ -12,6 +12,8 @@
 #   FIRMWARE         bios (default, SeaBIOS) or uefi (OVMF, Debian package ovmf; needs MEM >= 320)
 #   MEM              guest memory in MiB (default 256 with BIOS, 320 with UEFI)
 #   QEMU_EXTRA       more qemu arguments (e.g. -no-reboot, as the tests use)
+#   EXTRA_DISKS      more raw disk images to attach after the data disk (vdc, vdd, ...),
+#                    separated by spaces; each must exist
 # Console commands once it says "ready": status, restart, reboot, poweroff.
 # Leave qemu with Ctrl-A X (the console is multiplexed with qemu's monitor).
 set -euo pipefail
@@ -73,6 +75,12 @@ if [ "$FIRMWARE" = uefi ]; then
 fi
 # The data disk after the boot disk: vda is the boot disk, vdb the data disk.
 args+=(-device virtio-blk-pci,drive=d1)
+n=2
+for disk in ${EXTRA_DISKS:-}; do
+  [ -f "$disk" ] || { echo "no disk image at $disk (EXTRA_DISKS)" >&2; exit 1; }
+  args+=(-drive "file=$disk,format=raw,if=none,id=d$n" -device "virtio-blk-pci,drive=d$n")
+  n=$((n + 1))
+done
 # shellcheck disable=SC2206
 args+=(${QEMU_EXTRA:-})
 exec qemu-system-x86_64 "${args[@]}"

@@ -15,14 +15,14 @@ final class ApplianceImageTests: XCTestCase {
     static let bootDeadline: TimeInterval = 300
     static let readyLine = "targe: ready: "
 
-    private var machines: [ApplianceMachine] = []
-    private var keepDir: URL?
+    var machines: [ApplianceMachine] = []
+    var keepDir: URL?
 
     override func tearDown() {
         for machine in machines { machine.kill() }
         machines = []
         if let keepDir {
-            if (testRun?.totalFailureCount ?? 1) == 0 {
+            if (testRun?.totalFailureCount ?? 1) == 0 && ProcessInfo.processInfo.environment["TARGE_KEEP_E2E"] == nil {
                 try? FileManager.default.removeItem(at: keepDir)
             } else {
                 print("[e2e] \(name): keeping \(keepDir.path) for inspection")
@@ -151,7 +151,7 @@ final class ApplianceImageTests: XCTestCase {
 
     /// A private copy of the image with an empty config partition (an image that was
     /// booted already, by `make boot` say, holds a config): a first boot.
-    private func freshImage(in dir: URL) throws -> String {
+    func freshImage(in dir: URL) throws -> String {
         let imageDir = try imageDirectory(scratch: dir)
         let image = dir.appendingPathComponent("targe-appliance.img").path
         let copy = runTool("/bin/cp", ["--sparse=always", imageDir + "/targe-appliance.img", image], timeout: 120)
@@ -160,13 +160,16 @@ final class ApplianceImageTests: XCTestCase {
         return image
     }
 
-    private func boot(dir: URL, log: String) throws -> ApplianceMachine {
-        let machine = try ApplianceMachine(imageDir: dir, consolePath: dir.appendingPathComponent(log).path, port: try freePort())
+    func boot(dir: URL, log: String, extraDisks: [String] = [], reboots: Bool = false,
+              terminal: Bool = false) throws -> ApplianceMachine {
+        let machine = try ApplianceMachine(imageDir: dir, consolePath: dir.appendingPathComponent(log).path,
+                                           port: try freePort(), extraDisks: extraDisks, reboots: reboots,
+                                           terminal: terminal)
         machines.append(machine)
         return machine
     }
 
-    private func readBack(_ qemuImg: String, slice: String, equals source: String, into path: String,
+    func readBack(_ qemuImg: String, slice: String, equals source: String, into path: String,
                           machine: ApplianceMachine, file: StaticString = #filePath, line: UInt = #line) throws {
         let read = runTool(qemuImg, ["convert", "--image-opts", slice, "-O", "raw", path], timeout: 300)
         XCTAssertTrue(read.succeeded, machine.failure("\(read)"), file: file, line: line)
@@ -175,7 +178,7 @@ final class ApplianceImageTests: XCTestCase {
         }
     }
 
-    private func expectCleanPowerOff(_ machine: ApplianceMachine, file: StaticString = #filePath, line: UInt = #line) throws {
+    func expectCleanPowerOff(_ machine: ApplianceMachine, file: StaticString = #filePath, line: UInt = #line) throws {
         guard let status = machine.waitForExit(timeout: 90) else {
             return XCTFail(machine.failure("qemu still running 90 s after `poweroff`"), file: file, line: line)
         }
@@ -189,7 +192,7 @@ final class ApplianceImageTests: XCTestCase {
 
     /// TARGE_IMAGE_DIR if it holds an image, else image/build.sh into the scratch dir (with
     /// TARGE_BIN when set, so the test does not rebuild the binary).
-    private func imageDirectory(scratch: URL) throws -> String {
+    func imageDirectory(scratch: URL) throws -> String {
         let env = ProcessInfo.processInfo.environment
         if let dir = env["TARGE_IMAGE_DIR"], !dir.isEmpty,
            FileManager.default.fileExists(atPath: dir + "/targe-appliance.img") {
@@ -205,7 +208,7 @@ final class ApplianceImageTests: XCTestCase {
     }
 
     /// Start and size (bytes) of the targe-config partition, from `sfdisk --dump`.
-    private func configPartition(image: String) throws -> (offset: Int, size: Int) {
+    func configPartition(image: String) throws -> (offset: Int, size: Int) {
         let sfdisk = try Tools.require("sfdisk", package: "fdisk")
         let table = runTool(sfdisk, ["--dump", image], timeout: 30)
         func field(_ line: Substring, _ name: String) -> Int? {
@@ -223,7 +226,7 @@ final class ApplianceImageTests: XCTestCase {
         return (start * 512, size * 512)
     }
 
-    private func emptyConfigPartition(image: String) throws {
+    func emptyConfigPartition(image: String) throws {
         let mke2fs = try Tools.require("mke2fs", package: "e2fsprogs")
         let part = try configPartition(image: image)
         let made = runTool(mke2fs, ["-q", "-F", "-t", "ext4", "-L", "targe-config", "-E", "offset=\(part.offset)",
@@ -231,7 +234,7 @@ final class ApplianceImageTests: XCTestCase {
         guard made.succeeded else { throw E2EError("cannot empty the config partition:\n\(made)") }
     }
 
-    private func checkConfigPartition(image: String) throws {
+    func checkConfigPartition(image: String) throws {
         guard let debugfs = Tools.find("debugfs"), let e2fsck = Tools.find("e2fsck") else {
             print("[e2e] debugfs/e2fsck missing: not checking the config partition")
             return
@@ -243,7 +246,7 @@ final class ApplianceImageTests: XCTestCase {
         XCTAssertTrue(cat.stdout.contains("[target data]") && cat.stdout.contains("path    /dev/vdb"), "\(cat)")
     }
 
-    private func freePort() throws -> UInt16 {
+    func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
         defer { close(fd) }
@@ -261,70 +264,5 @@ final class ApplianceImageTests: XCTestCase {
         }
         guard named == 0 else { throw E2EError("getsockname: errno \(errno)") }
         return UInt16(bigEndian: address.sin_port)
-    }
-}
-
-/// One qemu running the image through image/run.sh: the serial console goes to a file
-/// (polled; nothing can block on a full pipe), the test types into its stdin.
-final class ApplianceMachine: @unchecked Sendable {
-    let port: UInt16
-    let consolePath: String
-    private let process = Process()
-    private let input = Pipe()
-    private let started = Date()
-
-    init(imageDir: URL, consolePath: String, port: UInt16) throws {
-        self.port = port
-        self.consolePath = consolePath
-        _ = FileManager.default.createFile(atPath: consolePath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Paths.packageRoot.appendingPathComponent("image/run.sh").path]
-        process.environment = ProcessInfo.processInfo.environment.merging([
-            "TARGE_IMAGE_DIR": imageDir.path, "PORT": "\(port)", "QEMU_EXTRA": "-no-reboot",
-            // TCG unless the caller says otherwise: a KVM probe would cost every run 20 s
-            // on hosts where /dev/kvm is broken (PLATFORM.md).
-            "ACCEL": ProcessInfo.processInfo.environment["TARGE_ACCEL"] ?? "tcg",
-        ]) { _, new in new }
-        process.standardInput = input
-        process.standardOutput = FileHandle(forWritingAtPath: consolePath)
-        process.standardError = FileHandle(forWritingAtPath: consolePath)
-        try process.run()
-    }
-
-    var console: String {
-        ((try? String(contentsOfFile: consolePath, encoding: .utf8)) ?? "").replacingOccurrences(of: "\r", with: "")
-    }
-
-    func type(_ text: String) { input.fileHandleForWriting.write(Data(text.utf8)) }
-
-    /// Seconds since start when `text` has appeared `count` times; nil on timeout or exit.
-    func wait(for text: String, count: Int, timeout: TimeInterval) -> Double? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if console.components(separatedBy: text).count - 1 >= count { return Date().timeIntervalSince(started) }
-            if !process.isRunning { return nil }
-            usleep(200_000)
-        }
-        return nil
-    }
-
-    /// qemu's exit status, nil if still running after `timeout`.
-    func waitForExit(timeout: TimeInterval) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(100_000) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
-
-    func kill() {
-        if process.isRunning {
-            signalChild(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    /// A failure message with the console's tail.
-    func failure(_ what: String) -> String {
-        let state = process.isRunning ? "qemu running" : "qemu exited with status \(process.terminationStatus)"
-        return "\(what) (\(state))\n--- console (\(consolePath)) ---\n\(tail(console, lines: 60))\n--- end ---"
     }
 }

@@ -24,9 +24,11 @@ public final class StandardTerminal: Terminal {
         guard isatty(0) == 1, tcgetattr(0, &saved) == 0 else { return readLine() }
         var quiet = saved
         quiet.c_lflag &= ~tcflag_t(ECHO)
-        tcsetattr(0, TCSAFLUSH, &quiet)
+        // TCSADRAIN, not TCSAFLUSH: a secret typed ahead of the prompt (a paste, a script
+        // over a serial line) must not be thrown away.
+        tcsetattr(0, TCSADRAIN, &quiet)
         defer {
-            tcsetattr(0, TCSAFLUSH, &saved)
+            tcsetattr(0, TCSADRAIN, &saved)
             write("\n")
         }
         return readLine()

@@ -288,14 +288,17 @@ func writeRandomFile(_ path: String, size: Int) throws {
 }
 
 /// nil when both files have the same bytes, else a sentence saying where they differ.
-func firstDifference(_ a: String, _ b: String) -> String? {
+/// With `limit`, only the first `limit` bytes of each are compared.
+func firstDifference(_ a: String, _ b: String, limit: Int? = nil) -> String? {
     guard let fa = FileHandle(forReadingAtPath: a) else { return "cannot open \(a)" }
     guard let fb = FileHandle(forReadingAtPath: b) else { return "cannot open \(b)" }
     defer { try? fa.close(); try? fb.close() }
     var offset = 0
     while true {
-        let da = fa.readData(ofLength: 1 << 20)
-        let db = fb.readData(ofLength: 1 << 20)
+        let length = min(1 << 20, (limit ?? Int.max) - offset)
+        if length <= 0 { return nil }
+        let da = fa.readData(ofLength: length)
+        let db = fb.readData(ofLength: length)
         if da != db {
             let n = min(da.count, db.count)
             var i = 0
