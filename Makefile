@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra tgt
+APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra qemu-system-x86 tgt
 SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib
 TARGE := .build/release/targe
 DATA_DIR ?= $(CURDIR)/.targe-data
@@ -28,9 +28,11 @@ deps:
 build: deps
 	$(SWIFT_RELEASE)
 
-# Until the appliance image exists, `make run` is `make serve`: the daemon on this host
-# with the embedded default config (a sparse 1 GiB file LUN on 127.0.0.1:3260).
-run: serve
+# `make run` boots the appliance image under qemu (`make boot`): the serial console on this
+# terminal (type `menu`; Ctrl-A X leaves qemu), iSCSI forwarded to 127.0.0.1:$(PORT), a
+# 1 GiB data disk shared as LUN 0 on first boot. `make serve` runs the daemon on this host
+# instead, with the embedded default config (a sparse 1 GiB file LUN on 127.0.0.1:3260).
+run: boot
 
 serve: build
 	@mkdir -p $(DATA_DIR)
