@@ -52,8 +52,14 @@ conformance: build
 test: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) swift test
 
+# Three kinds of LUN, each against tgtd on the same kind of backing (scripts/bench.sh):
+# files (buffered vs rdwr), loop devices (aio vs aio), a RAID1 of loop devices (vs tgtd aio
+# on one). BENCH_BACKINGS="file" runs one kind.
+BENCH_BACKINGS ?= file aio-loop raid1-loop
 bench: build
-	TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/bench.sh
+	@rc=0; for kind in $(BENCH_BACKINGS); do \
+	  TARGE_BIN=$(CURDIR)/$(TARGE) BENCH_BACKING=$$kind bash scripts/bench.sh || rc=1; \
+	done; exit $$rc
 
 clean:
 	rm -rf .build

@@ -61,6 +61,9 @@ let package = Package(
         .testTarget(name: "SCSITests", dependencies: ["SCSI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "TargetTests", dependencies: ["Target", "Storage",
+                                                        .product(name: "NIOCore", package: "swift-nio"),
+                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage", "Config"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ISCSI"]),
     ]

@@ -17,6 +17,14 @@
 # targe uses `engine buffered` by default because tgtd's rdwr backing store is
 # pread/pwrite through the page cache: like for like, the protocol engines are compared.
 #
+# BENCH_BACKING picks the kind of LUN (`make bench` runs all three, one after the other):
+#   file        each daemon its own file: targe `engine buffered`, tgtd bstype rdwr
+#   aio-loop    each daemon its own loop device (losetup over such a file): targe's default
+#               engine for block devices (aio, O_DIRECT), tgtd bstype aio
+#   raid1-loop  targe a RAID1 of two loop devices, tgtd bstype aio on one loop device (tgt
+#               has no mirror: the ratio says what the mirror costs or gains against a single
+#               device of the same kind); targe's initial mirror sync finishes before any run
+#
 # Backing files: both are preallocated and fully written (dd from /dev/zero, fsync) before
 # the first run, not sparse. With sparse files the first writer pays block allocation and
 # reads of never-written blocks are free holes, so results would depend on run order and on
@@ -30,7 +38,8 @@
 #   BENCH_W4K_COUNT    100000   4 KiB writes per write run (~391 MiB)
 #   BENCH_W128K_COUNT  40000    128 KiB writes per write run (5 GiB, wraps the 1 GiB file)
 #   BENCH_SIZE_MIB     1024     size of each backing file
-#   BENCH_ENGINE       buffered targe's `engine` (page cache, like tgtd's rdwr); empty = targe default
+#   BENCH_BACKING      file     file, aio-loop or raid1-loop (above)
+#   BENCH_ENGINE       buffered targe's `engine` for `file` (page cache, like tgtd's rdwr); empty = targe default
 #   BENCH_BUDGET       330      seconds for the whole script: a workload pair that would end
 #                               later (by the previous round's timing) is not started
 #   BENCH_FIRST_PAIR_GUESS 30   the estimate used for a pair in the first round
@@ -44,7 +53,12 @@ SECONDS_PER_READ=${BENCH_SECONDS:-8}
 W4K_COUNT=${BENCH_W4K_COUNT:-100000}
 W128K_COUNT=${BENCH_W128K_COUNT:-40000}
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
-ENGINE=${BENCH_ENGINE-buffered}
+BACKING=${BENCH_BACKING:-file}
+case $BACKING in
+    file) ENGINE=${BENCH_ENGINE-buffered}; TGT_BSTYPE=rdwr ;;
+    aio-loop | raid1-loop) ENGINE=; TGT_BSTYPE=aio ;;
+    *) printf 'BENCH_BACKING must be file, aio-loop or raid1-loop (got %s)\n' "$BACKING" >&2; exit 1 ;;
+esac
 BUDGET=${BENCH_BUDGET:-330}
 FIRST_PAIR_GUESS=${BENCH_FIRST_PAIR_GUESS:-30}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-45}
@@ -72,7 +86,9 @@ done
 WORK=${BENCH_DIR:-$(mktemp -d /var/tmp/targe-bench.XXXXXX)}
 mkdir -p "$WORK"
 TARGE_IMG=$WORK/targe.img
+TARGE_IMG2=$WORK/targe-b.img
 TGT_IMG=$WORK/tgtd.img
+LOOPS=()
 RESULTS=$WORK/results.tsv
 TARGE_PID=
 TGTD_PID=
@@ -118,7 +134,9 @@ cleanup() {
         stop_pid "$TGTD_PID" tgtd 5
         say "tgtd stopped"
     fi
-    if [[ $KEEP != 1 ]]; then rm -f "$TARGE_IMG" "$TGT_IMG"; fi
+    local loop
+    for loop in "${LOOPS[@]}"; do losetup -d "$loop" 2>/dev/null || say "cannot detach $loop"; done
+    if [[ $KEEP != 1 ]]; then rm -f "$TARGE_IMG" "$TARGE_IMG2" "$TGT_IMG"; fi
     say "logs and results in $WORK"
     exit "$rc"
 }
@@ -174,11 +192,48 @@ block_size() { # url
 # ---- backing files ------------------------------------------------------------------------
 
 say "work dir $WORK ($(stat -f -c %T "$WORK") filesystem), $(nproc) CPUs"
-say "writing two ${SIZE_MIB} MiB backing files (preallocated, fully written, fsynced)"
-for img in "$TARGE_IMG" "$TGT_IMG"; do
+IMAGES=("$TARGE_IMG" "$TGT_IMG")
+[[ $BACKING == raid1-loop ]] && IMAGES+=("$TARGE_IMG2")
+say "writing ${#IMAGES[@]} ${SIZE_MIB} MiB backing files (preallocated, fully written, fsynced)"
+for img in "${IMAGES[@]}"; do
     dd if=/dev/zero of="$img" bs=4M count=$((SIZE_MIB / 4)) conv=fsync status=none \
         || die "cannot write $img"
 done
+# loop_of FILE: prints a new loop device over FILE; callers add it to LOOPS (detached at
+# exit) themselves, since $(...) runs this in a subshell.
+loop_of() {
+    losetup --find --show "$1" || { say "losetup cannot attach $1 (needs root and loop devices)" >&2; return 1; }
+}
+TGT_STORE=$TGT_IMG
+case $BACKING in
+    file)
+        TARGE_DEVICES="[device bench]
+path    $TARGE_IMG
+size    ${SIZE_MIB}MiB
+${ENGINE:+engine  $ENGINE}"
+        ;;
+    aio-loop)
+        dev=$(loop_of "$TARGE_IMG") || exit 1; LOOPS+=("$dev")
+        TGT_STORE=$(loop_of "$TGT_IMG") || exit 1; LOOPS+=("$TGT_STORE")
+        TARGE_DEVICES="[device bench]
+path    $dev"
+        ;;
+    raid1-loop)
+        a=$(loop_of "$TARGE_IMG") || exit 1; LOOPS+=("$a")
+        b=$(loop_of "$TARGE_IMG2") || exit 1; LOOPS+=("$b")
+        TGT_STORE=$(loop_of "$TGT_IMG") || exit 1; LOOPS+=("$TGT_STORE")
+        TARGE_DEVICES="[device a]
+path    $a
+
+[device b]
+path    $b
+
+[combination bench]
+raid     1
+members  a b"
+        ;;
+esac
+say "backing: $BACKING (targe: $(tr '\n' ' ' <<<"$TARGE_DEVICES" | tr -s ' '); tgtd: $TGT_STORE, bstype $TGT_BSTYPE)"
 
 # ---- targe -------------------------------------------------------------------------------
 
@@ -200,10 +255,7 @@ DataDigest                None
 [timeouts]
 nop-interval   0
 
-[device bench]
-path    $TARGE_IMG
-size    ${SIZE_MIB}MiB
-${ENGINE:+engine  $ENGINE}
+$TARGE_DEVICES
 
 [target bench]
 lun     0 bench
@@ -228,6 +280,15 @@ TARGE_URL=iscsi://127.0.0.1:$TARGE_PORT/$NODE_BASE:bench/0
 say "targe $TARGE_BIN pid $TARGE_PID on 127.0.0.1:$TARGE_PORT (engine ${ENGINE:-default})"
 
 read -r BS TARGE_BYTES < <(block_size "$TARGE_URL") || die "READ CAPACITY on targe failed"
+if [[ $BACKING == raid1-loop ]]; then
+    # A new mirror copies member a onto b first; measure the mirror, not its sync.
+    for ((i = 0; i < 1200; i++)); do
+        "$TARGE_BIN" status --config "$WORK/targe.conf" 2>/dev/null | grep -q '^health: ok' && break
+        sleep 0.5
+    done
+    "$TARGE_BIN" status --config "$WORK/targe.conf" | grep -q '^health: ok' || die "the mirror did not finish its initial sync in 10 minutes"
+    say "mirror in sync"
+fi
 say "targe LUN: $TARGE_BYTES bytes, block size $BS"
 
 # ---- tgtd --------------------------------------------------------------------------------
@@ -249,8 +310,8 @@ listening "$TGT_PORT" || { log_tail "$WORK/tgtd.log"; die "tgtd is not listening
 TGTADM=(tgtadm -C "$TGT_CP" --lld iscsi)
 tgt_setup() {
     "${TGTADM[@]}" --mode target --op new --tid 1 --targetname "$TGT_IQN" || return 1
-    "${TGTADM[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$TGT_IMG" \
-        --bstype rdwr --blocksize "$BS" || return 1
+    "${TGTADM[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$TGT_STORE" \
+        --bstype "$TGT_BSTYPE" --blocksize "$BS" || return 1
     "${TGTADM[@]}" --mode target --op bind --tid 1 --initiator-address ALL || return 1
     local kv
     for kv in MaxRecvDataSegmentLength=262144 MaxXmitDataSegmentLength=262144 MaxBurstLength=1048576 \
@@ -260,7 +321,7 @@ tgt_setup() {
 }
 tgt_setup >>"$WORK/tgtd.log" 2>&1 || { log_tail "$WORK/tgtd.log"; die "tgtadm setup failed"; }
 TGT_URL=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1    # tgtd keeps LUN 0 for its controller
-say "tgtd pid $TGTD_PID on 127.0.0.1:$TGT_PORT (control port $TGT_CP, bstype rdwr)"
+say "tgtd pid $TGTD_PID on 127.0.0.1:$TGT_PORT (control port $TGT_CP, bstype $TGT_BSTYPE)"
 read -r TGT_BS TGT_BYTES < <(block_size "$TGT_URL") || die "READ CAPACITY on tgtd failed"
 say "tgtd LUN: $TGT_BYTES bytes, block size $TGT_BS"
 [[ $TGT_BS == "$BS" && $TGT_BYTES == "$TARGE_BYTES" ]] || die "the two LUNs differ ($TARGE_BYTES/$BS vs $TGT_BYTES/$TGT_BS)"
@@ -363,8 +424,8 @@ median() { # daemon workload column(4=iops,5=mibps)
 runs() { awk -F'\t' -v d="$1" -v w="$2" 'NR > 1 && $2 == d && $3 == w' "$RESULTS" | wc -l; }
 
 echo
-echo "Targe vs tgtd: median of runs per metric; $(nproc) CPUs, loopback, ${SIZE_MIB} MiB preallocated files,"
-echo "block size $BS, targe engine ${ENGINE:-default} vs tgtd bstype rdwr, QD32, single session each"
+echo "Targe vs tgtd ($BACKING): median of runs per metric; $(nproc) CPUs, loopback, ${SIZE_MIB} MiB preallocated files,"
+echo "block size $BS, targe engine ${ENGINE:-default} vs tgtd bstype $TGT_BSTYPE, QD32, single session each"
 printf '%-26s %12s %12s %11s %6s\n' metric targe tgtd targe/tgtd runs
 for workload in "${WORKLOADS[@]}"; do
     for col in 4 5; do

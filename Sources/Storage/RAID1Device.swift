@@ -386,20 +386,27 @@ public final class RAID1Device: BlockDevice, @unchecked Sendable {
 
     /// Issues the write to every member that is not failed and collects the outcome.
     private func mirrorWrite(offset: UInt64, buffers: [ByteBuffer], forceUnitAccess: Bool, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
-        let targets: [(index: Int, device: BlockDevice, healthy: Bool)] = lock.withLock {
+        let targets = claimWritableMembers()
+        guard !targets.isEmpty else {
+            return eventLoop.makeFailedFuture(StorageError.noHealthyMember(device: name, operation: "write"))
+        }
+        let futures = targets.map { $0.device.write(offset: offset, buffers: buffers, forceUnitAccess: forceUnitAccess, on: eventLoop) }
+        return settle(targets, futures, operation: "write", on: eventLoop)
+    }
+
+    /// Every member that is not failed (healthy ones and those being resynced, which must
+    /// get every write), each counted in flight; none at all unless one is healthy, since
+    /// a write that only reached a stale member could not be read back.
+    private func claimWritableMembers() -> [(index: Int, device: BlockDevice, healthy: Bool)] {
+        lock.withLock {
             guard slots.contains(where: { $0.state == .healthy }) else { return [] }
-            var out: [(Int, BlockDevice, Bool)] = []
+            var out: [(index: Int, device: BlockDevice, healthy: Bool)] = []
             for i in slots.indices where slots[i].state != .failed {
                 slots[i].inFlight += 1
                 out.append((i, slots[i].device, slots[i].state == .healthy))
             }
             return out
         }
-        guard !targets.isEmpty else {
-            return eventLoop.makeFailedFuture(StorageError.noHealthyMember(device: name, operation: "write"))
-        }
-        let futures = targets.map { $0.device.write(offset: offset, buffers: buffers, forceUnitAccess: forceUnitAccess, on: eventLoop) }
-        return settle(targets, futures, operation: "write", on: eventLoop)
     }
 
     /// Marks the members whose request failed, waits for the health file, and succeeds when
@@ -433,15 +440,7 @@ public final class RAID1Device: BlockDevice, @unchecked Sendable {
 
     public func flush(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
         if let error = check(0, 0) { return eventLoop.makeFailedFuture(error) }
-        let targets: [(index: Int, device: BlockDevice, healthy: Bool)] = lock.withLock {
-            guard slots.contains(where: { $0.state == .healthy }) else { return [] }
-            var out: [(Int, BlockDevice, Bool)] = []
-            for i in slots.indices where slots[i].state != .failed {
-                slots[i].inFlight += 1
-                out.append((i, slots[i].device, slots[i].state == .healthy))
-            }
-            return out
-        }
+        let targets = claimWritableMembers()
         guard !targets.isEmpty else {
             return eventLoop.makeFailedFuture(StorageError.noHealthyMember(device: name, operation: "flush"))
         }

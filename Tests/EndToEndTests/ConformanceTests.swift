@@ -38,4 +38,30 @@ final class ConformanceTests: EndToEndTestCase {
         }
         assertAlive(targe, "after the conformance suite")
     }
+
+    /// The suite's login-heavy families through mutual CHAP: every one of its logins (many
+    /// per test) authenticates both ways, with the credentials in the URL and the target's
+    /// in libiscsi's environment variables.
+    func testLibiscsiSuiteThroughMutualCHAP() throws {
+        _ = try Tools.iscsiTestCU()
+        let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
+        var config = ConfigBuilder()
+        config.fileDevice("disk0", size: "16MiB")
+        config.raw("[target chap]\nlun 0 disk0\nincoming suite suite-secret-12\noutgoing storage1 target-secret-9")
+        let targe = try startTarge(config)
+        let url = "iscsi://suite%suite-secret-12@\(targe.portal)/\(ConfigBuilder.iqn("chap"))/0"
+        let result = runTool("/bin/bash", [script, url], timeout: 660, environment: [
+            "TARGE_CU_TESTS": "iSCSI,SCSI.Inquiry,SCSI.TestUnitReady,SCSI.Read10,SCSI.Write10",
+            "TARGE_CU_TIMEOUT": "600",
+            "LIBISCSI_CHAP_TARGET_USERNAME": "storage1", "LIBISCSI_CHAP_TARGET_PASSWORD": "target-secret-9",
+        ], abortIf: targe.abortIfDead)
+        print(result.stdout)
+        XCTAssertTrue(result.succeeded, "iscsi-test-cu through mutual CHAP: \(result.outcome)\n\(tail(result.stdout, lines: 5))")
+        let counts = result.stdout.split(separator: "\n").last { $0.hasPrefix("iscsi-test-cu: ") && $0.contains(" passed") }
+        let passed = counts.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        XCTAssertGreaterThan(passed, 20, "the suite ran its tests through CHAP: \(counts ?? "no counts")")
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        XCTAssertFalse(log.contains("wrong CHAP response"), "no failed CHAP logins\n\(targe.diagnostics)")
+        assertAlive(targe, "after the suite through CHAP")
+    }
 }

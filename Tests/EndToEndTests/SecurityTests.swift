@@ -36,6 +36,30 @@ final class SecurityTests: EndToEndTestCase {
         XCTAssertTrue(log.contains("wrong CHAP response for user \"bob\""), "\(targe.diagnostics)")
     }
 
+    /// Mutual CHAP: the target proves itself with its `outgoing` secret, checked by
+    /// libiscsi (LIBISCSI_CHAP_TARGET_USERNAME/PASSWORD); an initiator that expects another
+    /// secret refuses the login.
+    func testMutualCHAP() throws {
+        let inq = try Tools.iscsiInq()
+        var config = ConfigBuilder()
+        config.ramDevice("ram0", size: "16MiB")
+        config.raw("[target mutual]\nlun 0 ram0\nincoming bob bob-secret-123\noutgoing storage1 target-secret-9")
+        let targe = try startTarge(config)
+        let url = "iscsi://bob%bob-secret-123@\(targe.portal)/\(ConfigBuilder.iqn("mutual"))/0"
+        func login(expecting user: String, _ secret: String) -> ToolResult {
+            runTool(inq, [url], timeout: 30,
+                    environment: ["LIBISCSI_CHAP_TARGET_USERNAME": user, "LIBISCSI_CHAP_TARGET_PASSWORD": secret],
+                    abortIf: targe.abortIfDead)
+        }
+        let good = login(expecting: "storage1", "target-secret-9")
+        assertSucceeded(good, "mutual CHAP with the target's right secret", targe)
+        XCTAssertTrue(good.stdout.contains("TARGE"), "\(good)")
+        let impostor = login(expecting: "storage1", "another-secret-1")
+        XCTAssertFalse(impostor.succeeded, "an initiator expecting another target secret must refuse:\n\(impostor)")
+        let oneWay = runTool(inq, [url], timeout: 30, abortIf: targe.abortIfDead)
+        assertSucceeded(oneWay, "one-way CHAP still works when the target has an outgoing user", targe)
+    }
+
     func testDiscoveryUsesAuthUsers() throws {
         let ls = try Tools.iscsiLs()
         var config = ConfigBuilder()
