@@ -47,10 +47,12 @@ e2e-test: build
 conformance: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter ConformanceTests
 
-# Unit tests, end-to-end tests against the release binary, and (inside the end-to-end
-# tests) libiscsi's iscsi-test-cu.
+# Unit tests, end-to-end tests against the release binary (inside them libiscsi's
+# iscsi-test-cu and the booted appliance image), then each libFuzzer target for
+# FUZZ_SMOKE_SECONDS as a smoke test (the fuzz build is its own, in .build-fuzz).
 test: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) swift test
+	$(MAKE) --no-print-directory fuzz-smoke
 
 # Three kinds of LUN, each against tgtd on the same kind of backing (scripts/bench.sh):
 # files (buffered vs rdwr), loop devices (aio vs aio), a RAID1 of loop devices (vs tgtd aio

@@ -39,6 +39,9 @@
 #   BENCH_W128K_COUNT  40000    128 KiB writes per write run (5 GiB, wraps the 1 GiB file)
 #   BENCH_SIZE_MIB     1024     size of each backing file
 #   BENCH_BACKING      file     file, aio-loop or raid1-loop (above)
+#   BENCH_LOOP_DIRECT  0        1 = loop devices with --direct-io=on (the loop driver reads and
+#                               writes its backing file with O_DIRECT: the disk under the file,
+#                               not the page cache, serves the I/O)
 #   BENCH_ENGINE       buffered targe's `engine` for `file` (page cache, like tgtd's rdwr); empty = targe default
 #   BENCH_BUDGET       330      seconds for the whole script: a workload pair that would end
 #                               later (by the previous round's timing) is not started
@@ -54,6 +57,7 @@ W4K_COUNT=${BENCH_W4K_COUNT:-100000}
 W128K_COUNT=${BENCH_W128K_COUNT:-40000}
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 BACKING=${BENCH_BACKING:-file}
+LOOP_DIRECT=${BENCH_LOOP_DIRECT:-0}
 case $BACKING in
     file) ENGINE=${BENCH_ENGINE-buffered}; TGT_BSTYPE=rdwr ;;
     aio-loop | raid1-loop) ENGINE=; TGT_BSTYPE=aio ;;
@@ -202,7 +206,9 @@ done
 # loop_of FILE: prints a new loop device over FILE; callers add it to LOOPS (detached at
 # exit) themselves, since $(...) runs this in a subshell.
 loop_of() {
-    losetup --find --show "$1" || { say "losetup cannot attach $1 (needs root and loop devices)" >&2; return 1; }
+    local direct=()
+    [[ $LOOP_DIRECT == 1 ]] && direct=(--direct-io=on)
+    losetup "${direct[@]}" --find --show "$1" || { say "losetup cannot attach $1 (needs root and loop devices)" >&2; return 1; }
 }
 TGT_STORE=$TGT_IMG
 case $BACKING in

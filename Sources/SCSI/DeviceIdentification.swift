@@ -39,9 +39,11 @@ enum DeviceIdentification {
         return out
     }
 
-    /// SPC-4 7.8.6.11: null-terminated, padded with nulls to a multiple of 4, at most 256 bytes.
+    /// SPC-4 7.8.6.11: null-terminated, padded with nulls to a multiple of 4. The designator
+    /// length is one byte, so 252 bytes is the most that fits: a longer name (iSCSI names
+    /// stop at 223 bytes, but the port name adds ",t,0x0001") is cut, never a trap.
     static func scsiNameString(_ name: String) -> [UInt8] {
-        var bytes = Array(name.utf8.prefix(255))
+        var bytes = Array(name.utf8.prefix(251))
         bytes.append(0)
         while bytes.count % 4 != 0 { bytes.append(0) }
         return bytes

@@ -132,6 +132,24 @@ final class InquiryTests: XCTestCase {
         XCTAssertEqual(found[5].2.count % 4, 0)
     }
 
+    /// A name too long for one designator (length is one byte) is cut to 252 bytes with its
+    /// null, not a trap; every designator's length still fits and is a multiple of 4.
+    func testOverlongTargetNameIsCutNotATrap() {
+        let name = "iqn.2026-11.org.targe:" + String(repeating: "x", count: 300)
+        let identity = LogicalUnitInfo.stableIdentity(targetIQN: name, deviceName: "d")
+        let lu = LogicalUnitInfo(lun: 0, blockSize: 512, blockCount: 2048, readOnly: false, writeCache: true,
+                                 serial: identity.serial, naaIdentifier: identity.naa, targetName: name,
+                                 maxTransferBlocks: nil)
+        let data = dataIn(decode(CDBBuilder.inquiry(evpd: true, page: 0x83, allocation: 4096), lu: lu))
+        let found = designators(data)
+        XCTAssertEqual(found.count, 6)
+        for designator in found[4...5] {
+            XCTAssertEqual(designator.2.count, 252)
+            XCTAssertEqual(designator.2.last, 0)
+            XCTAssertEqual(Array(designator.2.prefix(22)), Array("iqn.2026-11.org.targe:".utf8))
+        }
+    }
+
     func testDeviceIdentificationUsesPortalGroupTag() {
         let context = CommandContext(lunList: [0], expectedDataTransferLength: 0, portalGroupTag: 0x2a)
         let data = dataIn(decode(CDBBuilder.inquiry(evpd: true, page: 0x83, allocation: 1024), context: context))
