@@ -164,6 +164,12 @@ extension OpenPolicy {
                 entries.append(Entry(path: health.healthPath, createSize: 0))
                 entries.append(Entry(path: health.bitmapPath, createSize: 0))
             }
+            for target in config.targets {
+                for mapping in target.luns {
+                    entries.append(Entry(path: ReservationStateFile.path(directory: stateDirectory, target: target.name,
+                                                                         lun: UInt64(mapping.lun)), createSize: 0))
+                }
+            }
         }
         self.init(entries: entries)
     }

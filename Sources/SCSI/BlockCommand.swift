@@ -1,9 +1,15 @@
-/// SBC-4 medium-access commands: READ, WRITE, WRITE AND VERIFY, VERIFY and SYNCHRONIZE CACHE
-/// in their 6/10/12/16-byte forms, decoded from `BlockCommandLayout` rows.
+/// SBC-4 medium-access commands: READ, WRITE, WRITE AND VERIFY, VERIFY, SYNCHRONIZE CACHE and
+/// PRE-FETCH in their 6/10/12/16-byte forms, decoded from `BlockCommandLayout` rows.
+///
+/// PRE-FETCH (10/16) is range-checked like a read and then completes with `.good` at once:
+/// the storage engines have no cache worth warming, and SBC-4 allows GOOD (rather than
+/// CONDITION MET) when the blocks are not going to be held.
 enum BlockCommand {
     /// Checks, in order: protection field (no protection information: must be zero),
     /// BYTCHK (only 00b and 01b), transfer length against VPD B0 MAXIMUM TRANSFER LENGTH,
-    /// LBA range against the capacity, then write protection.
+    /// LBA range against the capacity, then write protection (read-only LU, then the control
+    /// page's SWP). While MODE SELECT has turned the write cache of a write-back LU off, writes
+    /// carry FUA so that they are durable before GOOD.
     static func decode(_ cdb: CDB, layout: BlockCommandLayout, lu: LogicalUnitInfo,
                        state: LogicalUnitState) -> SCSIAction {
         let lba: UInt64
@@ -27,27 +33,32 @@ enum BlockCommand {
             // 10b is reserved; 11b (one block compared with every block) is not supported.
             return .checkCondition(.invalidFieldInCDB(byte: 1, bit: 2))
         }
-        if layout.operation != .synchronizeCache && lu.maxTransferBlocks != 0 && blocks > lu.maxTransferBlocks {
+        let transfers = layout.operation != .synchronizeCache && layout.operation != .preFetch
+        if transfers && lu.maxTransferBlocks != 0 && blocks > lu.maxTransferBlocks {
             return .checkCondition(.invalidFieldInCDB(byte: layout.lengthOffset))
         }
         if !inRange(lba: lba, blocks: blocks, blockCount: lu.blockCount) {
             return .checkCondition(.lbaOutOfRange)
         }
         let fua = layout.hasFUA && flags & 0x08 != 0
+        let writeProtection: SenseData? = lu.readOnly ? .writeProtected
+            : state.softwareWriteProtect ? .softwareWriteProtected : nil
 
         switch layout.operation {
         case .read:
             return .read(lba: lba, blocks: blocks, fua: fua)
         case .write:
-            if lu.readOnly { return .checkCondition(.writeProtected) }
-            return .write(lba: lba, blocks: blocks, fua: fua)
+            if let writeProtection { return .checkCondition(writeProtection) }
+            return .write(lba: lba, blocks: blocks, fua: fua || state.writeThroughForced(lu))
         case .writeAndVerify:
-            if lu.readOnly { return .checkCondition(.writeProtected) }
+            if let writeProtection { return .checkCondition(writeProtection) }
             return .writeAndVerify(lba: lba, blocks: blocks, byteCheck: byteCheck == 1)
         case .verify:
             return .verify(lba: lba, blocks: blocks, byteCheck: byteCheck == 1)
         case .synchronizeCache:
             return .synchronizeCache(lba: lba, blocks: blocks)
+        case .preFetch:
+            return .good
         }
     }
 

@@ -1,8 +1,16 @@
 /// Where the fields of the SBC-4 READ / WRITE / WRITE AND VERIFY / VERIFY /
-/// SYNCHRONIZE CACHE CDBs live. One row per opcode; `BlockCommand` interprets them.
+/// SYNCHRONIZE CACHE / PRE-FETCH CDBs live. One row per opcode; `BlockCommand` interprets them.
 struct BlockCommandLayout: Sendable {
     enum Operation: Sendable {
-        case read, write, writeAndVerify, verify, synchronizeCache
+        case read, write, writeAndVerify, verify, synchronizeCache, preFetch
+
+        /// How reservations see it (SBC-4 table 13).
+        var reservationClass: ReservationClass {
+            switch self {
+            case .read, .verify, .preFetch: return .read
+            case .write, .writeAndVerify, .synchronizeCache: return .write
+            }
+        }
     }
 
     enum Form: Sendable {
@@ -23,7 +31,7 @@ struct BlockCommandLayout: Sendable {
     /// WRITE AND VERIFY, VERIFY).
     var hasProtectField: Bool {
         if case .six = form { return false }
-        return operation != .synchronizeCache
+        return operation != .synchronizeCache && operation != .preFetch
     }
 
     /// Byte 1 bit 3: FUA (10/12/16-byte READ and WRITE).
@@ -52,12 +60,14 @@ struct BlockCommandLayout: Sendable {
         row(0x2A, "WRITE(10)", .write, ten, flags: 0xF8),
         row(0x2E, "WRITE AND VERIFY(10)", .writeAndVerify, ten, flags: 0xF6),
         row(0x2F, "VERIFY(10)", .verify, ten, flags: 0xF6),
+        row(0x34, "PRE-FETCH(10)", .preFetch, ten, flags: 0x02),
         row(0x35, "SYNCHRONIZE CACHE(10)", .synchronizeCache, ten, flags: 0x02),
         // 16-byte: LBA bytes 2-9, length bytes 10-13, GROUP NUMBER byte 14
         row(0x88, "READ(16)", .read, sixteen, flags: 0xF8),
         row(0x8A, "WRITE(16)", .write, sixteen, flags: 0xF8),
         row(0x8E, "WRITE AND VERIFY(16)", .writeAndVerify, sixteen, flags: 0xF6),
         row(0x8F, "VERIFY(16)", .verify, sixteen, flags: 0xF6),
+        row(0x90, "PRE-FETCH(16)", .preFetch, sixteen, flags: 0x02),
         row(0x91, "SYNCHRONIZE CACHE(16)", .synchronizeCache, sixteen, flags: 0x02),
         // 12-byte: LBA bytes 2-5, length bytes 6-9, GROUP NUMBER byte 10
         row(0xA8, "READ(12)", .read, twelve, flags: 0xF8),

@@ -5,6 +5,11 @@ final class CommandDescriptor: Sendable {
     typealias Handler = @Sendable (
         _ cdb: CDB, _ lu: LogicalUnitInfo, _ state: inout LogicalUnitState, _ context: CommandContext
     ) -> SCSIAction
+    /// Second phase of a command whose handler returned `.parameterData`.
+    typealias Completion = @Sendable (
+        _ cdb: CDB, _ parameters: [UInt8], _ lu: LogicalUnitInfo, _ state: inout LogicalUnitState,
+        _ context: CommandContext
+    ) -> SCSIAction
 
     /// Where a stopped unit (START STOP UNIT with START=0) stands with this command.
     enum Readiness: Sendable {
@@ -19,21 +24,26 @@ final class CommandDescriptor: Sendable {
     let serviceAction: UInt8?
     let name: String
     /// SPC-4 6.35.3 CDB USAGE DATA: byte 0 is the opcode, then a mask of the bits the device
-    /// server looks at. Its length is the CDB length.
+    /// server looks at (with the service action value in its field). Its length is the CDB length.
     let usage: [UInt8]
     let readiness: Readiness
+    let reservation: ReservationClass
     let handler: Handler
+    let completion: Completion?
 
     var cdbLength: Int { usage.count }
 
     init(_ opcode: UInt8, serviceAction: UInt8? = nil, _ name: String, usage: [UInt8],
-         readiness: Readiness, handler: @escaping Handler) {
+         readiness: Readiness, reservation: ReservationClass, completion: Completion? = nil,
+         handler: @escaping Handler) {
         precondition(usage.first == opcode, "CDB usage data must start with the opcode")
         self.opcode = opcode
         self.serviceAction = serviceAction
         self.name = name
         self.usage = usage
         self.readiness = readiness
+        self.reservation = reservation
+        self.completion = completion
         self.handler = handler
     }
 }

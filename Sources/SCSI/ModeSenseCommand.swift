@@ -33,8 +33,10 @@ enum ModeSenseCommand {
                 ? [UInt8](repeating: 0, count: longLBA ? 16 : 8)
                 : Self.blockDescriptor(lu: lu, long: longLBA)
         }
-        // Device-specific parameter (SBC-4 6.5.1): WP, DPOFUA (DPO and FUA are accepted).
-        let deviceSpecific: UInt8 = (lu.readOnly ? 0x80 : 0x00) | 0x10
+        // Device-specific parameter (SBC-4 6.5.1): WP (read-only LU, or SWP set in the control
+        // page: SPC-4 7.5.8), DPOFUA (DPO and FUA are accepted).
+        let writeProtected = lu.readOnly || (control == .current && state.softwareWriteProtect)
+        let deviceSpecific: UInt8 = (writeProtected ? 0x80 : 0x00) | 0x10
 
         var out: [UInt8]
         switch form {

@@ -1,8 +1,12 @@
 /// SPC-4 6.39 REQUEST SENSE. Targe reports sense with the CHECK CONDITION itself
-/// (autosense), so there is never pending sense: NO SENSE, or the stopped state.
+/// (autosense), so the only pending sense is a unit attention (returned and cleared, SPC-4
+/// 5.14) or the stopped state; otherwise NO SENSE.
 enum RequestSenseCommand {
-    static func decode(_ cdb: CDB, state: LogicalUnitState) -> SCSIAction {
-        respond(cdb, with: state.stopped ? .notReadyInitializingCommandRequired : .noSense)
+    static func decode(_ cdb: CDB, state: inout LogicalUnitState, nexus: NexusIdentity) -> SCSIAction {
+        if let unitAttention = state.nexuses.takeUnitAttention(for: nexus) {
+            return respond(cdb, with: unitAttention)
+        }
+        return respond(cdb, with: state.stopped ? .notReadyInitializingCommandRequired : .noSense)
     }
 
     /// Returns `sense` as parameter data with GOOD status, in descriptor format when DESC=1.

@@ -23,6 +23,20 @@ public enum SCSIAction: Sendable, Equatable {
     case synchronizeCache(lba: UInt64, blocks: UInt32)
     /// Status CHECK CONDITION with this sense data. Any Data-Out the initiator sends is discarded.
     case checkCondition(SenseData)
+    /// First phase of a command with a parameter list (MODE SELECT, PERSISTENT RESERVE OUT):
+    /// collect `length` bytes of Data-Out (at most the iSCSI expected data transfer length;
+    /// residuals as for a write), then call `SCSICommandDecoder.complete(_:parameters:lu:state:context:)`
+    /// with the same CDB and what arrived, under the same LU state lock, and carry out the
+    /// action it returns (`.good`, `.checkCondition`, `.reservationConflict`, `.abortTasks`).
+    case parameterData(length: Int)
+    /// Status RESERVATION CONFLICT (18h), no sense data and no data (SAM-5 5.3.1). Any
+    /// Data-Out the initiator sends is discarded.
+    case reservationConflict
+    /// PERSISTENT RESERVE OUT PREEMPT AND ABORT (SPC-4 5.12.11.4.4): abort every task of this
+    /// LU that arrived on one of these I_T nexuses (as ABORT TASK SET would, with no response
+    /// for the aborted tasks: TAS=0), then complete this command with status GOOD. The command
+    /// itself never comes from a listed nexus.
+    case abortTasks(of: [NexusIdentity])
 }
 
 /// Direction of a command's data transfer.
@@ -37,15 +51,16 @@ extension SCSIAction {
     public var direction: DataDirection {
         switch self {
         case .dataIn, .read: return .dataIn
-        case .write, .writeAndVerify: return .dataOut
+        case .write, .writeAndVerify, .parameterData: return .dataOut
         case .verify(_, _, let byteCheck): return byteCheck ? .dataOut : .none
-        case .good, .synchronizeCache, .checkCondition: return .none
+        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks: return .none
         }
     }
 
     /// Bytes the command itself says it will transfer, to compare with the iSCSI expected
     /// data transfer length for residuals (RFC 7143 11.4.5): READ of 8 blocks of 512 is 4096;
-    /// a data-in response is its (already truncated) length; CHECK CONDITION is 0.
+    /// a data-in response is its (already truncated) length; a parameter list is its
+    /// PARAMETER LIST LENGTH; CHECK CONDITION is 0.
     public func transferLength(blockSize: Int) -> Int {
         switch self {
         case .dataIn(let data): return data.count
@@ -53,7 +68,9 @@ extension SCSIAction {
             return Int(blocks) * blockSize
         case .verify(_, let blocks, let byteCheck):
             return byteCheck ? Int(blocks) * blockSize : 0
-        case .good, .synchronizeCache, .checkCondition:
+        case .parameterData(let length):
+            return length
+        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks:
             return 0
         }
     }

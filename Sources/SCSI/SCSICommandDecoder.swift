@@ -3,10 +3,18 @@
 public enum SCSICommandDecoder {
     /// Decodes one CDB addressed to an existing LU.
     ///
-    /// Order of checks: operation code (and service action), CONTROL byte, unit readiness,
-    /// then the command's own fields (see each command's file).
+    /// Order of checks: a pending unit attention of the I_T nexus (reported, and cleared, for
+    /// every command but INQUIRY, REPORT LUNS and REQUEST SENSE: SPC-4 5.14), operation code
+    /// (and service action), CONTROL byte, reservations (RESERVATION CONFLICT), unit
+    /// readiness, then the command's own fields (see each command's file). The first command
+    /// of a nexus the LU has not seen yet finds POWER ON, RESET, OR BUS DEVICE RESET OCCURRED
+    /// pending (I_T NEXUS LOSS OCCURRED if the nexus was lost earlier).
     public static func decode(_ cdb: CDB, lu: LogicalUnitInfo, state: inout LogicalUnitState,
                               context: CommandContext) -> SCSIAction {
+        let reportsUnitAttention = !unitAttentionExemptOpcodes.contains(cdb.opcode)
+        if let unitAttention = state.nexuses.admit(context.nexus, deliver: reportsUnitAttention) {
+            return .checkCondition(unitAttention)
+        }
         let descriptor: CommandDescriptor
         switch lookup(cdb) {
         case .success(let found): descriptor = found
@@ -15,10 +23,30 @@ public enum SCSICommandDecoder {
         if let sense = checkControlByte(cdb, length: descriptor.cdbLength) {
             return .checkCondition(sense)
         }
+        if state.conflicts(cdb, descriptor.reservation, from: context.nexus) {
+            return .reservationConflict
+        }
         if descriptor.readiness == .needsStartedUnit && state.stopped {
             return .checkCondition(.notReadyInitializingCommandRequired)
         }
         return descriptor.handler(cdb, lu, &state, context)
+    }
+
+    /// Second phase of a command whose `decode` returned `.parameterData(length:)`: `parameters`
+    /// is the Data-Out that arrived (at most `length` bytes; fewer when the expected data
+    /// transfer length was shorter). Reservations are checked again, since other commands may
+    /// have run in between; the result is `.good`, `.checkCondition`, `.reservationConflict` or
+    /// `.abortTasks`.
+    public static func complete(_ cdb: CDB, parameters: [UInt8], lu: LogicalUnitInfo,
+                                state: inout LogicalUnitState, context: CommandContext) -> SCSIAction {
+        guard case .success(let descriptor) = lookup(cdb), let completion = descriptor.completion else {
+            // Not a command that asks for a parameter list: the transport should not be here.
+            return .checkCondition(.invalidOpcode)
+        }
+        if state.conflicts(cdb, descriptor.reservation, from: context.nexus) {
+            return .reservationConflict
+        }
+        return completion(cdb, parameters, lu, &state, context)
     }
 
     /// Decodes a CDB addressed to a LUN that does not exist for this I_T nexus (SPC-4 4.6.2
@@ -42,6 +70,10 @@ public enum SCSICommandDecoder {
 
     /// INQUIRY, REQUEST SENSE and REPORT LUNS: the commands an incorrect LUN still answers.
     static let missingLUNOpcodes: Set<UInt8> = [0x12, 0x03, 0xA0]
+
+    /// INQUIRY, REQUEST SENSE and REPORT LUNS: the commands a pending unit attention does not
+    /// stop (REQUEST SENSE returns it as its data).
+    static let unitAttentionExemptOpcodes: Set<UInt8> = [0x12, 0x03, 0xA0]
 
     /// Finds the table row for the CDB's opcode and, where it has them, service action.
     static func lookup(_ cdb: CDB) -> Result<CommandDescriptor, SenseData> {

@@ -34,6 +34,11 @@ extension SenseData {
     public static let invalidFieldInInformationUnit = SenseData(key: .illegalRequest, asc: 0x0E, ascq: 0x03)
     /// 53/02 MEDIUM REMOVAL PREVENTED.
     public static let mediumRemovalPrevented = SenseData(key: .illegalRequest, asc: 0x53, ascq: 0x02)
+    /// 26/04 INVALID RELEASE OF PERSISTENT RESERVATION (PERSISTENT RESERVE OUT RELEASE with a
+    /// TYPE or SCOPE other than the reservation's).
+    public static let invalidReleaseOfPersistentReservation = SenseData(key: .illegalRequest, asc: 0x26, ascq: 0x04)
+    /// 55/04 INSUFFICIENT REGISTRATION RESOURCES.
+    public static let insufficientRegistrationResources = SenseData(key: .illegalRequest, asc: 0x55, ascq: 0x04)
 
     /// 24/00 INVALID FIELD IN CDB, pointing at `byte` (and `bit`, the field's most significant bit).
     public static func invalidFieldInCDB(byte: Int, bit: Int? = nil) -> SenseData {

@@ -10,7 +10,7 @@ enum StandardInquiry {
     static let versionDescriptors: [UInt16] = [0x00A0, 0x0960, 0x0460, 0x04C0]
 
     static func data(lu: LogicalUnitInfo) -> [UInt8] {
-        var out = header(peripheral: peripheral)
+        var out = header(peripheral: peripheral, alua: true)
         out.appendASCII(lu.vendor, width: 8)     // bytes 8-15
         out.appendASCII(lu.product, width: 16)   // bytes 16-31
         out.appendASCII(lu.revision, width: 4)   // bytes 32-35
@@ -28,21 +28,21 @@ enum StandardInquiry {
 
     /// Standard data for an incorrect LUN: 36 bytes, blank identification.
     static func missingLUNData() -> [UInt8] {
-        var out = header(peripheral: missingLUNPeripheral)
+        var out = header(peripheral: missingLUNPeripheral, alua: false)
         out.appendASCII("", width: 28)
         out[4] = UInt8(out.count - 5)
         return out
     }
 
     /// Bytes 0-7.
-    private static func header(peripheral: UInt8) -> [UInt8] {
+    private static func header(peripheral: UInt8, alua: Bool) -> [UInt8] {
         [
             peripheral,
             0x00,  // RMB=0: not removable; LU_CONG=0
             0x06,  // VERSION: SPC-4
             0x12,  // NORMACA=0, HISUP=1, RESPONSE DATA FORMAT=2
             0x00,  // ADDITIONAL LENGTH, filled in by the caller
-            0x00,  // SCCS, ACC, TPGS=00b (no ALUA yet), 3PC, PROTECT=0
+            alua ? 0x10 : 0x00,  // SCCS, ACC, TPGS=01b (implicit ALUA: REPORT TARGET PORT GROUPS), 3PC, PROTECT=0
             0x00,  // ENCSERV, MULTIP, ADDR16
             0x02,  // CMDQUE=1
         ]

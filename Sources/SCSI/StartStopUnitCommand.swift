@@ -6,8 +6,9 @@ enum StartStopUnitCommand {
 
     /// POWER CONDITION 0 (START_VALID): START=1 makes the unit ready, START=0 stops it (and,
     /// unless NO_FLUSH, writes the cache to the medium first: the action is then a whole-medium
-    /// SYNCHRONIZE CACHE). LOEJ is ignored (no removable medium); IMMED is irrelevant because
-    /// the state change is immediate.
+    /// SYNCHRONIZE CACHE). There is no medium to eject, but LOEJ=1 with START=0 (an eject) still
+    /// fails with MEDIUM REMOVAL PREVENTED while an I_T nexus prevents removal (SBC-4 5.25);
+    /// IMMED is irrelevant because the state change is immediate.
     static func decode(_ cdb: CDB, state: inout LogicalUnitState) -> SCSIAction {
         let powerCondition = cdb[4] >> 4
         let noFlush = cdb[4] & 0x04 != 0
@@ -21,6 +22,9 @@ enum StartStopUnitCommand {
         if start {
             state.stopped = false
             return .good
+        }
+        if cdb[4] & 0x02 != 0 && state.mediumRemovalPrevented {
+            return .checkCondition(.mediumRemovalPrevented)
         }
         state.stopped = true
         return noFlush ? .good : .synchronizeCache(lba: 0, blocks: 0)

@@ -148,7 +148,7 @@ final class BlockCommandTests: XCTestCase {
     }
 
     func testNotReadyWhileStopped() {
-        var state = LogicalUnitState(stopped: true)
+        var state = Fixture.ready(LogicalUnitState(stopped: true))
         for cdb in [CDBBuilder.ten(0x28, lba: 0, blocks: 1), CDBBuilder.ten(0x2A, lba: 0, blocks: 1),
                     CDBBuilder.ten(0x2F, lba: 0, blocks: 1), CDBBuilder.ten(0x2E, lba: 0, blocks: 1),
                     CDBBuilder.ten(0x35, lba: 0, blocks: 0), CDBBuilder.sixteen(0x91, lba: 0, blocks: 0),

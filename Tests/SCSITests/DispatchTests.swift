@@ -4,10 +4,10 @@ import XCTest
 /// Opcode dispatch, CONTROL byte checks, REPORT SUPPORTED OPERATION CODES and missing LUNs.
 final class DispatchTests: XCTestCase {
     func testUnknownOpcodes() {
-        for opcode: UInt8 in [0x01, 0x04, 0x15, 0x55, 0x42, 0x7F, 0x89, 0xC0, 0xFF] {
+        for opcode: UInt8 in [0x01, 0x04, 0x4D, 0x5C, 0x42, 0x7F, 0x89, 0xC0, 0xFF] {
             XCTAssertEqual(decode([opcode] + [UInt8](repeating: 0, count: 15)), .checkCondition(.invalidOpcode))
         }
-        var stopped = LogicalUnitState(stopped: true)
+        var stopped = Fixture.ready(LogicalUnitState(stopped: true))
         XCTAssertEqual(decode([0xFF, 0, 0, 0, 0, 0], state: &stopped), .checkCondition(.invalidOpcode),
                        "an invalid opcode wins over NOT READY")
     }

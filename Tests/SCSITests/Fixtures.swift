@@ -14,6 +14,27 @@ enum Fixture {
     }
 
     static let context = CommandContext(lunList: [0, 1, 300], expectedDataTransferLength: 0, portalGroupTag: 1)
+
+    /// Two I_T nexuses of different initiators on the same target port.
+    static let nexusA = NexusIdentity(initiatorName: "iqn.2024-01.org.example:host-a", isid: 0x8000_1234_0000,
+                                      targetName: targetName, portalGroupTag: 1, relativeTargetPort: 1)
+    static let nexusB = NexusIdentity(initiatorName: "iqn.2024-01.org.example:host-b", isid: 0x8000_5678_0000,
+                                      targetName: targetName, portalGroupTag: 1, relativeTargetPort: 1)
+
+    static func context(_ nexus: NexusIdentity) -> CommandContext {
+        CommandContext(lunList: [0, 1, 300], expectedDataTransferLength: 0, portalGroupTag: 1, nexus: nexus)
+    }
+
+    /// `state` once `nexuses` have each sent a command (REQUEST SENSE, which takes the power-on
+    /// unit attention every new I_T nexus finds).
+    static func ready(_ state: LogicalUnitState = LogicalUnitState(),
+                      nexuses: [NexusIdentity] = [context.nexus]) -> LogicalUnitState {
+        var state = state
+        for nexus in nexuses {
+            _ = SCSICommandDecoder.decode(CDB([0x03, 0, 0, 0, 18, 0]), lu: lu(), state: &state, context: Fixture.context(nexus))
+        }
+        return state
+    }
 }
 
 /// Decodes `bytes` against `lu` with a fresh (or given) state.
@@ -24,7 +45,7 @@ func decode(_ bytes: [UInt8], lu: LogicalUnitInfo = Fixture.lu(),
 
 func decode(_ bytes: [UInt8], lu: LogicalUnitInfo = Fixture.lu(),
             context: CommandContext = Fixture.context) -> SCSIAction {
-    var state = LogicalUnitState()
+    var state = Fixture.ready(nexuses: [context.nexus])
     return decode(bytes, lu: lu, state: &state, context: context)
 }
 
@@ -105,5 +126,90 @@ enum CDBBuilder {
                      allocation: UInt32 = 65535) -> [UInt8] {
         [0xA3, 0x0C, (rctd ? 0x80 : 0) | options, opcode] + be(UInt64(serviceAction), bytes: 2)
             + be(UInt64(allocation), bytes: 4) + [0, 0]
+    }
+}
+
+/// Sends one command from `nexus`; a command that asks for a parameter list is completed with
+/// (at most the asked-for prefix of) `parameters`, as the transport would.
+func send(_ cdb: [UInt8], parameters: [UInt8] = [], from nexus: NexusIdentity, state: inout LogicalUnitState,
+          lu: LogicalUnitInfo = Fixture.lu()) -> SCSIAction {
+    let context = Fixture.context(nexus)
+    let first = SCSICommandDecoder.decode(CDB(cdb), lu: lu, state: &state, context: context)
+    guard case .parameterData(let length) = first else { return first }
+    return SCSICommandDecoder.complete(CDB(cdb), parameters: Array(parameters.prefix(length)), lu: lu,
+                                       state: &state, context: context)
+}
+
+/// The first phase only (no parameter list is sent).
+func decodeOnly(_ cdb: [UInt8], from nexus: NexusIdentity, state: inout LogicalUnitState,
+                lu: LogicalUnitInfo = Fixture.lu()) -> SCSIAction {
+    SCSICommandDecoder.decode(CDB(cdb), lu: lu, state: &state, context: Fixture.context(nexus))
+}
+
+/// PERSISTENT RESERVE IN/OUT builders.
+enum PR {
+    // Service actions.
+    static let register: UInt8 = 0, reserve: UInt8 = 1, release: UInt8 = 2, clear: UInt8 = 3
+    static let preempt: UInt8 = 4, preemptAndAbort: UInt8 = 5, registerAndIgnore: UInt8 = 6
+    // Types.
+    static let writeExclusive: UInt8 = 1, exclusiveAccess: UInt8 = 3
+    static let writeExclusiveRegistrantsOnly: UInt8 = 5, exclusiveAccessRegistrantsOnly: UInt8 = 6
+    static let writeExclusiveAllRegistrants: UInt8 = 7, exclusiveAccessAllRegistrants: UInt8 = 8
+    static let allTypes: [UInt8] = [1, 3, 5, 6, 7, 8]
+
+    static func outCDB(_ serviceAction: UInt8, type: UInt8 = 0, scope: UInt8 = 0, length: UInt32 = 24) -> [UInt8] {
+        [0x5F, serviceAction, scope << 4 | type, 0, 0] + CDBBuilder.be(UInt64(length), bytes: 4) + [0]
+    }
+
+    static func list(key: UInt64 = 0, serviceActionKey: UInt64 = 0, flags: UInt8 = 0) -> [UInt8] {
+        CDBBuilder.be(key, bytes: 8) + CDBBuilder.be(serviceActionKey, bytes: 8) + [0, 0, 0, 0, flags, 0, 0, 0]
+    }
+
+    static func inCDB(_ serviceAction: UInt8, allocation: UInt16 = 4096) -> [UInt8] {
+        [0x5E, serviceAction, 0, 0, 0, 0, 0] + CDBBuilder.be(UInt64(allocation), bytes: 2) + [0]
+    }
+
+    @discardableResult
+    static func out(_ serviceAction: UInt8, type: UInt8 = 0, key: UInt64 = 0, serviceActionKey: UInt64 = 0,
+                    flags: UInt8 = 0, from nexus: NexusIdentity, state: inout LogicalUnitState) -> SCSIAction {
+        send(outCDB(serviceAction, type: type), parameters: list(key: key, serviceActionKey: serviceActionKey, flags: flags),
+             from: nexus, state: &state)
+    }
+
+    /// READ KEYS: (PRGENERATION, keys).
+    static func readKeys(_ nexus: NexusIdentity, _ state: inout LogicalUnitState) -> (UInt32, [UInt64]) {
+        let data = dataIn(send(inCDB(0), from: nexus, state: &state))
+        guard data.count >= 8 else { return (0, []) }
+        let generation = UInt32(CDBBuilder.value(data[0..<4]))
+        let keys = stride(from: 8, to: data.count, by: 8).map { CDBBuilder.value(data[$0..<($0 + 8)]) }
+        return (generation, keys)
+    }
+
+    /// READ RESERVATION: (key, type), or nil when there is no reservation.
+    static func readReservation(_ nexus: NexusIdentity, _ state: inout LogicalUnitState) -> (UInt64, UInt8)? {
+        let data = dataIn(send(inCDB(1), from: nexus, state: &state))
+        guard data.count >= 8, CDBBuilder.value(data[4..<8]) == 16, data.count >= 24 else { return nil }
+        return (CDBBuilder.value(data[8..<16]), data[21])
+    }
+}
+
+extension CDBBuilder {
+    static func value<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// Test unit ready, read and write CDBs used by the reservation tests.
+enum Probe {
+    static let testUnitReady: [UInt8] = [0x00, 0, 0, 0, 0, 0]
+    static let read10 = CDBBuilder.ten(0x28, lba: 1, blocks: 1)
+    static let write10 = CDBBuilder.ten(0x2A, lba: 1, blocks: 1)
+    static let modeSense6 = CDBBuilder.modeSense6(page: 0x3F)
+}
+
+func isGood(_ action: SCSIAction) -> Bool {
+    switch action {
+    case .good, .dataIn, .read, .write, .writeAndVerify, .verify, .synchronizeCache, .abortTasks: return true
+    case .checkCondition, .reservationConflict, .parameterData: return false
     }
 }

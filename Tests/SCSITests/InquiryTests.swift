@@ -10,7 +10,7 @@ final class InquiryTests: XCTestCase {
         XCTAssertEqual(data[2], 0x06, "SPC-4")
         XCTAssertEqual(data[3], 0x12, "HiSup, response data format 2")
         XCTAssertEqual(Int(data[4]), data.count - 5, "additional length")
-        XCTAssertEqual(data[5], 0x00, "TPGS 0, PROTECT 0")
+        XCTAssertEqual(data[5], 0x10, "TPGS 01b (implicit ALUA), PROTECT 0")
         XCTAssertEqual(data[7], 0x02, "CmdQue")
         XCTAssertEqual(Array(data[8..<16]), Array("TARGE   ".utf8))
         XCTAssertEqual(Array(data[16..<32]), Array("Targe disk      ".utf8))
@@ -198,7 +198,7 @@ final class InquiryTests: XCTestCase {
     }
 
     func testInquiryWorksWhileStopped() {
-        var state = LogicalUnitState(stopped: true)
+        var state = Fixture.ready(LogicalUnitState(stopped: true))
         XCTAssertEqual(dataIn(decode(CDBBuilder.inquiry(), state: &state)).count, 96)
     }
 }

@@ -59,7 +59,7 @@ final class ReadCapacityTests: XCTestCase {
     }
 
     func testNotReadyWhileStopped() {
-        var state = LogicalUnitState(stopped: true)
+        var state = Fixture.ready(LogicalUnitState(stopped: true))
         XCTAssertEqual(decode([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0], state: &state),
                        .checkCondition(.notReadyInitializingCommandRequired))
         XCTAssertEqual(decode(CDBBuilder.readCapacity16(), state: &state),

@@ -42,7 +42,7 @@ final class ReportLUNsTests: XCTestCase {
     }
 
     func testWorksWhileStopped() {
-        var state = LogicalUnitState(stopped: true)
+        var state = Fixture.ready(LogicalUnitState(stopped: true))
         XCTAssertEqual(dataIn(decode(CDBBuilder.reportLUNs(), state: &state)).count, 32)
     }
 }

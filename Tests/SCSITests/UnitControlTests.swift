@@ -5,7 +5,7 @@ import XCTest
 final class UnitControlTests: XCTestCase {
     func testTestUnitReady() {
         XCTAssertEqual(decode([0x00, 0, 0, 0, 0, 0]), .good)
-        var stopped = LogicalUnitState(stopped: true)
+        var stopped = Fixture.ready(LogicalUnitState(stopped: true))
         XCTAssertEqual(decode([0x00, 0, 0, 0, 0, 0], state: &stopped), .checkCondition(.notReadyInitializingCommandRequired))
     }
 
@@ -16,13 +16,13 @@ final class UnitControlTests: XCTestCase {
         XCTAssertEqual(dataIn(decode([0x03, 0, 0, 0, 8, 0])), Array(SenseData.noSense.fixedFormat().prefix(8)))
         XCTAssertEqual(dataIn(decode([0x03, 0, 0, 0, 0, 0])), [])
 
-        var stopped = LogicalUnitState(stopped: true)
+        var stopped = Fixture.ready(LogicalUnitState(stopped: true))
         let sense = dataIn(decode([0x03, 0, 0, 0, 18, 0], state: &stopped))
         XCTAssertEqual([sense[0], sense[2], sense[12], sense[13]], [0x70, 0x02, 0x04, 0x02])
     }
 
     func testStopAndStart() {
-        var state = LogicalUnitState()
+        var state = Fixture.ready(LogicalUnitState())
         // START=0, NO_FLUSH=0: stop and flush the cache.
         XCTAssertEqual(decode([0x1B, 0, 0, 0, 0x00, 0], state: &state), .synchronizeCache(lba: 0, blocks: 0))
         XCTAssertTrue(state.stopped)
@@ -39,7 +39,7 @@ final class UnitControlTests: XCTestCase {
     }
 
     func testPowerConditions() {
-        var state = LogicalUnitState()
+        var state = Fixture.ready(LogicalUnitState())
         for condition: UInt8 in [0x1, 0x2, 0x3, 0x7, 0xA, 0xB] {
             // START is ignored when a power condition is given.
             XCTAssertEqual(decode([0x1B, 0, 0, 0, condition << 4, 0], state: &state), .good)
@@ -54,7 +54,7 @@ final class UnitControlTests: XCTestCase {
         for prevent: UInt8 in 0...3 {
             XCTAssertEqual(decode([0x1E, 0, 0, 0, prevent, 0]), .good)
         }
-        var stopped = LogicalUnitState(stopped: true)
+        var stopped = Fixture.ready(LogicalUnitState(stopped: true))
         XCTAssertEqual(decode([0x1E, 0, 0, 0, 1, 0], state: &stopped), .good)
     }
 }

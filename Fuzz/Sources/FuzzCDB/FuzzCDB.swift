@@ -7,9 +7,8 @@ import SCSI
 /// Input: bytes 0-15 the first CDB; bytes 16-31 the LU and nexus setup (see `Setup`); then
 /// records of 17 bytes: a control byte and a 16-byte CDB.
 ///
-/// With the SCSI reservations work (wip/scsi-reservations.patch: nexuses, unit attentions,
-/// MODE SELECT, persistent reservations) build with `-Xswiftc -DTARGE_SCSI_RESERVATIONS`, or
-/// drop the `#else` branches once it lands. Then the control byte picks the nexus (bit 0: B
+/// Two I_T nexuses, unit attentions, MODE SELECT and persistent reservations: the control
+/// byte picks the nexus (bit 0: B
 /// instead of A) and an event before the command (bits 1-2: 1 the other nexus is lost, 2 a
 /// LOGICAL UNIT RESET from this nexus, 3 a capacity change), and a command that asks for a
 /// parameter list (MODE SELECT, PERSISTENT RESERVE OUT) takes it from the input bytes after
@@ -20,7 +19,6 @@ public func fuzzCDB(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let first = reader.bytes(16)
     let setup = Setup(&reader)
     var state = setup.initialState
-#if TARGE_SCSI_RESERVATIONS
     let nexuses = [Setup.nexus(0), Setup.nexus(1)]
     if !setup.keepPowerOnAttention {
         // Each nexus's first command finds POWER ON pending; clear it, so that short inputs
@@ -31,11 +29,9 @@ public func fuzzCDB(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             _ = SCSICommandDecoder.decode(CDB([0x00, 0, 0, 0, 0, 0]), lu: setup.lu, state: &state, context: context)
         }
     }
-#endif
     var control: UInt8 = 0
     var bytes = first
     while true {
-#if TARGE_SCSI_RESERVATIONS
         var context = setup.context
         context.nexus = nexuses[Int(control & 1)]
         switch (control >> 1) & 3 {
@@ -44,14 +40,10 @@ public func fuzzCDB(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         case 3: state.capacityChanged()
         default: break
         }
-#else
-        let context = setup.context
-#endif
         let cdb = CDB(bytes)
         let before = state
         let action = SCSICommandDecoder.decode(cdb, lu: setup.lu, state: &state, context: context)
         checkAction(action, cdb: cdb, lu: setup.lu, stateBefore: before, context: context, missingLUN: false)
-#if TARGE_SCSI_RESERVATIONS
         if case .parameterData(let length) = action {
             let parameters = reader.bytes(min(length, reader.remaining))
             let done = SCSICommandDecoder.complete(cdb, parameters: parameters, lu: setup.lu, state: &state, context: context)
@@ -64,12 +56,6 @@ public func fuzzCDB(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 fuzzCheck(false, "complete() returned \(done) for \(cdb)")
             }
         }
-#else
-        if cdb.opcode != 0x1B {
-            // Only START STOP UNIT changes the state this SCSI module keeps.
-            fuzzCheck(state == before, "\(cdb) changed the LU state")
-        }
-#endif
         let missing = SCSICommandDecoder.decodeForMissingLUN(cdb, context: context)
         checkAction(missing, cdb: cdb, lu: setup.lu, stateBefore: before, context: context, missingLUN: true)
         if reader.isAtEnd { break }
@@ -91,14 +77,12 @@ struct Setup {
     var context: CommandContext
     var keepPowerOnAttention: Bool
 
-#if TARGE_SCSI_RESERVATIONS
     /// Nexus A (0) and B (1): two sessions of two initiators.
     static func nexus(_ n: Int) -> NexusIdentity {
         NexusIdentity(initiatorName: n == 0 ? "iqn.1993-08.org.debian:01:a" : "iqn.1993-08.org.debian:01:b",
                       isid: 0x8000_0000_0001 + UInt64(n), targetName: "iqn.2024-01.org.targe:disk1",
                       portalGroupTag: 1, relativeTargetPort: 1)
     }
-#endif
 
     init(_ r: inout FuzzReader) {
         let flags = r.byte()
@@ -179,10 +163,8 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
         fuzzCheck(!stateBefore.stopped, "\(action) on a stopped unit (SBC-4 4.20: NOT READY)")
         if case .write = action { fuzzCheck(!lu.readOnly, "write to a read-only LU (\(cdb))") }
         if case .writeAndVerify = action { fuzzCheck(!lu.readOnly, "write to a read-only LU (\(cdb))") }
-#if TARGE_SCSI_RESERVATIONS
         if case .write = action { fuzzCheck(!stateBefore.softwareWriteProtect, "write with SWP set (\(cdb))") }
         if case .writeAndVerify = action { fuzzCheck(!stateBefore.softwareWriteProtect, "write with SWP set (\(cdb))") }
-#endif
     case .synchronizeCache(let lba, let blocks):
         fuzzCheck(!missingLUN, "a missing LUN may not access a medium: \(cdb) -> \(action)")
         if cdb.opcode != 0x1B {
@@ -191,13 +173,11 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
         }
     case .good:
         fuzzCheck(!missingLUN, "a missing LUN answers only INQUIRY, REQUEST SENSE and REPORT LUNS: \(cdb) -> GOOD")
-#if TARGE_SCSI_RESERVATIONS
     case .parameterData(let length):
         fuzzCheck(!missingLUN, "a missing LUN asks for no parameter list: \(cdb)")
         fuzzCheck(length >= 0, "parameter list length \(length)")
     case .reservationConflict, .abortTasks:
         fuzzCheck(!missingLUN, "a missing LUN has no reservations: \(cdb) -> \(action)")
-#endif
     }
 }
 

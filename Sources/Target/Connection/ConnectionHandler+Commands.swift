@@ -8,6 +8,7 @@ import Storage
 extension ConnectionHandler {
     static let statusGood: UInt8 = 0x00
     static let statusCheckCondition: UInt8 = 0x02
+    static let statusReservationConflict: UInt8 = 0x18
     /// ABORTED COMMAND, DATA PHASE ERROR: the Data-Out sequence was broken.
     static let dataPhaseError = SenseData(key: .abortedCommand, asc: 0x4b, ascq: 0x00)
 
@@ -52,7 +53,7 @@ extension ConnectionHandler {
             return
         }
         let cdb = CDB(high: h.cdbHigh, low: h.cdbLow)
-        let commandContext = CommandContext(lunList: target?.lunList ?? [], expectedDataTransferLength: h.expectedDataTransferLength)
+        let commandContext = commandContext(for: h)
         let action = task.unit?.decode(cdb, context: commandContext)
             ?? SCSICommandDecoder.decodeForMissingLUN(cdb, context: commandContext)
         task.action = action
@@ -67,6 +68,12 @@ extension ConnectionHandler {
             complete(task, status: Self.statusGood, commandLength: 0)
         case let .checkCondition(sense):
             complete(task, sense: sense)
+        case .reservationConflict:
+            complete(task, status: Self.statusReservationConflict, commandLength: 0)
+        case .abortTasks:
+            // Only the second phase of a parameter-list command returns it.
+            assertionFailure("abortTasks from decode")
+            complete(task, status: Self.statusGood, commandLength: 0)
         case let .read(lba, blocks, _):
             let length = Int(blocks) * blockSize
             let transfer = min(length, task.expectedLength)
@@ -85,7 +92,7 @@ extension ConnectionHandler {
                         storageFailed(task, error, sense: .unrecoveredReadError)
                     }
                 }
-        case .write, .writeAndVerify, .verify(_, _, true):
+        case .write, .writeAndVerify, .verify(_, _, true), .parameterData:
             task.wanted = min(action.transferLength(blockSize: blockSize), task.expectedLength)
             task.trimToWanted()
             task.nextR2TOffset = min(task.unsolicitedLength, task.wanted)
@@ -186,9 +193,18 @@ extension ConnectionHandler {
         }
     }
 
-    /// All the data of a write/verify is here: hand it to storage.
+    /// The context a command is decoded in: the target's LUNs, the I_T nexus it came on.
+    func commandContext(for h: BasicHeaderSegment) -> CommandContext {
+        CommandContext(lunList: target?.lunList ?? [], expectedDataTransferLength: h.expectedDataTransferLength,
+                       portalGroupTag: TargetPort.portalGroupTag, nexus: nexus ?? .unspecified)
+    }
+
+    /// All the data of a write/verify (or a parameter list) is here: hand it on.
     func performDataOut(_ task: SCSITask) {
-        guard let action = task.action, let unit = task.unit else { return }
+        guard let action = task.action, let unit = task.unit else {
+            if task.action != nil { complete(task, sense: .lunNotSupported) }
+            return
+        }
         task.executing = true
         let blockSize = unit.blockSize
         let commandLength = action.transferLength(blockSize: blockSize)
@@ -239,8 +255,42 @@ extension ConnectionHandler {
                     case let .failure(error): storageFailed(task, error, sense: .unrecoveredReadError)
                     }
                 }
+        case .parameterData:
+            // An empty list goes on too: the decoder answers PARAMETER LIST LENGTH ERROR.
+            var parameters: [UInt8] = []
+            parameters.reserveCapacity(task.kept)
+            for chunk in task.chunks { parameters += chunk.readableBytesView }
+            let cdb = CDB(high: task.header.cdbHigh, low: task.header.cdbLow)
+            unit.complete(cdb, parameters: parameters, context: commandContext(for: task.header), on: loop)
+                .assumeIsolated().whenComplete { [self] result in
+                    guard !task.aborted else { return }
+                    switch result {
+                    case let .success(outcome): finishParameterCommand(task, outcome, commandLength: commandLength)
+                    case let .failure(error): storageFailed(task, error, sense: .writeError)
+                    }
+                }
         default:
             break
+        }
+    }
+
+    /// The outcome of MODE SELECT or PERSISTENT RESERVE OUT once its parameter list arrived.
+    func finishParameterCommand(_ task: SCSITask, _ outcome: SCSIAction, commandLength: Int) {
+        switch outcome {
+        case .good: complete(task, status: Self.statusGood, commandLength: commandLength)
+        case let .checkCondition(sense): complete(task, sense: sense)
+        case .reservationConflict: complete(task, status: Self.statusReservationConflict, commandLength: commandLength)
+        case let .abortTasks(victims):
+            // PREEMPT AND ABORT: the preempted nexuses' tasks on this LU end without a
+            // response (TAS=0), wherever their connections run; then GOOD.
+            let futures = registry.abortTasks(of: victims, unit: task.unit)
+            EventLoopFuture.andAllComplete(futures, on: context.eventLoop).assumeIsolated().whenComplete { [self] _ in
+                guard !task.aborted else { return }
+                complete(task, status: Self.statusGood, commandLength: commandLength)
+            }
+        default:
+            logger.error("unexpected outcome of a parameter list: \(outcome)")
+            complete(task, sense: .internalTargetFailure)
         }
     }
 
@@ -317,7 +367,8 @@ extension ConnectionHandler {
 
     /// CHECK CONDITION with sense data (RFC 7143 section 11.4.7: SenseLength then the sense).
     func complete(_ task: SCSITask, sense: SenseData) {
-        let bytes = sense.fixedFormat()
+        // MODE SELECT can switch a LU to descriptor-format sense (control page D_SENSE).
+        let bytes = sense.bytes(descriptorFormat: task.unit?.descriptorSense ?? false)
         var data = context.channel.allocator.buffer(capacity: bytes.count + 2)
         data.writeInteger(UInt16(bytes.count))
         data.writeBytes(bytes)

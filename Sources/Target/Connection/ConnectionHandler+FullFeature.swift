@@ -133,14 +133,36 @@ extension ConnectionHandler {
             } else {
                 response = .taskDoesNotExist
             }
-        case .abortTaskSet, .clearTaskSet, .logicalUnitReset:
+        case .abortTaskSet:
             if lunExists {
                 abortAll(where: { $0.lunField == h.lun })
             } else {
                 response = .lunDoesNotExist
             }
+        case .clearTaskSet, .logicalUnitReset:
+            // The task set is shared by every I_T nexus (TST=0): other sessions' tasks on
+            // the LU go too, and a LU reset resets its state (reservations, unit attentions).
+            if let unit = target?.units[LUNEncoding.decode(h.lun) ?? UInt64.max] {
+                abortAll(where: { $0.lunField == h.lun })
+                _ = registry.abortTasks(onTarget: target!.name, unit: unit, except: connectionID)
+                if function == .logicalUnitReset {
+                    unit.logicalUnitReset(by: nexus)
+                } else {
+                    unit.clearTaskSet(by: nexus)
+                }
+            } else {
+                response = .lunDoesNotExist
+            }
         case .targetWarmReset, .targetColdReset:
             abortAll(where: { _ in true })
+            if let target {
+                _ = registry.abortTasks(onTarget: target.name, unit: nil, except: connectionID)
+                for unit in target.units.values { unit.targetReset(by: nexus) }
+                if function == .targetColdReset {
+                    // A cold reset ends every I_T nexus of the target (RFC 7143 11.5.1).
+                    for other in registry.connections(onTarget: target.name, except: connectionID) { other.close() }
+                }
+            }
         case .clearACA:
             response = .functionNotSupported
         case .taskReassign:

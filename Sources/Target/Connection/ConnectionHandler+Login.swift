@@ -1,4 +1,5 @@
 import ISCSI
+import SCSI
 import NIOCore
 
 extension ConnectionHandler {
@@ -47,6 +48,9 @@ extension ConnectionHandler {
             logger.info("discovery session started")
         case let .normal(name):
             target = registry.catalog.target(named: name)
+            nexus = target.map {
+                NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
+            }
             logger[metadataKey: "target"] = "\(name)"
             logger.info("session started", metadata: [
                 "HeaderDigest": "\(parameters.headerDigest)", "DataDigest": "\(parameters.dataDigest)",

@@ -38,6 +38,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     var parameters = OperationalParameters()
     var target: ExportedTarget?
     var isDiscovery = false
+    /// The I_T nexus of a normal session, from login on (every command is decoded with it).
+    var nexus: NexusIdentity?
     var tsih: UInt16 = 0
     var statSN: UInt32 = 0
     var expCmdSN: UInt32 = 0
@@ -106,7 +108,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             id: id,
             requestLogout: { loop.execute { bound.value.requestLogout() } },
             close: { loop.execute { bound.value.closeNow(reason: "closed by the server") } },
-            peer: peerText))
+            peer: peerText,
+            abortTasks: { unit in
+                loop.submit { bound.value.abortAll(where: { task in unit.map { task.unit === $0 } ?? true }) }
+            }))
         loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
             if phase == .login {
                 logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")

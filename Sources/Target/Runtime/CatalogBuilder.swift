@@ -76,7 +76,17 @@ public enum CatalogBuilder {
                                            writeCache: backing.hasVolatileCache,
                                            serial: identity.serial, naaIdentifier: identity.naa,
                                            targetName: target.iqn)
-                units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing)
+                var reservations: ReservationStateFile?
+                if let stateDirectory {
+                    let path = ReservationStateFile.path(directory: stateDirectory, target: target.name, lun: UInt64(mapping.lun))
+                    do {
+                        reservations = try ReservationStateFile(path: path, owner: identity.serial, opener: opener)
+                    } catch {
+                        hooks.notice("persistent reservations of \(target.iqn) lun \(mapping.lun) will not survive a restart: \(error)")
+                    }
+                }
+                units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing, reservationFile: reservations,
+                                                         notice: hooks.notice)
             }
             let policy = AuthenticationPolicy(
                 incoming: config.incomingUsers(for: target).map(credential),

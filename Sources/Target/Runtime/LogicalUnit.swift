@@ -1,6 +1,7 @@
 import Config
 import ISCSI
 import NIOConcurrencyHelpers
+import NIOCore
 import SCSI
 import Storage
 
@@ -11,16 +12,78 @@ public final class LogicalUnit: Sendable {
     public let info: LogicalUnitInfo
     public let device: BlockDevice
     private let state: NIOLockedValueBox<LogicalUnitState>
+    /// Where persistent reservations are kept across restarts (nil: not kept).
+    public let reservationFile: ReservationStateFile?
+    private let notice: @Sendable (String) -> Void
 
-    public init(info: LogicalUnitInfo, device: BlockDevice) {
+    public init(info: LogicalUnitInfo, device: BlockDevice, reservationFile: ReservationStateFile? = nil,
+                notice: @escaping @Sendable (String) -> Void = { _ in }) {
         self.info = info
         self.device = device
-        self.state = NIOLockedValueBox(LogicalUnitState())
+        self.reservationFile = reservationFile
+        self.notice = notice
+        var initial = LogicalUnitState()
+        if let file = reservationFile {
+            if let owner = file.foreignOwner {
+                notice("\(file.path): reservations of another LU (serial \(owner)) ignored")
+            }
+            if let bytes = file.loaded {
+                do {
+                    try initial.restorePersistentReservations(bytes)
+                } catch {
+                    notice("\(file.path): persistent reservations not restored (\(error)); starting without them")
+                }
+            }
+        }
+        self.state = NIOLockedValueBox(initial)
     }
 
     public func decode(_ cdb: CDB, context: CommandContext) -> SCSIAction {
         state.withLockedValue { SCSICommandDecoder.decode(cdb, lu: info, state: &$0, context: context) }
     }
+
+    /// The second phase of MODE SELECT and PERSISTENT RESERVE OUT: the parameter list has
+    /// arrived. Under the same lock as `decode`, taken again (never held across the Data-Out
+    /// wait: reservations are checked again here).
+    public func complete(_ cdb: CDB, parameters: [UInt8], context: CommandContext,
+                         on loop: EventLoop) -> EventLoopFuture<SCSIAction> {
+        // A change to the persistent reservations is queued for the file inside the lock, so
+        // saves reach it in the order of the changes; the status waits for the save.
+        let (action, save): (SCSIAction, EventLoopFuture<Void>?) = state.withLockedValue { s in
+            let action = SCSICommandDecoder.complete(cdb, parameters: parameters, lu: info, state: &s, context: context)
+            guard s.persistentReservationsDirty, let file = reservationFile else { return (action, nil) }
+            s.persistentReservationsDirty = false
+            return (action, file.save(s.persistentReservationsSnapshot(), on: loop))
+        }
+        guard let save else { return loop.makeSucceededFuture(action) }
+        return save.map { action }.flatMapErrorThrowing { [state] error in
+            // The change stands in memory; the next PERSISTENT RESERVE OUT saves again.
+            state.withLockedValue { $0.persistentReservationsDirty = true }
+            throw error
+        }
+    }
+
+    /// The I_T nexus is gone (logout, dropped connection, reinstatement): its reservation,
+    /// unit attentions and PREVENT state go (persistent registrations stay).
+    public func nexusLost(_ nexus: NexusIdentity) {
+        state.withLockedValue { $0.nexusLost(nexus) }
+    }
+
+    public func logicalUnitReset(by issuer: NexusIdentity?) {
+        state.withLockedValue { $0.logicalUnitReset(by: issuer) }
+    }
+
+    /// CLEAR TASK SET from `issuer`: the other nexuses learn their commands were cleared.
+    public func clearTaskSet(by issuer: NexusIdentity?) {
+        state.withLockedValue { $0.establishUnitAttention(.commandsClearedByAnotherInitiator, except: issuer) }
+    }
+
+    public func targetReset(by issuer: NexusIdentity?) {
+        state.withLockedValue { $0.targetReset(by: issuer) }
+    }
+
+    /// Whether CHECK CONDITION carries descriptor-format sense (control mode page D_SENSE).
+    public var descriptorSense: Bool { state.withLockedValue { $0.descriptorSense } }
 
     public var blockSize: Int { info.blockSize }
 }
@@ -76,7 +139,12 @@ public final class TargetCatalog: Sendable {
     /// Closes every device (after the server stopped; not from an event loop: mirrors flush
     /// their members and clean their bitmaps on close). Combinations close their members.
     public func closeDevices() {
-        for t in targets { for u in t.units.values { u.device.close() } }
+        for t in targets {
+            for u in t.units.values {
+                u.device.close()
+                u.reservationFile?.close()  // after its queued saves
+            }
+        }
     }
 
     /// Every mirror, nested ones included, for resync and status.

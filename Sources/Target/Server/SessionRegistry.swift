@@ -1,4 +1,5 @@
 import ISCSI
+import SCSI
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -15,6 +16,9 @@ public final class SessionRegistry: Sendable {
         public let close: @Sendable () -> Void
         /// The initiator's address and port as text, for status output.
         public var peer: String = "?"
+        /// Aborts the connection's tasks on one LU (nil: every LU) without a response, on its
+        /// event loop (PREEMPT AND ABORT, resets from another session).
+        public var abortTasks: (@Sendable (LogicalUnit?) -> EventLoopFuture<Void>)? = nil
     }
 
     /// One logged-in session as `targe status` shows it.
@@ -33,6 +37,8 @@ public final class SessionRegistry: Sendable {
         var isid: UInt64
         var targetName: String?
         var connection: UInt64
+        /// The I_T nexus of a normal session (nil for discovery).
+        var nexus: NexusIdentity?
     }
 
     struct State {
@@ -64,11 +70,48 @@ public final class SessionRegistry: Sendable {
         state.withLockedValue { $0.connections[handle.id] = handle }
     }
 
-    /// Forgets the connection and any session it carried.
+    /// Forgets the connection and any session it carried. A session's end is the loss of its
+    /// I_T nexus for every LU of its target; told inside the lock, so a new login with the
+    /// same ISID cannot be admitted in between and lose its fresh state.
     public func unregister(connection id: UInt64) {
         state.withLockedValue { s in
             s.connections[id] = nil
-            for (tsih, entry) in s.sessions where entry.connection == id { s.sessions[tsih] = nil }
+            for (tsih, entry) in s.sessions where entry.connection == id {
+                s.sessions[tsih] = nil
+                nexusLost(entry)
+            }
+        }
+    }
+
+    private func nexusLost(_ entry: SessionEntry) {
+        guard let nexus = entry.nexus, let name = entry.targetName, let target = catalog.target(named: name) else { return }
+        for unit in target.units.values { unit.nexusLost(nexus) }
+    }
+
+    /// Aborts, on their own event loops, the tasks of the sessions on these nexuses for `unit`.
+    func abortTasks(of victims: [NexusIdentity], unit: LogicalUnit?) -> [EventLoopFuture<Void>] {
+        let wanted = Set(victims)
+        let handles: [ConnectionHandle] = state.withLockedValue { s in
+            s.sessions.values.filter { $0.nexus.map(wanted.contains) ?? false }.compactMap { s.connections[$0.connection] }
+        }
+        return handles.compactMap { $0.abortTasks?(unit) }
+    }
+
+    /// Aborts `unit`'s tasks (nil: all tasks) of every session on `targetName` except the
+    /// connection `except` (which aborts its own).
+    func abortTasks(onTarget targetName: String, unit: LogicalUnit?, except: UInt64) -> [EventLoopFuture<Void>] {
+        let handles: [ConnectionHandle] = state.withLockedValue { s in
+            s.sessions.values.filter { $0.targetName?.lowercased() == targetName.lowercased() && $0.connection != except }
+                .compactMap { s.connections[$0.connection] }
+        }
+        return handles.compactMap { $0.abortTasks?(unit) }
+    }
+
+    /// The other connections of sessions on `targetName` (a cold reset closes them).
+    func connections(onTarget targetName: String, except: UInt64) -> [ConnectionHandle] {
+        state.withLockedValue { s in
+            s.sessions.values.filter { $0.targetName?.lowercased() == targetName.lowercased() && $0.connection != except }
+                .compactMap { s.connections[$0.connection] }
         }
     }
 
@@ -89,6 +132,9 @@ public final class SessionRegistry: Sendable {
     func admit(_ outcome: LoginOutcome, connection: UInt64) -> Result<UInt16, LoginStatus> {
         let targetName: String?
         if case let .normal(name) = outcome.sessionType { targetName = name } else { targetName = nil }
+        let nexus = targetName.flatMap { catalog.target(named: $0) }.map {
+            NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
+        }
         var reinstated: ConnectionHandle?
         let result: Result<UInt16, LoginStatus> = state.withLockedValue { s in
             if outcome.requestedTSIH != 0 {
@@ -96,10 +142,14 @@ public final class SessionRegistry: Sendable {
                 return .failure(s.sessions[outcome.requestedTSIH] == nil ? .sessionDoesNotExist : .cantIncludeInSession)
             }
             // Same initiator port (name + ISID) to the same target: session reinstatement.
+            // Names compare in their normalised form (the nexus), as iSCSI names are case-blind.
             if let old = s.sessions.values.first(where: {
-                $0.initiatorName == outcome.initiatorName && $0.isid == outcome.isid && $0.targetName == targetName
+                $0.isid == outcome.isid && $0.targetName == targetName
+                    && ($0.nexus != nil && $0.nexus == nexus
+                        || $0.initiatorName.lowercased() == outcome.initiatorName.lowercased())
             }) {
                 s.sessions[old.tsih] = nil
+                nexusLost(old)
                 reinstated = s.connections[old.connection]
             }
             guard s.sessions.count < maxSessions else { return .failure(.outOfResources) }
@@ -107,7 +157,7 @@ public final class SessionRegistry: Sendable {
             while tsih == 0 || s.sessions[tsih] != nil { tsih &+= 1 }
             s.nextTSIH = tsih &+ 1
             s.sessions[tsih] = SessionEntry(tsih: tsih, initiatorName: outcome.initiatorName, isid: outcome.isid,
-                                            targetName: targetName, connection: connection)
+                                            targetName: targetName, connection: connection, nexus: nexus)
             return .success(tsih)
         }
         reinstated?.close()

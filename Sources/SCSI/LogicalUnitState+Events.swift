@@ -1,0 +1,50 @@
+/// Transport events (SAM-5 6.3, SPC-4 5.14): what the transport tells each LU it serves.
+extension LogicalUnitState {
+    /// An I_T nexus ended (logout, dropped connection ending the session, session
+    /// reinstatement, connection closed by a TARGET COLD RESET). Releases its SPC-2
+    /// reservation and its PREVENT, drops its pending unit attentions, and makes its next
+    /// command, if it forms again, get I_T NEXUS LOSS OCCURRED (29/07). Persistent
+    /// reservations and registrations are unaffected.
+    public mutating func nexusLost(_ nexus: NexusIdentity) {
+        if reservationHolder == nexus { reservationHolder = nil }
+        nexuses.remove(nexus)
+    }
+
+    /// LOGICAL UNIT RESET (SAM-5 6.3.3), from `issuer` when known: releases the SPC-2
+    /// reservation and every PREVENT, returns the mode parameters to their defaults (nothing is
+    /// saved), and queues BUS DEVICE RESET FUNCTION OCCURRED (29/03) for every I_T nexus,
+    /// the issuer's included. Aborting the tasks is the transport's part. Persistent
+    /// reservations are unaffected.
+    public mutating func logicalUnitReset(by issuer: NexusIdentity? = nil) {
+        reset(issuer: issuer, condition: .busDeviceResetOccurred)
+    }
+
+    /// TARGET WARM RESET or TARGET COLD RESET (RFC 7143 11.5.1): a reset of every LU of the
+    /// target, as `logicalUnitReset` but with POWER ON, RESET, OR BUS DEVICE RESET OCCURRED
+    /// (29/00). For a cold reset the transport also reports each dropped session with
+    /// `nexusLost`.
+    public mutating func targetReset(by issuer: NexusIdentity? = nil) {
+        reset(issuer: issuer, condition: .powerOnReset)
+    }
+
+    /// The LU's capacity changed: CAPACITY DATA HAS CHANGED (2A/09) for every I_T nexus.
+    public mutating func capacityChanged() {
+        establishUnitAttention(.capacityDataChanged)
+    }
+
+    /// Queues a unit attention condition for every known I_T nexus except `excluded` (for
+    /// example REPORTED LUNS DATA HAS CHANGED, 3F/0E, after a configuration change). A nexus
+    /// that has not sent a command yet gets POWER ON, RESET, OR BUS DEVICE RESET OCCURRED
+    /// with its first command instead.
+    public mutating func establishUnitAttention(_ sense: SenseData, except excluded: NexusIdentity? = nil) {
+        nexuses.post(sense) { $0 != excluded }
+    }
+
+    private mutating func reset(issuer: NexusIdentity?, condition: SenseData) {
+        reservationHolder = nil
+        nexuses.allowRemovalForAll()
+        restoreDefaultModeParameters()
+        if let issuer { nexuses.ensureKnown(issuer) }
+        nexuses.post(condition) { _ in true }
+    }
+}
