@@ -5,7 +5,7 @@
 #   scripts/iscsi-test-cu.sh ISCSI_URL_WITH_LUN [extra iscsi-test-cu args...]
 #   e.g. scripts/iscsi-test-cu.sh iscsi://127.0.0.1:3260/iqn.2026-11.org.targe.test:disk/0
 #
-# The LUN's data is destroyed (-d). A second URL among the extra args is iscsi-test-cu's
+# The LUN's data is destroyed (-d; -S allows the SANITIZE tests). A second URL among the extra args is iscsi-test-cu's
 # multipath URL (enables the MultipathIO tests).
 #
 # Environment:
@@ -44,7 +44,7 @@ echo "iscsi-test-cu: log $log"
 # -v (verbose) prints "Suite: S" / "  Test: T ...<messages>passed|FAILED" for each test.
 rc=0
 start=$(date +%s)
-timeout --kill-after=10 "$limit" iscsi-test-cu -d -v -t "$tests" "$url" "$@" >"$log" 2>&1 || rc=$?
+timeout --kill-after=10 "$limit" iscsi-test-cu -d -S -v -t "$tests" "$url" "$@" >"$log" 2>&1 || rc=$?
 echo "iscsi-test-cu: exit status $rc after $(( $(date +%s) - start ))s"
 
 # One row per test: suite.test, result (passed|failed|skipped), first message.

@@ -1,5 +1,5 @@
-// libiscsi's conformance suite (iscsi-test-cu, family ALL, destructive tests allowed) against a
-// 64 MiB file LUN, through scripts/iscsi-test-cu.sh so `make test` and a person at a shell run
+// libiscsi's conformance suite (iscsi-test-cu, family ALL, destructive and sanitize tests
+// allowed, a second URL to the same LUN for the multipath tests) against a 64 MiB file LUN, through scripts/iscsi-test-cu.sh so `make test` and a person at a shell run
 // exactly the same thing. Failures above TARGE_CU_MAX_FAILURES (default 0) fail the test.
 import Foundation
 import XCTest
@@ -18,9 +18,9 @@ final class ConformanceTests: EndToEndTestCase {
         let targe = try startTarge(config)
 
         let url = targe.lunURL(target: "disk")
-        var args = [script, url]
-        // Opt-in: the same LUN again as the multipath URL (second I_T nexus, -I initiator).
-        if ProcessInfo.processInfo.environment["TARGE_CU_MULTIPATH"] == "1" { args.append(url) }
+        // The same LUN again as the multipath URL: the MultipathIO tests and every test that
+        // needs a second I_T nexus (reservations, unit attentions) use it, with -I's name.
+        let args = [script, url, url]
         let timeout = Double(ProcessInfo.processInfo.environment["TARGE_CU_TIMEOUT"] ?? "") ?? 1200
         let result = runTool("/bin/bash", args, timeout: timeout + 60, abortIf: targe.abortIfDead)
         // The script's report is the useful part of `make test` output: always show it.
