@@ -64,4 +64,33 @@ final class ConformanceTests: EndToEndTestCase {
         XCTAssertFalse(log.contains("wrong CHAP response"), "no failed CHAP logins\n\(targe.diagnostics)")
         assertAlive(targe, "after the suite through CHAP")
     }
+
+    /// The suite's read-only tests against a target with `access ro`: every write-type
+    /// command fails DATA PROTECT / WRITE PROTECTED and MODE SENSE says WP.
+    func testLibiscsiReadOnlyTestsOnAReadOnlyTarget() throws {
+        _ = try Tools.iscsiTestCU()
+        let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
+        var config = ConfigBuilder()
+        config.fileDevice("disk0", size: "16MiB")
+        config.raw("[target ro]\nlun 0 disk0\naccess ro")
+        let targe = try startTarge(config)
+        let result = runTool("/bin/bash", [script, targe.lunURL(target: "ro")], timeout: 660, environment: [
+            "TARGE_CU_TESTS": "ALL.ReadOnly", "TARGE_CU_TIMEOUT": "600",
+        ], abortIf: targe.abortIfDead)
+        print(result.stdout)
+        XCTAssertTrue(result.succeeded, "iscsi-test-cu ReadOnly: \(result.outcome)\n\(tail(result.stdout, lines: 5))")
+        // ReadOnlySBC counts as "skipped" in the script's table because it skips the opcodes
+        // we do not implement; what it checked is in CUnit's assert count.
+        let logPath = result.stdout.split(separator: "\n").first { $0.hasPrefix("iscsi-test-cu: log ") }
+            .map { String($0.dropFirst("iscsi-test-cu: log ".count)) }
+        let log = logPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+        let asserts = log.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("asserts") }
+            .map { $0.split(separator: " ").compactMap { Int($0) } } ?? []
+        XCTAssertEqual(asserts.count, 4, "CUnit's asserts line (total, ran, passed, failed): \(asserts)\n\(log)")
+        if asserts.count == 4 {
+            XCTAssertGreaterThanOrEqual(asserts[2], 10, "write commands were refused as write-protected")
+            XCTAssertEqual(asserts[3], 0, "no assert failed")
+        }
+        assertAlive(targe, "after the read-only tests")
+    }
 }
