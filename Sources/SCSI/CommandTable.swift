@@ -56,6 +56,10 @@ enum CommandTable {
                               readiness: .needsStartedUnit, reservation: .read) { cdb, _, _, _ in
                 ReadDefectDataCommand.decode(cdb, form: .ten)
             },
+            CommandDescriptor(0x41, "WRITE SAME(10)", usage: [0x41, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0x07],
+                              readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, _ in
+                WriteSameCommand.decode(cdb, form: .ten, lu: lu, state: state)
+            },
             CommandDescriptor(0x55, "MODE SELECT(10)", usage: [0x55, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07],
                               readiness: .always, reservation: .write,
                               completion: { cdb, parameters, lu, state, context in
@@ -74,6 +78,16 @@ enum CommandTable {
                               usage: [0x5A, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0x07],
                               readiness: .always, reservation: .read) { cdb, lu, state, _ in
                 ModeSenseCommand.decode(cdb, form: .ten, lu: lu, state: state)
+            },
+            CommandDescriptor(0x89, "COMPARE AND WRITE",
+                              usage: [0x89, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0x1F, 0x07],
+                              readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, context in
+                CompareAndWriteCommand.decode(cdb, lu: lu, state: state, context: context)
+            },
+            CommandDescriptor(0x93, "WRITE SAME(16)",
+                              usage: [0x93, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x07],
+                              readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, _ in
+                WriteSameCommand.decode(cdb, form: .sixteen, lu: lu, state: state)
             },
             CommandDescriptor(0x9E, serviceAction: 0x10, "READ CAPACITY(16)",
                               usage: [0x9E, 0x10] + [UInt8](repeating: 0xFF, count: 12) + [0x01, 0x07],

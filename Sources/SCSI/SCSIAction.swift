@@ -15,6 +15,11 @@ public enum SCSIAction: Sendable, Equatable {
     /// Data-Out of `blocks * blockSize` bytes: write them, make them durable, then (when
     /// `byteCheck`) compare the medium with them (MISCOMPARE with the offset on difference).
     case writeAndVerify(lba: UInt64, blocks: UInt32, byteCheck: Bool)
+    /// WRITE SAME: Data-Out of one block (none when `zeros`: NDOB) written to each of
+    /// `blocks` blocks from `lba`.
+    case writeSame(lba: UInt64, blocks: UInt32, zeros: Bool)
+    /// COMPARE AND WRITE: Data-Out of `2 * blocks` blocks (verify data, then write data).
+    case compareAndWrite(lba: UInt64, blocks: UInt32, fua: Bool)
     /// `byteCheck`: Data-Out of `blocks * blockSize` bytes compared with the medium
     /// (MISCOMPARE with the offset on difference). Otherwise no data: the range has been
     /// checked and the transport completes with GOOD (optionally reading the range first).
@@ -51,7 +56,8 @@ extension SCSIAction {
     public var direction: DataDirection {
         switch self {
         case .dataIn, .read: return .dataIn
-        case .write, .writeAndVerify, .parameterData: return .dataOut
+        case .write, .writeAndVerify, .parameterData, .compareAndWrite: return .dataOut
+        case .writeSame(_, _, let zeros): return zeros ? .none : .dataOut
         case .verify(_, _, let byteCheck): return byteCheck ? .dataOut : .none
         case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks: return .none
         }
@@ -70,6 +76,10 @@ extension SCSIAction {
             return byteCheck ? Int(blocks) * blockSize : 0
         case .parameterData(let length):
             return length
+        case .writeSame(_, _, let zeros):
+            return zeros ? 0 : blockSize
+        case .compareAndWrite(_, let blocks, _):
+            return 2 * Int(blocks) * blockSize
         case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks:
             return 0
         }

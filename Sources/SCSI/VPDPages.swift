@@ -36,7 +36,7 @@ enum VPDPages {
         var out: [UInt8] = []
         out.reserveCapacity(60)
         out.append(0)                                          // byte 4: WSNZ=0
-        out.append(0)                                          // byte 5: MAXIMUM COMPARE AND WRITE LENGTH
+        out.append(CompareAndWriteCommand.maximumBlocks)       // byte 5: MAXIMUM COMPARE AND WRITE LENGTH
         out.appendBE16(UInt16(1) << UInt16(min(lu.physicalBlocksPerLogicalExponent, 15)))
                                                                // 6-7: OPTIMAL TRANSFER LENGTH GRANULARITY
         out.appendBE32(lu.maxTransferBlocks)                   // 8-11: MAXIMUM TRANSFER LENGTH
@@ -46,7 +46,7 @@ enum VPDPages {
         out.appendBE32(0)                                      // 24-27: MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
         out.appendBE32(0)                                      // 28-31: OPTIMAL UNMAP GRANULARITY
         out.appendBE32(0)                                      // 32-35: UGAVALID, UNMAP GRANULARITY ALIGNMENT
-        out.appendBE64(0)                                      // 36-43: MAXIMUM WRITE SAME LENGTH
+        out.appendBE64(WriteSameCommand.maximumBlocks)         // 36-43: MAXIMUM WRITE SAME LENGTH
         out.appendZeros(20)                                    // 44-63: atomic write limits, reserved
         return out
     }

@@ -11,8 +11,10 @@ import NIOConcurrencyHelpers
 /// holder and makes later overlapping requests wait behind it (first come, first served).
 ///
 /// Shared by every aio device on the same file (slices of one file may share a block at
-/// their boundary), across event loops; grants run on the thread that releases.
-final class AIORangeLock: @unchecked Sendable {
+/// their boundary), across event loops; grants run on the thread that releases. A LU uses
+/// one the same way for COMPARE AND WRITE: exclusive over its blocks from the read to the end
+/// of the write, while every other write holds its blocks shared.
+public final class AIORangeLock: @unchecked Sendable {
     struct Range {
         let id: UInt64
         let lo: UInt64
@@ -36,9 +38,11 @@ final class AIORangeLock: @unchecked Sendable {
     private var exclusives = 0
     private var nextID: UInt64 = 1
 
+    public init() {}
+
     /// Takes [lo, hi) and calls `grant` with the token for `release`: at once on this thread
     /// when nothing conflicts, else later on the thread whose release makes way.
-    func acquire(lo: UInt64, hi: UInt64, exclusive: Bool, grant: @escaping @Sendable (UInt64) -> Void) {
+    public func acquire(lo: UInt64, hi: UInt64, exclusive: Bool, grant: @escaping @Sendable (UInt64) -> Void) {
         let granted: UInt64? = lock.withLock {
             let range = Range(id: nextID, lo: lo, hi: hi, exclusive: exclusive)
             nextID &+= 1
@@ -53,7 +57,7 @@ final class AIORangeLock: @unchecked Sendable {
         if let granted { grant(granted) }
     }
 
-    func release(_ id: UInt64) {
+    public func release(_ id: UInt64) {
         let grants: [(UInt64, @Sendable (UInt64) -> Void)] = lock.withLock {
             guard let index = held.firstIndex(where: { $0.id == id }) else {
                 preconditionFailure("AIORangeLock: release of a range that is not held")

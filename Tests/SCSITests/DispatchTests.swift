@@ -4,7 +4,7 @@ import XCTest
 /// Opcode dispatch, CONTROL byte checks, REPORT SUPPORTED OPERATION CODES and missing LUNs.
 final class DispatchTests: XCTestCase {
     func testUnknownOpcodes() {
-        for opcode: UInt8 in [0x01, 0x04, 0x4D, 0x5C, 0x42, 0x7F, 0x89, 0xC0, 0xFF] {
+        for opcode: UInt8 in [0x01, 0x04, 0x4D, 0x5C, 0x42, 0x7F, 0xC0, 0xFF] {
             XCTAssertEqual(decode([opcode] + [UInt8](repeating: 0, count: 15)), .checkCondition(.invalidOpcode))
         }
         var stopped = Fixture.ready(LogicalUnitState(stopped: true))

@@ -92,7 +92,9 @@ extension ConnectionHandler {
                         storageFailed(task, error, sense: .unrecoveredReadError)
                     }
                 }
-        case .write, .writeAndVerify, .verify(_, _, true), .parameterData:
+        case .writeSame(_, _, true):
+            performDataOut(task)
+        case .write, .writeAndVerify, .verify(_, _, true), .parameterData, .writeSame, .compareAndWrite:
             task.wanted = min(action.transferLength(blockSize: blockSize), task.expectedLength)
             task.trimToWanted()
             task.nextR2TOffset = min(task.unsolicitedLength, task.wanted)
@@ -212,7 +214,12 @@ extension ConnectionHandler {
         switch action {
         case let .write(lba, _, fua):
             guard task.kept > 0 else { return complete(task, status: Self.statusGood, commandLength: commandLength) }
-            unit.device.write(offset: lba * UInt64(blockSize), buffers: task.chunks, forceUnitAccess: fua, on: loop)
+            let offset = lba * UInt64(blockSize)
+            let chunks = task.chunks
+            lockRange(unit, offset: offset, length: task.kept, exclusive: false).flatMap { id in
+                unit.device.write(offset: offset, buffers: chunks, forceUnitAccess: fua, on: loop)
+                    .always { _ in unit.writeRanges.release(id) }
+            }
                 .assumeIsolated().whenComplete { [self] result in
                     guard !task.aborted else { return }
                     switch result {
@@ -255,6 +262,43 @@ extension ConnectionHandler {
                     case let .failure(error): storageFailed(task, error, sense: .unrecoveredReadError)
                     }
                 }
+        case let .writeSame(lba, blocks, zeros):
+            // One block of pattern (zeros for NDOB), written over the range in chunks.
+            var pattern = context.channel.allocator.buffer(capacity: blockSize)
+            if zeros {
+                pattern.writeRepeatingByte(0, count: blockSize)
+            } else {
+                guard task.kept >= blockSize else {
+                    return complete(task, sense: SenseData(key: .illegalRequest, asc: 0x1A, ascq: 0x00))  // PARAMETER LIST LENGTH ERROR
+                }
+                for chunk in task.chunks { pattern.writeImmutableBuffer(chunk) }
+                pattern = pattern.getSlice(at: pattern.readerIndex, length: blockSize)!
+            }
+            let range = (offset: lba * UInt64(blockSize), length: Int(blocks) * blockSize)
+            lockRange(unit, offset: range.offset, length: range.length, exclusive: false).assumeIsolated()
+                .flatMap { [self] id in
+                    writeRepeated(unit, pattern: pattern, from: lba, blocks: UInt64(blocks), on: loop)
+                        .always { _ in unit.writeRanges.release(id) }
+                }
+                .whenComplete { [self] result in
+                    guard !task.aborted else { return }
+                    switch result {
+                    case .success: complete(task, status: Self.statusGood, commandLength: zeros ? 0 : blockSize)
+                    case let .failure(error): storageFailed(task, error, sense: .writeError)
+                    }
+                }
+        case let .compareAndWrite(lba, blocks, fua):
+            let length = Int(blocks) * blockSize
+            guard task.kept == 2 * length else {
+                // The initiator's expected length did not cover both halves.
+                return complete(task, sense: .invalidFieldInCDB(byte: 13))
+            }
+            var both = context.channel.allocator.buffer(capacity: 2 * length)
+            for chunk in task.chunks { both.writeImmutableBuffer(chunk) }
+            let verify = both.getSlice(at: both.readerIndex, length: length)!
+            let data = both.getSlice(at: both.readerIndex + length, length: length)!
+            compareAndWrite(task, unit, offset: lba * UInt64(blockSize), verify: verify, data: data, fua: fua,
+                            commandLength: commandLength)
         case .parameterData:
             // An empty list goes on too: the decoder answers PARAMETER LIST LENGTH ERROR.
             var parameters: [UInt8] = []
@@ -272,6 +316,65 @@ extension ConnectionHandler {
         default:
             break
         }
+    }
+
+    /// Takes `length` bytes at `offset` in the LU's write ranges; the future carries the token
+    /// to release (granted at once unless a COMPARE AND WRITE holds an overlapping range).
+    func lockRange(_ unit: LogicalUnit, offset: UInt64, length: Int, exclusive: Bool) -> EventLoopFuture<UInt64> {
+        let promise = context.eventLoop.makePromise(of: UInt64.self)
+        unit.writeRanges.acquire(lo: offset, hi: offset + UInt64(length), exclusive: exclusive) { promise.succeed($0) }
+        return promise.futureResult
+    }
+
+    /// Read, compare, write, with the range held exclusively throughout: no other write to
+    /// these blocks can land between the compare and the write.
+    func compareAndWrite(_ task: SCSITask, _ unit: LogicalUnit, offset: UInt64, verify: ByteBuffer, data: ByteBuffer,
+                         fua: Bool, commandLength: Int) {
+        let loop = context.eventLoop
+        let length = verify.readableBytes
+        lockRange(unit, offset: offset, length: length, exclusive: true).assumeIsolated().whenSuccess { [self] id in
+            unit.device.read(offset: offset, length: length, on: loop).assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case let .failure(error):
+                    unit.writeRanges.release(id)
+                    if !task.aborted { storageFailed(task, error, sense: .unrecoveredReadError) }
+                case let .success(medium):
+                    if let at = firstDifference(medium, [verify]) {
+                        unit.writeRanges.release(id)
+                        if !task.aborted { complete(task, sense: .miscompare(offset: UInt64(at))) }
+                        return
+                    }
+                    unit.device.write(offset: offset, buffers: [data], forceUnitAccess: fua, on: loop)
+                        .assumeIsolated().whenComplete { [self] result in
+                            unit.writeRanges.release(id)
+                            guard !task.aborted else { return }
+                            switch result {
+                            case .success: complete(task, status: Self.statusGood, commandLength: commandLength)
+                            case let .failure(error): storageFailed(task, error, sense: .writeError)
+                            }
+                        }
+                }
+            }
+        }
+    }
+
+    /// WRITE SAME's writes: one buffer of up to 1 MiB of repeated pattern, written chunk after
+    /// chunk (one at a time: a long WRITE SAME must not flood the device queue).
+    func writeRepeated(_ unit: LogicalUnit, pattern: ByteBuffer, from lba: UInt64, blocks: UInt64,
+                       on loop: EventLoop) -> EventLoopFuture<Void> {
+        let blockSize = UInt64(pattern.readableBytes)
+        let perChunk = max(1, min(blocks, (1 << 20) / blockSize))
+        var chunk = context.channel.allocator.buffer(capacity: Int(perChunk * blockSize))
+        for _ in 0..<perChunk { chunk.writeImmutableBuffer(pattern) }
+        func write(from next: UInt64) -> EventLoopFuture<Void> {
+            let end = lba + blocks
+            guard next < end else { return loop.makeSucceededVoidFuture() }
+            let count = min(perChunk, end - next)
+            let slice = chunk.getSlice(at: chunk.readerIndex, length: Int(count * blockSize))!
+            return unit.device.write(offset: next * blockSize, buffers: [slice], forceUnitAccess: false, on: loop)
+                .flatMap { write(from: next + count) }
+        }
+        return write(from: lba)
     }
 
     /// The outcome of MODE SELECT or PERSISTENT RESERVE OUT once its parameter list arrived.

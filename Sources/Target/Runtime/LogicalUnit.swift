@@ -14,6 +14,9 @@ public final class LogicalUnit: Sendable {
     private let state: NIOLockedValueBox<LogicalUnitState>
     /// Where persistent reservations are kept across restarts (nil: not kept).
     public let reservationFile: ReservationStateFile?
+    /// Byte ranges being written: COMPARE AND WRITE holds its range exclusively from its read
+    /// to the end of its write; every other write holds its range shared.
+    public let writeRanges = AIORangeLock()
     private let notice: @Sendable (String) -> Void
 
     public init(info: LogicalUnitInfo, device: BlockDevice, reservationFile: ReservationStateFile? = nil,
