@@ -84,6 +84,11 @@ enum CommandTable {
                               readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, context in
                 CompareAndWriteCommand.decode(cdb, lu: lu, state: state, context: context)
             },
+            CommandDescriptor(0x8B, "ORWRITE(16)",
+                              usage: [0x8B, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x07],
+                              readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, _ in
+                OrWriteCommand.decode(cdb, lu: lu, state: state)
+            },
             CommandDescriptor(0x93, "WRITE SAME(16)",
                               usage: [0x93, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0x07],
                               readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, _ in

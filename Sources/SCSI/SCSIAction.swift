@@ -20,6 +20,8 @@ public enum SCSIAction: Sendable, Equatable {
     case writeSame(lba: UInt64, blocks: UInt32, zeros: Bool)
     /// COMPARE AND WRITE: Data-Out of `2 * blocks` blocks (verify data, then write data).
     case compareAndWrite(lba: UInt64, blocks: UInt32, fua: Bool)
+    /// ORWRITE: Data-Out of `blocks` blocks ORed into the medium.
+    case orWrite(lba: UInt64, blocks: UInt32, fua: Bool)
     /// `byteCheck`: Data-Out of `blocks * blockSize` bytes compared with the medium
     /// (MISCOMPARE with the offset on difference). Otherwise no data: the range has been
     /// checked and the transport completes with GOOD (optionally reading the range first).
@@ -56,7 +58,7 @@ extension SCSIAction {
     public var direction: DataDirection {
         switch self {
         case .dataIn, .read: return .dataIn
-        case .write, .writeAndVerify, .parameterData, .compareAndWrite: return .dataOut
+        case .write, .writeAndVerify, .parameterData, .compareAndWrite, .orWrite: return .dataOut
         case .writeSame(_, _, let zeros): return zeros ? .none : .dataOut
         case .verify(_, _, let byteCheck): return byteCheck ? .dataOut : .none
         case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks: return .none
@@ -70,7 +72,8 @@ extension SCSIAction {
     public func transferLength(blockSize: Int) -> Int {
         switch self {
         case .dataIn(let data): return data.count
-        case .read(_, let blocks, _), .write(_, let blocks, _), .writeAndVerify(_, let blocks, _):
+        case .read(_, let blocks, _), .write(_, let blocks, _), .writeAndVerify(_, let blocks, _),
+             .orWrite(_, let blocks, _):
             return Int(blocks) * blockSize
         case .verify(_, let blocks, let byteCheck):
             return byteCheck ? Int(blocks) * blockSize : 0

@@ -29,3 +29,18 @@ final class CompareAndWriteTests: XCTestCase {
         XCTAssertEqual(sense(decode(caw(lba: 0, blocks: 1), lu: Fixture.lu(readOnly: true))), .writeProtected)
     }
 }
+
+/// ORWRITE (16): the range, ORPROTECT refused, zero blocks, write protection.
+final class OrWriteTests: XCTestCase {
+    func testDecode() {
+        let action = decode(CDBBuilder.sixteen(0x8B, flags: 0x08, lba: 3, blocks: 4))
+        guard case .orWrite(3, 4, true) = action else { return XCTFail("\(action)") }
+        XCTAssertEqual(action.transferLength(blockSize: 512), 2048)
+        XCTAssertEqual(sense(decode(CDBBuilder.sixteen(0x8B, lba: 2046, blocks: 4))), .lbaOutOfRange)
+        XCTAssertEqual(sense(decode(CDBBuilder.sixteen(0x8B, flags: 0x20, lba: 0, blocks: 1))),
+                       .invalidFieldInCDB(byte: 1, bit: 7))
+        guard case .good = decode(CDBBuilder.sixteen(0x8B, lba: 0, blocks: 0)) else { return XCTFail() }
+        XCTAssertEqual(sense(decode(CDBBuilder.sixteen(0x8B, lba: 0, blocks: 1), lu: Fixture.lu(readOnly: true))),
+                       .writeProtected)
+    }
+}

@@ -156,7 +156,7 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
         }
     case .read(let lba, let blocks, _), .write(let lba, let blocks, _), .writeAndVerify(let lba, let blocks, _),
          .verify(let lba, let blocks, _), .writeSame(let lba, let blocks, _),
-         .compareAndWrite(let lba, let blocks, _):
+         .compareAndWrite(let lba, let blocks, _), .orWrite(let lba, let blocks, _):
         fuzzCheck(!missingLUN, "a missing LUN may not access a medium: \(cdb) -> \(action)")
         // SBC-4 4.5: the whole range lies on the medium.
         let (end, overflow) = lba.addingReportingOverflow(UInt64(blocks))
@@ -166,6 +166,9 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
         if case .writeAndVerify = action { fuzzCheck(!lu.readOnly, "write to a read-only LU (\(cdb))") }
         if case .write = action { fuzzCheck(!stateBefore.softwareWriteProtect, "write with SWP set (\(cdb))") }
         if case .writeAndVerify = action { fuzzCheck(!stateBefore.softwareWriteProtect, "write with SWP set (\(cdb))") }
+        if case .orWrite = action {
+            fuzzCheck(!lu.readOnly && !stateBefore.softwareWriteProtect, "ORWRITE to a write-protected LU (\(cdb))")
+        }
         if case .compareAndWrite = action {
             fuzzCheck(!lu.readOnly && !stateBefore.softwareWriteProtect, "COMPARE AND WRITE to a write-protected LU (\(cdb))")
         }

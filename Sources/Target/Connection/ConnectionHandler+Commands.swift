@@ -94,7 +94,7 @@ extension ConnectionHandler {
                 }
         case .writeSame(_, _, true):
             performDataOut(task)
-        case .write, .writeAndVerify, .verify(_, _, true), .parameterData, .writeSame, .compareAndWrite:
+        case .write, .writeAndVerify, .verify(_, _, true), .parameterData, .writeSame, .compareAndWrite, .orWrite:
             task.wanted = min(action.transferLength(blockSize: blockSize), task.expectedLength)
             task.trimToWanted()
             task.nextR2TOffset = min(task.unsolicitedLength, task.wanted)
@@ -299,6 +299,11 @@ extension ConnectionHandler {
             let data = both.getSlice(at: both.readerIndex + length, length: length)!
             compareAndWrite(task, unit, offset: lba * UInt64(blockSize), verify: verify, data: data, fua: fua,
                             commandLength: commandLength)
+        case let .orWrite(lba, _, fua):
+            guard task.kept > 0 else { return complete(task, status: Self.statusGood, commandLength: commandLength) }
+            var data = context.channel.allocator.buffer(capacity: task.kept)
+            for chunk in task.chunks { data.writeImmutableBuffer(chunk) }
+            orWrite(task, unit, offset: lba * UInt64(blockSize), data: data, fua: fua, commandLength: commandLength)
         case .parameterData:
             // An empty list goes on too: the decoder answers PARAMETER LIST LENGTH ERROR.
             var parameters: [UInt8] = []
@@ -354,6 +359,35 @@ extension ConnectionHandler {
                             }
                         }
                 }
+            }
+        }
+    }
+
+    /// Read, OR, write, with the range held exclusively throughout.
+    func orWrite(_ task: SCSITask, _ unit: LogicalUnit, offset: UInt64, data: ByteBuffer, fua: Bool, commandLength: Int) {
+        let loop = context.eventLoop
+        let length = data.readableBytes
+        lockRange(unit, offset: offset, length: length, exclusive: true).assumeIsolated().whenSuccess { [self] id in
+            unit.device.read(offset: offset, length: length, on: loop).assumeIsolated().whenComplete { [self] result in
+                guard case var .success(medium) = result else {
+                    unit.writeRanges.release(id)
+                    if case let .failure(error) = result, !task.aborted { storageFailed(task, error, sense: .unrecoveredReadError) }
+                    return
+                }
+                medium.withUnsafeMutableReadableBytes { m in
+                    data.withUnsafeReadableBytes { d in
+                        for i in 0..<min(m.count, d.count) { m[i] |= d[i] }
+                    }
+                }
+                unit.device.write(offset: offset, buffers: [medium], forceUnitAccess: fua, on: loop)
+                    .assumeIsolated().whenComplete { [self] result in
+                        unit.writeRanges.release(id)
+                        guard !task.aborted else { return }
+                        switch result {
+                        case .success: complete(task, status: Self.statusGood, commandLength: commandLength)
+                        case let .failure(error): storageFailed(task, error, sense: .writeError)
+                        }
+                    }
             }
         }
     }
