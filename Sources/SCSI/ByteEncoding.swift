@@ -54,3 +54,10 @@ extension Array where Element == UInt8 {
         allocationLength >= count ? self : Array(prefix(allocationLength))
     }
 }
+
+/// Big-endian fields of parameter lists (the caller has checked the length).
+extension Array where Element == UInt8 {
+    func be16(at i: Int) -> UInt16 { UInt16(self[i]) << 8 | UInt16(self[i + 1]) }
+    func be32(at i: Int) -> UInt32 { (0..<4).reduce(0) { $0 << 8 | UInt32(self[i + $1]) } }
+    func be64(at i: Int) -> UInt64 { (0..<8).reduce(0) { $0 << 8 | UInt64(self[i + $1]) } }
+}

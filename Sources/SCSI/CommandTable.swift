@@ -60,6 +60,11 @@ enum CommandTable {
                               readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, _ in
                 WriteSameCommand.decode(cdb, form: .ten, lu: lu, state: state)
             },
+            CommandDescriptor(0x42, "UNMAP", usage: [0x42, 0x01, 0, 0, 0, 0, 0x1F, 0xFF, 0xFF, 0x07],
+                              readiness: .needsStartedUnit, reservation: .write,
+                              completion: { _, parameters, lu, _, _ in UnmapCommand.complete(parameters: parameters, lu: lu) }) {
+                cdb, lu, state, _ in UnmapCommand.decode(cdb, lu: lu, state: state)
+            },
             CommandDescriptor(0x55, "MODE SELECT(10)", usage: [0x55, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07],
                               readiness: .always, reservation: .write,
                               completion: { cdb, parameters, lu, state, context in
@@ -98,6 +103,11 @@ enum CommandTable {
                               usage: [0x9E, 0x10] + [UInt8](repeating: 0xFF, count: 12) + [0x01, 0x07],
                               readiness: .needsStartedUnit, reservation: .allowed) { cdb, lu, _, _ in
                 ReadCapacityCommand.decode16(cdb, lu: lu)
+            },
+            CommandDescriptor(0x9E, serviceAction: 0x12, "GET LBA STATUS",
+                              usage: [0x9E, 0x12] + [UInt8](repeating: 0xFF, count: 12) + [0, 0x07],
+                              readiness: .needsStartedUnit, reservation: .read) { cdb, lu, _, _ in
+                GetLBAStatusCommand.decode(cdb, lu: lu)
             },
             CommandDescriptor(0xA0, "REPORT LUNS",
                               usage: [0xA0, 0, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],

@@ -9,6 +9,9 @@ public struct LogicalUnitInfo: Sendable, Equatable {
     public var blockCount: UInt64
     /// Writes fail with DATA PROTECT / WRITE PROTECTED; MODE SENSE reports WP.
     public var readOnly: Bool
+    /// Thin provisioned (LBPME): UNMAP, WRITE SAME with UNMAP and GET LBA STATUS work, and
+    /// deallocated blocks read as zeros (LBPRZ). Set for backing stores that can punch holes.
+    public var thinProvisioned = false
     /// WCE in the caching mode page: writes may sit in a volatile cache until
     /// SYNCHRONIZE CACHE or FUA (true for the buffered storage engine).
     public var writeCache: Bool

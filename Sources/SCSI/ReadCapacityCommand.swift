@@ -24,7 +24,7 @@ enum ReadCapacityCommand {
         out.appendBE32(UInt32(truncatingIfNeeded: lu.blockSize))     // 8-11: LOGICAL BLOCK LENGTH
         out.append(0x10)                                             // 12: RC BASIS=01b, P_TYPE=0, PROT_EN=0
         out.append(lu.physicalBlocksPerLogicalExponent & 0x0F)       // 13: P_I_EXPONENT=0, LBPPBE
-        out.append(0x00)                                             // 14: LBPME=0, LBPRZ=0, LOWEST ALIGNED LBA
+        out.append(lu.thinProvisioned ? 0xC0 : 0x00)                 // 14: LBPME, LBPRZ, LOWEST ALIGNED LBA
         out.append(0x00)                                             // 15: LOWEST ALIGNED LBA
         out.appendZeros(16)                                          // 16-31 reserved
         return .dataIn(out.truncated(to: allocationLength))

@@ -17,9 +17,15 @@ public enum SCSIAction: Sendable, Equatable {
     case writeAndVerify(lba: UInt64, blocks: UInt32, byteCheck: Bool)
     /// WRITE SAME: Data-Out of one block (none when `zeros`: NDOB) written to each of
     /// `blocks` blocks from `lba`.
-    case writeSame(lba: UInt64, blocks: UInt32, zeros: Bool)
+    case writeSame(lba: UInt64, blocks: UInt32, zeros: Bool, unmap: Bool)
     /// COMPARE AND WRITE: Data-Out of `2 * blocks` blocks (verify data, then write data).
     case compareAndWrite(lba: UInt64, blocks: UInt32, fua: Bool)
+    /// UNMAP (after its parameter list) or WRITE SAME with UNMAP of zeros: deallocate the
+    /// ranges (they read as zeros afterwards).
+    case deallocate([BlockRange])
+    /// GET LBA STATUS: the transport asks the backing store whether `lba` is mapped and how
+    /// far that goes, and answers with `GetLBAStatusCommand.response`.
+    case lbaStatus(lba: UInt64, allocation: Int)
     /// ORWRITE: Data-Out of `blocks` blocks ORed into the medium.
     case orWrite(lba: UInt64, blocks: UInt32, fua: Bool)
     /// `byteCheck`: Data-Out of `blocks * blockSize` bytes compared with the medium
@@ -59,7 +65,9 @@ extension SCSIAction {
         switch self {
         case .dataIn, .read: return .dataIn
         case .write, .writeAndVerify, .parameterData, .compareAndWrite, .orWrite: return .dataOut
-        case .writeSame(_, _, let zeros): return zeros ? .none : .dataOut
+        case .writeSame(_, _, let zeros, _): return zeros ? .none : .dataOut
+        case .lbaStatus: return .dataIn
+        case .deallocate: return .none
         case .verify(_, _, let byteCheck): return byteCheck ? .dataOut : .none
         case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks: return .none
         }
@@ -79,12 +87,27 @@ extension SCSIAction {
             return byteCheck ? Int(blocks) * blockSize : 0
         case .parameterData(let length):
             return length
-        case .writeSame(_, _, let zeros):
+        case .writeSame(_, _, let zeros, _):
             return zeros ? 0 : blockSize
+        case .lbaStatus(_, let allocation):
+            return allocation
+        case .deallocate:
+            return 0
         case .compareAndWrite(_, let blocks, _):
             return 2 * Int(blocks) * blockSize
         case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks:
             return 0
         }
+    }
+}
+
+/// A range of logical blocks.
+public struct BlockRange: Sendable, Equatable {
+    public var lba: UInt64
+    public var blocks: UInt32
+
+    public init(lba: UInt64, blocks: UInt32) {
+        self.lba = lba
+        self.blocks = blocks
     }
 }

@@ -14,7 +14,7 @@ enum VPDPages {
         VPDPage(code: 0x86, name: "Extended INQUIRY Data") { lu, _ in extendedInquiry(lu) },
         VPDPage(code: 0xB0, name: "Block Limits") { lu, _ in blockLimits(lu) },
         VPDPage(code: 0xB1, name: "Block Device Characteristics") { lu, _ in blockDeviceCharacteristics(lu) },
-        VPDPage(code: 0xB2, name: "Logical Block Provisioning") { _, _ in logicalBlockProvisioning() },
+        VPDPage(code: 0xB2, name: "Logical Block Provisioning") { lu, _ in logicalBlockProvisioning(lu) },
     ]
 
     static func page(_ code: UInt8) -> VPDPage? {
@@ -42,10 +42,11 @@ enum VPDPages {
         out.appendBE32(lu.maxTransferBlocks)                   // 8-11: MAXIMUM TRANSFER LENGTH
         out.appendBE32(lu.optimalTransferBlocks)               // 12-15: OPTIMAL TRANSFER LENGTH
         out.appendBE32(0)                                      // 16-19: MAXIMUM PREFETCH LENGTH
-        out.appendBE32(0)                                      // 20-23: MAXIMUM UNMAP LBA COUNT (no UNMAP)
-        out.appendBE32(0)                                      // 24-27: MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
-        out.appendBE32(0)                                      // 28-31: OPTIMAL UNMAP GRANULARITY
-        out.appendBE32(0)                                      // 32-35: UGAVALID, UNMAP GRANULARITY ALIGNMENT
+        let thin = lu.thinProvisioned
+        out.appendBE32(thin ? UnmapCommand.maximumBlocks : 0)  // 20-23: MAXIMUM UNMAP LBA COUNT
+        out.appendBE32(thin ? UnmapCommand.maximumDescriptors : 0) // 24-27: MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+        out.appendBE32(thin ? UInt32(max(1, 4096 / lu.blockSize)) : 0) // 28-31: OPTIMAL UNMAP GRANULARITY (a page)
+        out.appendBE32(thin ? 0x8000_0000 : 0)                 // 32-35: UGAVALID, UNMAP GRANULARITY ALIGNMENT 0
         out.appendBE64(WriteSameCommand.maximumBlocks)         // 36-43: MAXIMUM WRITE SAME LENGTH
         out.appendZeros(20)                                    // 44-63: atomic write limits, reserved
         return out
@@ -63,13 +64,14 @@ enum VPDPages {
         return out
     }
 
-    /// SBC-4 6.6.6, page length 4: fully provisioned, no UNMAP / WRITE SAME unmapping.
-    static func logicalBlockProvisioning() -> [UInt8] {
+    /// SBC-4 6.6.6, page length 4: fully provisioned, or thin with UNMAP, WRITE SAME (10/16)
+    /// unmapping and deallocated blocks reading as zeros (LBPRZ=001b).
+    static func logicalBlockProvisioning(_ lu: LogicalUnitInfo) -> [UInt8] {
         [
-            0x00,  // byte 4: THRESHOLD EXPONENT
-            0x00,  // byte 5: LBPU, LBPWS, LBPWS10, LBPRZ, ANC_SUP, DP
-            0x00,  // byte 6: MINIMUM PERCENTAGE, PROVISIONING TYPE=000b (full)
-            0x00,  // byte 7: THRESHOLD PERCENTAGE
+            0x00,                                  // byte 4: THRESHOLD EXPONENT
+            lu.thinProvisioned ? 0xE4 : 0x00,      // byte 5: LBPU, LBPWS, LBPWS10, LBPRZ, ANC_SUP, DP
+            lu.thinProvisioned ? 0x02 : 0x00,      // byte 6: MINIMUM PERCENTAGE, PROVISIONING TYPE (010b thin)
+            0x00,                                  // byte 7: THRESHOLD PERCENTAGE
         ]
     }
 }

@@ -1,14 +1,17 @@
 /// WRITE SAME (10) and (16), SBC-4 5.52-5.53: one block of Data-Out written to every block of
-/// a range. The LU is fully provisioned (VPD B2: LBPWS=LBPWS10=0), so UNMAP=1 is refused as an
-/// invalid field (an initiator that gets GOOD for it concludes unmapping works); ANCHOR is
-/// refused too (ANC_SUP=0). NDOB (16 only) writes zeros without a Data-Out buffer. A NUMBER OF
+/// a range. With UNMAP=1 on a thin LU the range is deallocated instead, whatever the block
+/// holds (as Linux LIO does, and as initiators that zero with WRITE SAME + UNMAP expect: it
+/// then reads as zeros, LBPRZ); on a fully provisioned LU (VPD B2: LBPWS=LBPWS10=0) UNMAP=1 is refused
+/// as an invalid field (an initiator that gets GOOD for it concludes unmapping works). ANCHOR
+/// is refused (ANC_SUP=0). NDOB (16 only) writes zeros without a Data-Out buffer. A NUMBER OF
 /// LOGICAL BLOCKS of zero means "to the end of the medium" (WSNZ=0), within
 /// `maximumBlocks` (VPD B0 MAXIMUM WRITE SAME LENGTH), which bounds the work one command does.
 enum WriteSameCommand {
     enum Form { case ten, sixteen }
 
-    /// 1 GiB of 512-byte blocks (or 8 GiB of 4 KiB ones) per command.
-    static let maximumBlocks: UInt64 = 1 << 21
+    /// 32 MiB of 512-byte blocks (256 MiB of 4 KiB ones) per command: what the largest
+    /// two-byte count of WRITE SAME(10) reaches, so (10) and (16) share one limit.
+    static let maximumBlocks: UInt64 = 0xFFFF
 
     static func decode(_ cdb: CDB, form: Form, lu: LogicalUnitInfo, state: LogicalUnitState) -> SCSIAction {
         let flags = cdb[1]
@@ -32,8 +35,9 @@ enum WriteSameCommand {
         }
         if lu.readOnly { return .checkCondition(.writeProtected) }
         if state.softwareWriteProtect { return .checkCondition(.softwareWriteProtected) }
-        if flags & 0x08 != 0 { return .checkCondition(.invalidFieldInCDB(byte: 1, bit: 3)) }  // UNMAP
+        let unmap = flags & 0x08 != 0
+        if unmap && !lu.thinProvisioned { return .checkCondition(.invalidFieldInCDB(byte: 1, bit: 3)) }
         let noDataOut = form == .sixteen && flags & 0x01 != 0
-        return .writeSame(lba: lba, blocks: UInt32(blocks), zeros: noDataOut)
+        return .writeSame(lba: lba, blocks: UInt32(blocks), zeros: noDataOut, unmap: unmap)
     }
 }

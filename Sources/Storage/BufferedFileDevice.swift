@@ -30,6 +30,9 @@ public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
     /// Reads at least this long skip the inline RWF_NOWAIT attempt (see `read`).
     static let inlineReadLimit = 65536
 
+    /// A regular file: holes can be punched (thin provisioning).
+    public let canDeallocate: Bool
+
     /// Takes ownership of `fd`.
     public init(name: String, fd: Int32, base: UInt64, size: UInt64) {
         self.name = name
@@ -37,6 +40,8 @@ public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
         self.base = base
         self.size = size
         self.pool = IOWorkers(threads: 1, name: name)
+        var st = stat()
+        canDeallocate = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
     deinit { close() }
@@ -162,3 +167,51 @@ public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
     }
 }
 
+extension BufferedFileDevice: Deallocating {
+    /// Punches a hole (FALLOC_FL_PUNCH_HOLE, the size kept); where the file system cannot,
+    /// writes zeros, which reads the same.
+    public func deallocate(offset: UInt64, length: UInt64, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        if let error = check(offset, Int(clamping: length)) { return eventLoop.makeFailedFuture(error) }
+        guard length > 0 else { return eventLoop.makeSucceededVoidFuture() }
+        let (fd, name, start) = (self.fd, self.name, base + offset)
+        return pool.submit(on: eventLoop) {
+            if targe_fallocate_punch(fd, off_t(start), off_t(length)) == 0 { return }
+            guard errno == EOPNOTSUPP || errno == ENOSYS else {
+                throw StorageError.io(device: name, operation: "deallocate", offset: offset, length: Int(length), errno: errno)
+            }
+            let zeros = [UInt8](repeating: 0, count: Int(min(length, 1 << 20)))
+            var done: UInt64 = 0
+            while done < length {
+                let n = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, Int(min(UInt64(zeros.count), length - done)), off_t(start + done)) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StorageError.io(device: name, operation: "deallocate", offset: offset, length: Int(length), errno: errno)
+                }
+                done += UInt64(n)
+            }
+        }
+    }
+
+    /// SEEK_DATA / SEEK_HOLE from `offset`: data there means mapped up to the next hole.
+    public func allocation(at offset: UInt64, length: UInt64, on eventLoop: EventLoop) -> EventLoopFuture<(mapped: Bool, length: UInt64)> {
+        if let error = check(offset, Int(clamping: length)) { return eventLoop.makeFailedFuture(error) }
+        let (fd, name, start) = (self.fd, self.name, base + offset)
+        let seekData: Int32 = 3, seekHole: Int32 = 4
+        return pool.submit(on: eventLoop) { () throws -> (mapped: Bool, length: UInt64) in
+            let data = lseek(fd, off_t(start), seekData)
+            if data < 0 {
+                // ENXIO: no data from here to the end of the file.
+                guard errno == ENXIO else {
+                    throw StorageError.io(device: name, operation: "seek", offset: offset, length: 0, errno: errno)
+                }
+                return (false, length)
+            }
+            if UInt64(data) > start { return (false, min(length, UInt64(data) - start)) }
+            let hole = lseek(fd, off_t(start), seekHole)
+            guard hole >= 0 else {
+                throw StorageError.io(device: name, operation: "seek", offset: offset, length: 0, errno: errno)
+            }
+            return (true, min(length, UInt64(hole) - start))
+        }
+    }
+}

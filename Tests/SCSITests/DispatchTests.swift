@@ -75,7 +75,7 @@ final class DispatchTests: XCTestCase {
         XCTAssertEqual(withTimeouts.count, 4 + 6 + 12)
 
         // Unsupported opcode: SUPPORT 001b.
-        XCTAssertEqual(dataIn(decode(CDBBuilder.rsoc(options: 1, opcode: 0x42))), [0, 0x01, 0, 0])
+        XCTAssertEqual(dataIn(decode(CDBBuilder.rsoc(options: 1, opcode: 0x44))), [0, 0x01, 0, 0])
     }
 
     func testReportSupportedOperationCodesServiceActions() {
@@ -86,7 +86,7 @@ final class DispatchTests: XCTestCase {
         let rc16 = dataIn(decode(CDBBuilder.rsoc(options: 2, opcode: 0x9E, serviceAction: 0x10)))
         XCTAssertEqual(Array(rc16[0...3]), [0, 0x03, 0, 16])
         XCTAssertEqual(Array(rc16[4...5]), [0x9E, 0x10])
-        XCTAssertEqual(dataIn(decode(CDBBuilder.rsoc(options: 2, opcode: 0x9E, serviceAction: 0x12))), [0, 0x01, 0, 0])
+        XCTAssertEqual(dataIn(decode(CDBBuilder.rsoc(options: 2, opcode: 0x9E, serviceAction: 0x13))), [0, 0x01, 0, 0])
         XCTAssertEqual(dataIn(decode(CDBBuilder.rsoc(options: 2, opcode: 0xA3, serviceAction: 0x0C)))[4], 0xA3)
 
         assertInvalidField(decode(CDBBuilder.rsoc(options: 4)), byte: 2, bit: 2)

@@ -209,7 +209,7 @@ enum Probe {
 
 func isGood(_ action: SCSIAction) -> Bool {
     switch action {
-    case .good, .dataIn, .read, .write, .writeAndVerify, .verify, .synchronizeCache, .abortTasks, .writeSame, .compareAndWrite, .orWrite: return true
+    case .good, .dataIn, .read, .write, .writeAndVerify, .verify, .synchronizeCache, .abortTasks, .writeSame, .compareAndWrite, .orWrite, .deallocate, .lbaStatus: return true
     case .checkCondition, .reservationConflict, .parameterData: return false
     }
 }

@@ -155,7 +155,7 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
             fuzzCheck(pointer.byte < 16 && (pointer.bit ?? 0) < 8, "field pointer \(pointer) outside the CDB")
         }
     case .read(let lba, let blocks, _), .write(let lba, let blocks, _), .writeAndVerify(let lba, let blocks, _),
-         .verify(let lba, let blocks, _), .writeSame(let lba, let blocks, _),
+         .verify(let lba, let blocks, _), .writeSame(let lba, let blocks, _, _),
          .compareAndWrite(let lba, let blocks, _), .orWrite(let lba, let blocks, _):
         fuzzCheck(!missingLUN, "a missing LUN may not access a medium: \(cdb) -> \(action)")
         // SBC-4 4.5: the whole range lies on the medium.
@@ -186,6 +186,14 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
     case .parameterData(let length):
         fuzzCheck(!missingLUN, "a missing LUN asks for no parameter list: \(cdb)")
         fuzzCheck(length >= 0, "parameter list length \(length)")
+    case .lbaStatus(let lba, _):
+        fuzzCheck(!missingLUN && lu.thinProvisioned && lba < lu.blockCount, "GET LBA STATUS \(cdb) -> \(action)")
+    case .deallocate(let ranges):
+        fuzzCheck(!missingLUN && lu.thinProvisioned, "deallocation on a fully provisioned LU: \(cdb)")
+        for r in ranges {
+            let (end, overflow) = r.lba.addingReportingOverflow(UInt64(r.blocks))
+            fuzzCheck(!overflow && end <= lu.blockCount, "UNMAP range past the end (\(cdb))")
+        }
     case .reservationConflict, .abortTasks:
         fuzzCheck(!missingLUN, "a missing LUN has no reservations: \(cdb) -> \(action)")
     }

@@ -92,8 +92,34 @@ extension ConnectionHandler {
                         storageFailed(task, error, sense: .unrecoveredReadError)
                     }
                 }
-        case .writeSame(_, _, true):
+        case .writeSame(_, _, true, _):
             performDataOut(task)
+        case let .lbaStatus(lba, allocation):
+            guard let unit = task.unit, let store = unit.device as? Deallocating else {
+                return complete(task, sense: .internalTargetFailure)
+            }
+            let blockSize = UInt64(unit.blockSize)
+            let remaining = (unit.info.blockCount - lba) * blockSize
+            task.executing = true
+            store.allocation(at: lba * blockSize, length: remaining, on: context.eventLoop)
+                .assumeIsolated().whenComplete { [self] result in
+                    guard !task.aborted else { return }
+                    switch result {
+                    case let .success(extent):
+                        let blocks = UInt32(clamping: max(1, extent.length / blockSize))
+                        let bytes = GetLBAStatusCommand.response(lba: lba, blocks: blocks, deallocated: !extent.mapped,
+                                                                 allocation: allocation)
+                        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+                        buffer.writeBytes(bytes)
+                        sendData(buffer, task: task, commandLength: bytes.count)
+                    case let .failure(error):
+                        storageFailed(task, error, sense: .unrecoveredReadError)
+                    }
+                }
+        case .deallocate:
+            // Only the second phase of UNMAP returns it.
+            assertionFailure("deallocate from decode")
+            complete(task, status: Self.statusGood, commandLength: 0)
         case .write, .writeAndVerify, .verify(_, _, true), .parameterData, .writeSame, .compareAndWrite, .orWrite:
             task.wanted = min(action.transferLength(blockSize: blockSize), task.expectedLength)
             task.trimToWanted()
@@ -262,7 +288,7 @@ extension ConnectionHandler {
                     case let .failure(error): storageFailed(task, error, sense: .unrecoveredReadError)
                     }
                 }
-        case let .writeSame(lba, blocks, zeros):
+        case let .writeSame(lba, blocks, zeros, unmap):
             // One block of pattern (zeros for NDOB), written over the range in chunks.
             var pattern = context.channel.allocator.buffer(capacity: blockSize)
             if zeros {
@@ -275,6 +301,10 @@ extension ConnectionHandler {
                 pattern = pattern.getSlice(at: pattern.readerIndex, length: blockSize)!
             }
             let range = (offset: lba * UInt64(blockSize), length: Int(blocks) * blockSize)
+            // UNMAP on a thin LU: deallocate (it reads as zeros afterwards, LBPRZ).
+            if unmap, let store = unit.device as? Deallocating, store.canDeallocate {
+                return deallocate(task, store, [BlockRange(lba: lba, blocks: blocks)], commandLength: commandLength)
+            }
             lockRange(unit, offset: range.offset, length: range.length, exclusive: false).assumeIsolated()
                 .flatMap { [self] id in
                     writeRepeated(unit, pattern: pattern, from: lba, blocks: UInt64(blocks), on: loop)
@@ -320,6 +350,26 @@ extension ConnectionHandler {
                 }
         default:
             break
+        }
+    }
+
+    /// UNMAP / WRITE SAME with UNMAP: the ranges one after the other, then GOOD.
+    func deallocate(_ task: SCSITask, _ store: Deallocating, _ ranges: [BlockRange], commandLength: Int) {
+        let loop = context.eventLoop
+        let blockSize = UInt64(task.unit?.blockSize ?? 512)
+        var done = loop.makeSucceededVoidFuture()
+        for range in ranges {
+            done = done.flatMap {
+                store.deallocate(offset: range.lba * blockSize, length: UInt64(range.blocks) * blockSize, on: loop)
+            }
+        }
+        task.executing = true
+        done.assumeIsolated().whenComplete { [self] result in
+            guard !task.aborted else { return }
+            switch result {
+            case .success: complete(task, status: Self.statusGood, commandLength: commandLength)
+            case let .failure(error): storageFailed(task, error, sense: .writeError)
+            }
         }
     }
 
@@ -417,6 +467,9 @@ extension ConnectionHandler {
         case .good: complete(task, status: Self.statusGood, commandLength: commandLength)
         case let .checkCondition(sense): complete(task, sense: sense)
         case .reservationConflict: complete(task, status: Self.statusReservationConflict, commandLength: commandLength)
+        case let .deallocate(ranges):
+            guard let store = task.unit?.device as? Deallocating else { return complete(task, sense: .internalTargetFailure) }
+            deallocate(task, store, ranges, commandLength: commandLength)
         case let .abortTasks(victims):
             // PREEMPT AND ABORT: the preempted nexuses' tasks on this LU end without a
             // response (TAS=0), wherever their connections run; then GOOD.

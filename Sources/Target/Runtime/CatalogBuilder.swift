@@ -70,12 +70,13 @@ public enum CatalogBuilder {
                 }
                 let identity = LogicalUnitInfo.stableIdentity(targetIQN: target.iqn, deviceName: mapping.device)
                 let blockSize = blockSize(of: mapping.device, in: config)
-                let info = LogicalUnitInfo(lun: UInt64(mapping.lun), blockSize: blockSize,
+                var info = LogicalUnitInfo(lun: UInt64(mapping.lun), blockSize: blockSize,
                                            blockCount: backing.size / UInt64(blockSize),
                                            readOnly: target.access == .readOnly,
                                            writeCache: backing.hasVolatileCache,
                                            serial: identity.serial, naaIdentifier: identity.naa,
                                            targetName: target.iqn)
+                info.thinProvisioned = (backing as? Deallocating)?.canDeallocate ?? false
                 var reservations: ReservationStateFile?
                 if let stateDirectory {
                     let path = ReservationStateFile.path(directory: stateDirectory, target: target.name, lun: UInt64(mapping.lun))
