@@ -1,10 +1,32 @@
 // libiscsi's conformance suite (iscsi-test-cu, family ALL, destructive and sanitize tests
-// allowed, a second URL to the same LUN for the multipath tests) against a 64 MiB file LUN, through scripts/iscsi-test-cu.sh so `make test` and a person at a shell run
-// exactly the same thing. Failures above TARGE_CU_MAX_FAILURES (default 0) fail the test.
+// allowed, a second URL to the same LUN for the multipath tests) against a 64 MiB file LUN,
+// through scripts/iscsi-test-cu.sh so `make test` and a person at a shell run exactly the
+// same thing; then smaller runs through mutual CHAP and against a read-only target. Failures above TARGE_CU_MAX_FAILURES (default 0) fail the test.
 import Foundation
 import XCTest
 
 final class ConformanceTests: EndToEndTestCase {
+    /// A target with one 16 MiB file LUN, from `section` (a `[target NAME]` section for lun 0
+    /// of device disk0).
+    private func startSingleLUNTarget(_ section: String) throws -> TargeProcess {
+        var config = ConfigBuilder()
+        config.fileDevice("disk0", size: "16MiB")
+        config.raw(section)
+        return try startTarge(config)
+    }
+
+    /// scripts/iscsi-test-cu.sh on `url` with a test selection; its report is printed.
+    private func runSuite(_ url: String, tests: String, environment: [String: String] = [:],
+                          targe: TargeProcess) throws -> ToolResult {
+        _ = try Tools.iscsiTestCU()
+        let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
+        let result = runTool("/bin/bash", [script, url], timeout: 660, environment: [
+            "TARGE_CU_TESTS": tests, "TARGE_CU_TIMEOUT": "600",
+        ].merging(environment) { _, new in new }, abortIf: targe.abortIfDead)
+        print(result.stdout)
+        return result
+    }
+
     func testLibiscsiConformanceSuite() throws {
         _ = try Tools.iscsiTestCU()
         let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
@@ -43,19 +65,11 @@ final class ConformanceTests: EndToEndTestCase {
     /// per test) authenticates both ways, with the credentials in the URL and the target's
     /// in libiscsi's environment variables.
     func testLibiscsiSuiteThroughMutualCHAP() throws {
-        _ = try Tools.iscsiTestCU()
-        let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
-        var config = ConfigBuilder()
-        config.fileDevice("disk0", size: "16MiB")
-        config.raw("[target chap]\nlun 0 disk0\nincoming suite suite-secret-12\noutgoing storage1 target-secret-9")
-        let targe = try startTarge(config)
+        let targe = try startSingleLUNTarget("[target chap]\nlun 0 disk0\nincoming suite suite-secret-12\noutgoing storage1 target-secret-9")
         let url = "iscsi://suite%suite-secret-12@\(targe.portal)/\(ConfigBuilder.iqn("chap"))/0"
-        let result = runTool("/bin/bash", [script, url], timeout: 660, environment: [
-            "TARGE_CU_TESTS": "iSCSI,SCSI.Inquiry,SCSI.TestUnitReady,SCSI.Read10,SCSI.Write10",
-            "TARGE_CU_TIMEOUT": "600",
+        let result = try runSuite(url, tests: "iSCSI,SCSI.Inquiry,SCSI.TestUnitReady,SCSI.Read10,SCSI.Write10", environment: [
             "LIBISCSI_CHAP_TARGET_USERNAME": "storage1", "LIBISCSI_CHAP_TARGET_PASSWORD": "target-secret-9",
-        ], abortIf: targe.abortIfDead)
-        print(result.stdout)
+        ], targe: targe)
         XCTAssertTrue(result.succeeded, "iscsi-test-cu through mutual CHAP: \(result.outcome)\n\(tail(result.stdout, lines: 5))")
         let counts = result.stdout.split(separator: "\n").last { $0.hasPrefix("iscsi-test-cu: ") && $0.contains(" passed") }
         let passed = counts.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
@@ -68,16 +82,8 @@ final class ConformanceTests: EndToEndTestCase {
     /// The suite's read-only tests against a target with `access ro`: every write-type
     /// command fails DATA PROTECT / WRITE PROTECTED and MODE SENSE says WP.
     func testLibiscsiReadOnlyTestsOnAReadOnlyTarget() throws {
-        _ = try Tools.iscsiTestCU()
-        let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
-        var config = ConfigBuilder()
-        config.fileDevice("disk0", size: "16MiB")
-        config.raw("[target ro]\nlun 0 disk0\naccess ro")
-        let targe = try startTarge(config)
-        let result = runTool("/bin/bash", [script, targe.lunURL(target: "ro")], timeout: 660, environment: [
-            "TARGE_CU_TESTS": "ALL.ReadOnly", "TARGE_CU_TIMEOUT": "600",
-        ], abortIf: targe.abortIfDead)
-        print(result.stdout)
+        let targe = try startSingleLUNTarget("[target ro]\nlun 0 disk0\naccess ro")
+        let result = try runSuite(targe.lunURL(target: "ro"), tests: "ALL.ReadOnly", targe: targe)
         XCTAssertTrue(result.succeeded, "iscsi-test-cu ReadOnly: \(result.outcome)\n\(tail(result.stdout, lines: 5))")
         // ReadOnlySBC counts as "skipped" in the script's table because it skips the opcodes
         // we do not implement; what it checked is in CUnit's assert count.

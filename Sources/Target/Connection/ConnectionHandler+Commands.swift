@@ -381,55 +381,59 @@ extension ConnectionHandler {
         return promise.futureResult
     }
 
-    /// Read, compare, write, with the range held exclusively throughout: no other write to
-    /// these blocks can land between the compare and the write.
+    /// COMPARE AND WRITE: the medium must equal `verify` (else MISCOMPARE at the first
+    /// differing byte), then `data` is written.
     func compareAndWrite(_ task: SCSITask, _ unit: LogicalUnit, offset: UInt64, verify: ByteBuffer, data: ByteBuffer,
                          fua: Bool, commandLength: Int) {
+        readModifyWrite(task, unit, offset: offset, length: verify.readableBytes, fua: fua,
+                        commandLength: commandLength) { [self] medium in
+            if let at = firstDifference(medium, [verify]) { return .failure(.miscompare(offset: UInt64(at))) }
+            return .success(data)
+        }
+    }
+
+    /// ORWRITE: the data is ORed into the medium.
+    func orWrite(_ task: SCSITask, _ unit: LogicalUnit, offset: UInt64, data: ByteBuffer, fua: Bool, commandLength: Int) {
+        readModifyWrite(task, unit, offset: offset, length: data.readableBytes, fua: fua,
+                        commandLength: commandLength) { medium in
+            var result = medium
+            result.withUnsafeMutableReadableBytes { m in
+                data.withUnsafeReadableBytes { d in
+                    for i in 0..<min(m.count, d.count) { m[i] |= d[i] }
+                }
+            }
+            return .success(result)
+        }
+    }
+
+    /// Read, decide, write, with the range held exclusively throughout: no other write to
+    /// these blocks can land between the read and the write. `decide` gives what to write,
+    /// or the sense to answer with instead (nothing is written then).
+    func readModifyWrite(_ task: SCSITask, _ unit: LogicalUnit, offset: UInt64, length: Int, fua: Bool,
+                         commandLength: Int, decide: @escaping (ByteBuffer) -> Result<ByteBuffer, SenseData>) {
         let loop = context.eventLoop
-        let length = verify.readableBytes
+        task.executing = true
         lockRange(unit, offset: offset, length: length, exclusive: true).assumeIsolated().whenSuccess { [self] id in
             unit.device.read(offset: offset, length: length, on: loop).assumeIsolated().whenComplete { [self] result in
+                let medium: ByteBuffer
                 switch result {
                 case let .failure(error):
                     unit.writeRanges.release(id)
                     if !task.aborted { storageFailed(task, error, sense: .unrecoveredReadError) }
-                case let .success(medium):
-                    if let at = firstDifference(medium, [verify]) {
-                        unit.writeRanges.release(id)
-                        if !task.aborted { complete(task, sense: .miscompare(offset: UInt64(at))) }
-                        return
-                    }
-                    unit.device.write(offset: offset, buffers: [data], forceUnitAccess: fua, on: loop)
-                        .assumeIsolated().whenComplete { [self] result in
-                            unit.writeRanges.release(id)
-                            guard !task.aborted else { return }
-                            switch result {
-                            case .success: complete(task, status: Self.statusGood, commandLength: commandLength)
-                            case let .failure(error): storageFailed(task, error, sense: .writeError)
-                            }
-                        }
-                }
-            }
-        }
-    }
-
-    /// Read, OR, write, with the range held exclusively throughout.
-    func orWrite(_ task: SCSITask, _ unit: LogicalUnit, offset: UInt64, data: ByteBuffer, fua: Bool, commandLength: Int) {
-        let loop = context.eventLoop
-        let length = data.readableBytes
-        lockRange(unit, offset: offset, length: length, exclusive: true).assumeIsolated().whenSuccess { [self] id in
-            unit.device.read(offset: offset, length: length, on: loop).assumeIsolated().whenComplete { [self] result in
-                guard case var .success(medium) = result else {
-                    unit.writeRanges.release(id)
-                    if case let .failure(error) = result, !task.aborted { storageFailed(task, error, sense: .unrecoveredReadError) }
                     return
+                case let .success(read):
+                    medium = read
                 }
-                medium.withUnsafeMutableReadableBytes { m in
-                    data.withUnsafeReadableBytes { d in
-                        for i in 0..<min(m.count, d.count) { m[i] |= d[i] }
-                    }
+                let data: ByteBuffer
+                switch decide(medium) {
+                case let .failure(sense):
+                    unit.writeRanges.release(id)
+                    if !task.aborted { complete(task, sense: sense) }
+                    return
+                case let .success(decided):
+                    data = decided
                 }
-                unit.device.write(offset: offset, buffers: [medium], forceUnitAccess: fua, on: loop)
+                unit.device.write(offset: offset, buffers: [data], forceUnitAccess: fua, on: loop)
                     .assumeIsolated().whenComplete { [self] result in
                         unit.writeRanges.release(id)
                         guard !task.aborted else { return }
