@@ -84,6 +84,12 @@ enum CommandTable {
                               readiness: .always, reservation: .read) { cdb, lu, state, _ in
                 ModeSenseCommand.decode(cdb, form: .ten, lu: lu, state: state)
             },
+            CommandDescriptor(0x83, serviceAction: 0x00, "EXTENDED COPY(LID1)",
+                              usage: [0x83, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],
+                              readiness: .needsStartedUnit, reservation: .write,
+                              completion: { _, parameters, _, state, context in
+                                  ExtendedCopyCommand.complete(parameters: parameters, state: &state, context: context)
+                              }) { cdb, _, _, _ in ExtendedCopyCommand.decode(cdb) },
             CommandDescriptor(0x89, "COMPARE AND WRITE",
                               usage: [0x89, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0x1F, 0x07],
                               readiness: .needsStartedUnit, reservation: .write) { cdb, lu, state, context in
@@ -148,7 +154,15 @@ enum CommandTable {
                 PersistentReserveOutCommand.decode(cdb, serviceAction: action)
             }
         }
-        return (blockRows + others + persistentReserveIn + persistentReserveOut).sorted {
+        let receiveCopyResults = ReceiveCopyResultsCommand.ServiceAction.allCases.map { action in
+            CommandDescriptor(0x84, serviceAction: action.rawValue, action.name,
+                              usage: [0x84, action.rawValue, action == .copyStatus ? 0xFF : 0, 0, 0, 0, 0, 0, 0, 0,
+                                      0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],
+                              readiness: .always, reservation: .allowed) { cdb, lu, state, context in
+                ReceiveCopyResultsCommand.decode(cdb, serviceAction: action, lu: lu, state: state, context: context)
+            }
+        }
+        return (blockRows + others + persistentReserveIn + persistentReserveOut + receiveCopyResults).sorted {
             ($0.opcode, $0.serviceAction ?? 0) < ($1.opcode, $1.serviceAction ?? 0)
         }
     }()

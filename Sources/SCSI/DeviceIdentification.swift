@@ -14,13 +14,9 @@ enum DeviceIdentification {
     /// the target device. Port/device designators carry PIV=1 and protocol identifier 5.
     static func designators(lu: LogicalUnitInfo, context: CommandContext) -> [UInt8] {
         var out: [UInt8] = []
-        if lu.naaIdentifier.count == 16 || lu.naaIdentifier.count == 8 {
-            append(&out, .naa, .logicalUnit, .binary, lu.naaIdentifier)
+        for d in logicalUnitDesignators(lu) {
+            append(&out, DesignatorType(rawValue: d.type)!, .logicalUnit, CodeSet(rawValue: d.codeSet)!, d.value)
         }
-        var t10: [UInt8] = []
-        t10.appendASCII(lu.vendor, width: 8)
-        t10.appendASCII(lu.serial, width: lu.serial.utf8.count)
-        append(&out, .t10VendorID, .logicalUnit, .ascii, t10)
 
         var relativePort: [UInt8] = [0, 0]
         relativePort.appendBE16(lu.relativeTargetPort)
@@ -36,6 +32,22 @@ enum DeviceIdentification {
             append(&out, .scsiNameString, .targetPort, .utf8, scsiNameString(portName))
             append(&out, .scsiNameString, .targetDevice, .utf8, scsiNameString(lu.targetName))
         }
+        return out
+    }
+
+    /// The designators with logical-unit association, in page order: NAA 6 (when the LU has
+    /// one) and T10 vendor ID. EXTENDED COPY names its copy targets with them.
+    static func logicalUnitDesignators(_ lu: LogicalUnitInfo) -> [CopyDesignator] {
+        var out: [CopyDesignator] = []
+        if lu.naaIdentifier.count == 16 || lu.naaIdentifier.count == 8 {
+            out.append(CopyDesignator(codeSet: CodeSet.binary.rawValue, association: Association.logicalUnit.rawValue,
+                                      type: DesignatorType.naa.rawValue, value: lu.naaIdentifier))
+        }
+        var t10: [UInt8] = []
+        t10.appendASCII(lu.vendor, width: 8)
+        t10.appendASCII(lu.serial, width: lu.serial.utf8.count)
+        out.append(CopyDesignator(codeSet: CodeSet.ascii.rawValue, association: Association.logicalUnit.rawValue,
+                                  type: DesignatorType.t10VendorID.rawValue, value: t10))
         return out
     }
 

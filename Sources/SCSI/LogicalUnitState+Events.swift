@@ -8,6 +8,7 @@ extension LogicalUnitState {
     public mutating func nexusLost(_ nexus: NexusIdentity) {
         if reservationHolder == nexus { reservationHolder = nil }
         nexuses.remove(nexus)
+        copyManager.forget(nexus)
     }
 
     /// LOGICAL UNIT RESET (SAM-5 6.3.3), from `issuer` when known: releases the SPC-2
@@ -46,5 +47,12 @@ extension LogicalUnitState {
         restoreDefaultModeParameters()
         if let issuer { nexuses.ensureKnown(issuer) }
         nexuses.post(condition) { _ in true }
+    }
+
+    /// The transport finished the EXTENDED COPY that `ExtendedCopyCommand.complete` began.
+    public mutating func finishCopy(_ request: ExtendedCopyRequest, for nexus: NexusIdentity,
+                                    segmentsProcessed: Int, bytesCopied: UInt64, failed: Bool) {
+        copyManager.finish(request.listID, usage: request.listIDUsage, for: nexus,
+                           segmentsProcessed: segmentsProcessed, bytesCopied: bytesCopied, failed: failed)
     }
 }

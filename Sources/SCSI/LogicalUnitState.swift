@@ -26,6 +26,8 @@ public struct LogicalUnitState: Sendable, Equatable {
     public internal(set) var reservationHolder: NexusIdentity?
     /// Registrations and the persistent reservation.
     var persistentReservations = PersistentReservations()
+    /// EXTENDED COPY lists running and held per I_T nexus.
+    public internal(set) var copyManager = CopyManagerState()
     /// Set whenever the persisted part of the persistent reservation state changes (APTPL=1,
     /// or APTPL just turned off). The transport saves `persistentReservationsSnapshot()` and
     /// clears the flag, before it sends the status of the PERSISTENT RESERVE OUT that set it.

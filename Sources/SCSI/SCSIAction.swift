@@ -50,6 +50,10 @@ public enum SCSIAction: Sendable, Equatable {
     /// for the aborted tasks: TAS=0), then complete this command with status GOOD. The command
     /// itself never comes from a listed nexus.
     case abortTasks(of: [NexusIdentity])
+    /// EXTENDED COPY (only from its second phase): resolve the copy targets among the target's
+    /// LUs, copy each segment in order, report the outcome to the LU
+    /// (`LogicalUnitState.finishCopy`) and answer GOOD or COPY ABORTED.
+    case extendedCopy(ExtendedCopyRequest)
 }
 
 /// Direction of a command's data transfer.
@@ -69,7 +73,7 @@ extension SCSIAction {
         case .lbaStatus: return .dataIn
         case .deallocate: return .none
         case .verify(_, _, let byteCheck): return byteCheck ? .dataOut : .none
-        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks: return .none
+        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks, .extendedCopy: return .none
         }
     }
 
@@ -95,7 +99,7 @@ extension SCSIAction {
             return 0
         case .compareAndWrite(_, let blocks, _):
             return 2 * Int(blocks) * blockSize
-        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks:
+        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks, .extendedCopy:
             return 0
         }
     }

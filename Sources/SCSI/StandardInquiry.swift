@@ -42,7 +42,9 @@ enum StandardInquiry {
             0x06,  // VERSION: SPC-4
             0x12,  // NORMACA=0, HISUP=1, RESPONSE DATA FORMAT=2
             0x00,  // ADDITIONAL LENGTH, filled in by the caller
-            alua ? 0x10 : 0x00,  // SCCS, ACC, TPGS=01b (implicit ALUA: REPORT TARGET PORT GROUPS), 3PC, PROTECT=0
+            // SCCS, ACC, TPGS=01b (implicit ALUA: REPORT TARGET PORT GROUPS), 3PC=1 (EXTENDED
+            // COPY), PROTECT=0; a missing LUN claims none of them.
+            alua ? 0x18 : 0x00,
             0x00,  // ENCSERV, MULTIP, ADDR16
             0x02,  // CMDQUE=1
         ]

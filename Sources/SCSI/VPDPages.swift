@@ -12,6 +12,7 @@ enum VPDPages {
             DeviceIdentification.designators(lu: lu, context: context)
         },
         VPDPage(code: 0x86, name: "Extended INQUIRY Data") { lu, _ in extendedInquiry(lu) },
+        VPDPage(code: 0x8F, name: "Third-party Copy") { _, _ in thirdPartyCopy() },
         VPDPage(code: 0xB0, name: "Block Limits") { lu, _ in blockLimits(lu) },
         VPDPage(code: 0xB1, name: "Block Device Characteristics") { lu, _ in blockDeviceCharacteristics(lu) },
         VPDPage(code: 0xB2, name: "Logical Block Provisioning") { lu, _ in logicalBlockProvisioning(lu) },
@@ -29,6 +30,20 @@ enum VPDPages {
         out[2] = lu.writeCache ? 0x01 : 0x00  // byte 6: V_SUP (volatile cache present)
         out[3] = 0x01                         // byte 7: LUICLR (required by SPC-4)
         return out
+    }
+
+    /// SPC-4 7.8.17: one Supported Commands descriptor (0001h) listing EXTENDED COPY(LID1) and
+    /// the RECEIVE COPY RESULTS service actions, padded to a multiple of 4 bytes.
+    static func thirdPartyCopy() -> [UInt8] {
+        var commands: [UInt8] = [0x83, 1, 0x00]
+        let receive = ReceiveCopyResultsCommand.ServiceAction.allCases.map(\.rawValue)
+        commands += [0x84, UInt8(receive.count)] + receive
+        var body: [UInt8] = [UInt8(commands.count)] + commands
+        while body.count % 4 != 0 { body.append(0) }
+        var out: [UInt8] = []
+        out.appendBE16(0x0001)
+        out.appendBE16(UInt16(body.count))
+        return out + body
     }
 
     /// SBC-4 6.6.4, page length 0x3C.

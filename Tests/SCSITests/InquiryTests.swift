@@ -10,7 +10,7 @@ final class InquiryTests: XCTestCase {
         XCTAssertEqual(data[2], 0x06, "SPC-4")
         XCTAssertEqual(data[3], 0x12, "HiSup, response data format 2")
         XCTAssertEqual(Int(data[4]), data.count - 5, "additional length")
-        XCTAssertEqual(data[5], 0x10, "TPGS 01b (implicit ALUA), PROTECT 0")
+        XCTAssertEqual(data[5], 0x18, "TPGS 01b (implicit ALUA), 3PC (EXTENDED COPY), PROTECT 0")
         XCTAssertEqual(data[7], 0x02, "CmdQue")
         XCTAssertEqual(Array(data[8..<16]), Array("TARGE   ".utf8))
         XCTAssertEqual(Array(data[16..<32]), Array("Targe disk      ".utf8))
@@ -59,7 +59,7 @@ final class InquiryTests: XCTestCase {
         XCTAssertEqual(Array(data[0...1]), [0x00, 0x00])
         XCTAssertEqual(Int(data[2]) << 8 | Int(data[3]), data.count - 4)
         let pages = Array(data[4...])
-        XCTAssertEqual(pages, [0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2])
+        XCTAssertEqual(pages, [0x00, 0x80, 0x83, 0x86, 0x8F, 0xB0, 0xB1, 0xB2])
         XCTAssertEqual(pages, pages.sorted())
         for page in pages {
             let vpd = dataIn(decode(CDBBuilder.inquiry(evpd: true, page: page, allocation: 1024)))

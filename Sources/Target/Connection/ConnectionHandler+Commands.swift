@@ -70,9 +70,9 @@ extension ConnectionHandler {
             complete(task, sense: sense)
         case .reservationConflict:
             complete(task, status: Self.statusReservationConflict, commandLength: 0)
-        case .abortTasks:
-            // Only the second phase of a parameter-list command returns it.
-            assertionFailure("abortTasks from decode")
+        case .abortTasks, .extendedCopy:
+            // Only the second phase of a parameter-list command returns them.
+            assertionFailure("\(action) from decode")
             complete(task, status: Self.statusGood, commandLength: 0)
         case let .read(lba, blocks, _):
             let length = Int(blocks) * blockSize
@@ -482,6 +482,8 @@ extension ConnectionHandler {
                 guard !task.aborted else { return }
                 complete(task, status: Self.statusGood, commandLength: commandLength)
             }
+        case let .extendedCopy(request):
+            extendedCopy(task, request, commandLength: commandLength)
         default:
             logger.error("unexpected outcome of a parameter list: \(outcome)")
             complete(task, sense: .internalTargetFailure)

@@ -85,6 +85,18 @@ public final class LogicalUnit: Sendable {
         state.withLockedValue { $0.targetReset(by: issuer) }
     }
 
+    /// The end of an EXTENDED COPY this LU managed: its status for RECEIVE COPY RESULTS.
+    public func finishCopy(_ request: ExtendedCopyRequest, for nexus: NexusIdentity, segmentsProcessed: Int,
+                           bytesCopied: UInt64, failed: Bool) {
+        state.withLockedValue {
+            $0.finishCopy(request, for: nexus, segmentsProcessed: segmentsProcessed, bytesCopied: bytesCopied,
+                          failed: failed)
+        }
+    }
+
+    /// Writes would fail: the config made the LU read-only or MODE SELECT set SWP.
+    public var writeProtected: Bool { info.readOnly || state.withLockedValue { $0.softwareWriteProtect } }
+
     /// Whether CHECK CONDITION carries descriptor-format sense (control mode page D_SENSE).
     public var descriptorSense: Bool { state.withLockedValue { $0.descriptorSense } }
 

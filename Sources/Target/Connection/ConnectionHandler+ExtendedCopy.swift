@@ -1,0 +1,117 @@
+import NIOCore
+import SCSI
+import Storage
+
+/// EXTENDED COPY's data movement: the copy manager (the LU the command came to) resolves each
+/// CSCD descriptor to an LU of the same target, then copies the segments in order, a chunk at
+/// a time, through the LUs' own devices and write-range locks. The status is GOOD when every
+/// segment is copied; otherwise COPY ABORTED, with the segments done so far left in place (as
+/// SPC-4 6.4.3.3 allows).
+extension ConnectionHandler {
+    /// Bytes read and written per step: large enough for sequential throughput, small enough
+    /// that a long copy does not hold much memory or starve the LU's other commands.
+    static let copyChunkBytes = 1 << 20
+
+    struct CopyProgress {
+        var segments = 0
+        var bytes: UInt64 = 0
+    }
+
+    func extendedCopy(_ task: SCSITask, _ request: ExtendedCopyRequest, commandLength: Int) {
+        guard let manager = task.unit else { return complete(task, sense: .lunNotSupported) }
+        let nexus = self.nexus ?? .unspecified
+        let units = target.map { Array($0.units.values) } ?? []
+        var progress = CopyProgress()
+        func finish(_ sense: SenseData?) {
+            manager.finishCopy(request, for: nexus, segmentsProcessed: progress.segments, bytesCopied: progress.bytes,
+                               failed: sense != nil)
+            guard !task.aborted else { return }
+            if let sense {
+                logger.warning("EXTENDED COPY list \(request.listID) stopped at segment \(progress.segments): \(sense)",
+                               metadata: ["lun": "\(manager.info.lun)"])
+                complete(task, sense: sense)
+            } else {
+                complete(task, status: Self.statusGood, commandLength: commandLength)
+            }
+        }
+        // Every descriptor must name an LU of this target with the block length it claims.
+        var targets: [LogicalUnit] = []
+        for descriptor in request.targets {
+            guard let unit = units.first(where: { ExtendedCopyCommand.designates(descriptor.designator, $0.info) }),
+                  descriptor.blockLength == 0 || Int(descriptor.blockLength) == unit.blockSize else {
+                return finish(.copyTargetNotReachable)
+            }
+            targets.append(unit)
+        }
+        task.executing = true
+        func next(_ index: Int) {
+            guard index < request.segments.count else { return finish(nil) }
+            let segment = request.segments[index]
+            guard segment.source < targets.count, segment.destination < targets.count else {
+                return finish(.copyTargetNotReachable)
+            }
+            let source = targets[segment.source]
+            let destination = targets[segment.destination]
+            guard source.blockSize == destination.blockSize else { return finish(.copyTargetNotReachable) }
+            let blocks = UInt64(segment.blocks)
+            guard segment.sourceLBA <= source.info.blockCount, blocks <= source.info.blockCount - segment.sourceLBA,
+                  segment.destinationLBA <= destination.info.blockCount,
+                  blocks <= destination.info.blockCount - segment.destinationLBA else {
+                return finish(.copySegmentOutOfRange)
+            }
+            if blocks > 0 && destination.writeProtected {
+                return finish(SenseData(key: .copyAborted, asc: 0x27, ascq: 0x00))  // WRITE PROTECTED
+            }
+            let blockSize = UInt64(source.blockSize)
+            copyBlocks(task, from: source, at: segment.sourceLBA * blockSize, to: destination,
+                       at: segment.destinationLBA * blockSize, length: blocks * blockSize)
+                .assumeIsolated().whenComplete { result in
+                    switch result {
+                    case let .success(copied):
+                        progress.bytes += copied
+                        progress.segments += 1
+                        next(index + 1)
+                    case let .failure(error):
+                        finish(error as? SenseData ?? .copyWriteError)
+                    }
+                }
+        }
+        next(0)
+    }
+
+    /// Copies `length` bytes in chunks, front to back, or back to front when the destination
+    /// overlaps the source further on (so nothing is read after it was overwritten). Each
+    /// chunk's write holds its range in the destination's write-range lock, as any write does.
+    /// Fails with COPY ABORTED sense; stops between chunks when the task is aborted.
+    func copyBlocks(_ task: SCSITask, from source: LogicalUnit, at sourceOffset: UInt64, to destination: LogicalUnit,
+                    at destinationOffset: UInt64, length: UInt64) -> EventLoopFuture<UInt64> {
+        let loop = context.eventLoop
+        let chunk = UInt64(Self.copyChunkBytes)
+        let backwards = source === destination && destinationOffset > sourceOffset
+            && destinationOffset < sourceOffset + length
+        let count = (length + chunk - 1) / chunk
+        func step(_ i: UInt64, copied: UInt64) -> EventLoopFuture<UInt64> {
+            guard i < count else { return loop.makeSucceededFuture(copied) }
+            if task.aborted { return loop.makeFailedFuture(SenseData.copyAborted) }
+            let k = backwards ? count - 1 - i : i
+            let offset = k * chunk
+            let size = Int(min(chunk, length - offset))
+            return source.device.read(offset: sourceOffset + offset, length: size, on: loop).assumeIsolated()
+                .flatMapErrorThrowing { _ in throw SenseData.copyReadError }
+                .flatMap { [self] data in
+                    lockRange(destination, offset: destinationOffset + offset, length: size, exclusive: false)
+                        .assumeIsolated()
+                        .flatMap { id in
+                            destination.device.write(offset: destinationOffset + offset, buffers: [data],
+                                                     forceUnitAccess: false, on: loop)
+                                .always { _ in destination.writeRanges.release(id) }
+                        }
+                        .flatMapErrorThrowing { _ in throw SenseData.copyWriteError }
+                        .nonisolated()
+                }
+                .flatMap { step(i + 1, copied: copied + UInt64(size)) }
+                .nonisolated()
+        }
+        return step(0, copied: 0)
+    }
+}
