@@ -27,6 +27,10 @@ extension ConfigParser {
                 }
             case "max-sessions":
                 if let value = reader.int(entry, in: 1...65535) { settings.maxSessions = value }
+            case "sanitize-rate":
+                // SIZE per second ("64MiB"); 0 means as fast as the device goes.
+                guard let value = reader.size(entry) else { continue }
+                settings.sanitizeRate = value == 0 ? nil : value
             case "user":
                 guard let value = reader.single(entry) else { continue }
                 if isUserName(value) {

@@ -28,6 +28,7 @@ public enum ConfigWriter {
             ("max-sessions", "\(server.maxSessions)"),
         ]
         if let user = server.user { serverRows.append(("user", user)) }
+        if let rate = server.sanitizeRate { serverRows.append(("sanitize-rate", formatSize(rate))) }
         blocks.append(block("[server]", serverRows))
 
         let c = config.connection

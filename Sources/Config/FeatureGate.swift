@@ -8,11 +8,8 @@ public enum FeatureGate {
             errors.append(ConfigError(file: file, line: line, message: "\(what) is not supported yet"))
         }
 
-        // Multiple connections per session, error recovery
+        // Error recovery above level 0 (connection recovery, SNACK)
         let connection = config.connection
-        if connection.maxConnections > 1 {
-            add(connection.lines["MaxConnections"] ?? connection.line, "MaxConnections \(connection.maxConnections)")
-        }
         if connection.errorRecoveryLevel > 0 {
             add(connection.lines["ErrorRecoveryLevel"] ?? connection.line, "ErrorRecoveryLevel \(connection.errorRecoveryLevel)")
         }

@@ -16,6 +16,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxSessions: Int
     /// User to drop privileges to: a name or a numeric uid.
     public var user: String?
+    /// `sanitize-rate`: the most bytes per second a SANITIZE OVERWRITE writes to one LU, so
+    /// that erasing one LU leaves the others on the same disks some bandwidth; nil: unpaced.
+    public var sanitizeRate: UInt64?
     /// Line of the `[server]` header, 0 when absent.
     public var line: Int
     /// Key -> first line it appears on ("node-base", "listen", "max-sessions", "user").
@@ -25,11 +28,12 @@ public struct ServerSettings: Sendable, Equatable {
 
     public init(nodeBase: String = ServerSettings.defaultNodeBase, listen: [Portal] = ServerSettings.defaultListen,
                 maxSessions: Int = ServerSettings.defaultMaxSessions, user: String? = nil,
-                line: Int = 0, lines: [String: Int] = [:], portalLines: [Portal: Int] = [:]) {
+                sanitizeRate: UInt64? = nil, line: Int = 0, lines: [String: Int] = [:], portalLines: [Portal: Int] = [:]) {
         self.nodeBase = nodeBase
         self.listen = listen
         self.maxSessions = maxSessions
         self.user = user
+        self.sanitizeRate = sanitizeRate
         self.line = line
         self.lines = lines
         self.portalLines = portalLines
@@ -38,5 +42,6 @@ public struct ServerSettings: Sendable, Equatable {
     /// Ignores line numbers (see `ApplianceSettings.==`).
     public static func == (a: Self, b: Self) -> Bool {
         a.nodeBase == b.nodeBase && a.listen == b.listen && a.maxSessions == b.maxSessions && a.user == b.user
+            && a.sanitizeRate == b.sanitizeRate
     }
 }

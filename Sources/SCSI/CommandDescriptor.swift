@@ -30,11 +30,15 @@ final class CommandDescriptor: Sendable {
     let reservation: ReservationClass
     let handler: Handler
     let completion: Completion?
+    /// Whether this LU offers the command (UNMAP only on a thin LU, ...). Dispatch answers an
+    /// unavailable row as an unsupported one; REPORT SUPPORTED OPERATION CODES leaves it out.
+    let isAvailable: @Sendable (LogicalUnitInfo) -> Bool
 
     var cdbLength: Int { usage.count }
 
     init(_ opcode: UInt8, serviceAction: UInt8? = nil, _ name: String, usage: [UInt8],
          readiness: Readiness, reservation: ReservationClass, completion: Completion? = nil,
+         available: @escaping @Sendable (LogicalUnitInfo) -> Bool = { _ in true },
          handler: @escaping Handler) {
         precondition(usage.first == opcode, "CDB usage data must start with the opcode")
         self.opcode = opcode
@@ -44,6 +48,7 @@ final class CommandDescriptor: Sendable {
         self.readiness = readiness
         self.reservation = reservation
         self.completion = completion
+        self.isAvailable = available
         self.handler = handler
     }
 }

@@ -62,7 +62,8 @@ enum CommandTable {
             },
             CommandDescriptor(0x42, "UNMAP", usage: [0x42, 0x01, 0, 0, 0, 0, 0x1F, 0xFF, 0xFF, 0x07],
                               readiness: .needsStartedUnit, reservation: .write,
-                              completion: { _, parameters, lu, _, _ in UnmapCommand.complete(parameters: parameters, lu: lu) }) {
+                              completion: { _, parameters, lu, _, _ in UnmapCommand.complete(parameters: parameters, lu: lu) },
+                              available: { $0.thinProvisioned }) {
                 cdb, lu, state, _ in UnmapCommand.decode(cdb, lu: lu, state: state)
             },
             CommandDescriptor(0x55, "MODE SELECT(10)", usage: [0x55, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07],
@@ -112,7 +113,7 @@ enum CommandTable {
             },
             CommandDescriptor(0x9E, serviceAction: 0x12, "GET LBA STATUS",
                               usage: [0x9E, 0x12] + [UInt8](repeating: 0xFF, count: 12) + [0, 0x07],
-                              readiness: .needsStartedUnit, reservation: .read) { cdb, lu, _, _ in
+                              readiness: .needsStartedUnit, reservation: .read, available: { $0.thinProvisioned }) { cdb, lu, _, _ in
                 GetLBAStatusCommand.decode(cdb, lu: lu)
             },
             CommandDescriptor(0xA0, "REPORT LUNS",
@@ -127,8 +128,8 @@ enum CommandTable {
             },
             CommandDescriptor(0xA3, serviceAction: 0x0C, "REPORT SUPPORTED OPERATION CODES",
                               usage: [0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],
-                              readiness: .always, reservation: .read) { cdb, _, _, _ in
-                ReportSupportedOperationCodesCommand.decode(cdb)
+                              readiness: .always, reservation: .read) { cdb, lu, _, _ in
+                ReportSupportedOperationCodesCommand.decode(cdb, lu: lu)
             },
             CommandDescriptor(0xB7, "READ DEFECT DATA(12)",
                               usage: [0xB7, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],
@@ -162,7 +163,17 @@ enum CommandTable {
                 ReceiveCopyResultsCommand.decode(cdb, serviceAction: action, lu: lu, state: state, context: context)
             }
         }
-        return (blockRows + others + persistentReserveIn + persistentReserveOut + receiveCopyResults).sorted {
+        let sanitize = SanitizeCommand.ServiceAction.allCases.map { action in
+            CommandDescriptor(SanitizeCommand.opcode, serviceAction: action.rawValue, action.name,
+                              usage: [SanitizeCommand.opcode, 0xA0 | action.rawValue, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07],
+                              readiness: .needsStartedUnit, reservation: .write,
+                              completion: { cdb, parameters, lu, state, _ in
+                                  SanitizeCommand.complete(cdb, parameters: parameters, lu: lu, state: &state)
+                              }, available: { action.isAvailable($0) }) { cdb, lu, state, _ in
+                SanitizeCommand.decode(cdb, serviceAction: action, lu: lu, state: &state)
+            }
+        }
+        return (blockRows + others + persistentReserveIn + persistentReserveOut + receiveCopyResults + sanitize).sorted {
             ($0.opcode, $0.serviceAction ?? 0) < ($1.opcode, $1.serviceAction ?? 0)
         }
     }()

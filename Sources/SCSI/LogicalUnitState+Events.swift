@@ -56,3 +56,25 @@ extension LogicalUnitState {
                            segmentsProcessed: segmentsProcessed, bytesCopied: bytesCopied, failed: failed)
     }
 }
+
+/// Where the LU stands with SANITIZE (SBC-4 4.11).
+public enum SanitizeCondition: Sendable, Equatable {
+    case idle
+    /// Running; done so far in 65536ths (the sense data's progress indication).
+    case running(progress: UInt16)
+    /// The last sanitize failed: medium access ends MEDIUM ERROR, SANITIZE COMMAND FAILED.
+    case failed
+}
+
+extension LogicalUnitState {
+    /// The transport moved a running sanitize on: `done` of `total` bytes.
+    public mutating func sanitizeProgressed(done: UInt64, of total: UInt64) {
+        guard case .running = sanitize, total > 0 else { return }
+        sanitize = .running(progress: UInt16(min(UInt64(0xFFFF), done * 0x10000 / total)))
+    }
+
+    /// The sanitize ended; a successful one clears the failure mode.
+    public mutating func sanitizeFinished(succeeded: Bool) {
+        sanitize = succeeded ? .idle : .failed
+    }
+}

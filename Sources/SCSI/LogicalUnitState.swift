@@ -26,6 +26,8 @@ public struct LogicalUnitState: Sendable, Equatable {
     public internal(set) var reservationHolder: NexusIdentity?
     /// Registrations and the persistent reservation.
     var persistentReservations = PersistentReservations()
+    /// SANITIZE: running (with its progress) or failed; it outlives resets and sessions.
+    public internal(set) var sanitize: SanitizeCondition = .idle
     /// EXTENDED COPY lists running and held per I_T nexus.
     public internal(set) var copyManager = CopyManagerState()
     /// Set whenever the persisted part of the persistent reservation state changes (APTPL=1,

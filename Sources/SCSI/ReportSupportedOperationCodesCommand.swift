@@ -1,7 +1,7 @@
 /// SPC-4 6.35 REPORT SUPPORTED OPERATION CODES (MAINTENANCE IN, service action 0Ch),
 /// generated from `CommandTable`.
 enum ReportSupportedOperationCodesCommand {
-    static func decode(_ cdb: CDB) -> SCSIAction {
+    static func decode(_ cdb: CDB, lu: LogicalUnitInfo) -> SCSIAction {
         let timeouts = cdb[2] & 0x80 != 0 // RCTD
         let reportingOptions = cdb[2] & 0x07
         let requestedOpcode = cdb[3]
@@ -10,7 +10,7 @@ enum ReportSupportedOperationCodesCommand {
 
         switch reportingOptions {
         case 0b000:
-            return .dataIn(allCommands(timeouts: timeouts).truncated(to: allocationLength))
+            return .dataIn(allCommands(timeouts: timeouts, lu: lu).truncated(to: allocationLength))
         case 0b001, 0b010, 0b011:
             let entry = CommandTable.byOpcode[Int(requestedOpcode)]
             let descriptor: CommandDescriptor?
@@ -25,16 +25,17 @@ enum ReportSupportedOperationCodesCommand {
             case (_, .unsupported):
                 descriptor = nil
             }
-            return .dataIn(oneCommand(descriptor, timeouts: timeouts).truncated(to: allocationLength))
+            let offered = descriptor.flatMap { $0.isAvailable(lu) ? $0 : nil }
+            return .dataIn(oneCommand(offered, timeouts: timeouts).truncated(to: allocationLength))
         default:
             return .checkCondition(.invalidFieldInCDB(byte: 2, bit: 2))
         }
     }
 
     /// All-commands parameter data: COMMAND DATA LENGTH, then one descriptor per row.
-    static func allCommands(timeouts: Bool) -> [UInt8] {
+    static func allCommands(timeouts: Bool, lu: LogicalUnitInfo) -> [UInt8] {
         var out: [UInt8] = [0, 0, 0, 0]
-        for row in CommandTable.rows {
+        for row in CommandTable.rows where row.isAvailable(lu) {
             out.append(row.opcode)
             out.append(0)
             out.appendBE16(UInt16(row.serviceAction ?? 0))

@@ -1,8 +1,12 @@
 /// SPC-4 6.39 REQUEST SENSE. Targe reports sense with the CHECK CONDITION itself
 /// (autosense), so the only pending sense is a unit attention (returned and cleared, SPC-4
-/// 5.14) or the stopped state; otherwise NO SENSE.
+/// 5.14), a running sanitize's progress, or the stopped state; otherwise NO SENSE.
 enum RequestSenseCommand {
     static func decode(_ cdb: CDB, state: inout LogicalUnitState, nexus: NexusIdentity) -> SCSIAction {
+        // SBC-4 4.11.3: the progress of a running sanitize, however often it is asked.
+        if case .running(let progress) = state.sanitize {
+            return respond(cdb, with: .sanitizeInProgress(progress))
+        }
         if let unitAttention = state.nexuses.takeUnitAttention(for: nexus) {
             return respond(cdb, with: unitAttention)
         }

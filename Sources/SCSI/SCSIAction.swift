@@ -54,6 +54,10 @@ public enum SCSIAction: Sendable, Equatable {
     /// LUs, copy each segment in order, report the outcome to the LU
     /// (`LogicalUnitState.finishCopy`) and answer GOOD or COPY ABORTED.
     case extendedCopy(ExtendedCopyRequest)
+    /// SANITIZE: the LU state already says "running"; carry out `plan` detached from the
+    /// command, reporting progress and the end to the LU (`sanitizeProgressed`,
+    /// `sanitizeFinished`). With `immediate` the status is GOOD at once, else after the end.
+    case sanitize(SanitizePlan, immediate: Bool)
 }
 
 /// Direction of a command's data transfer.
@@ -73,7 +77,7 @@ extension SCSIAction {
         case .lbaStatus: return .dataIn
         case .deallocate: return .none
         case .verify(_, _, let byteCheck): return byteCheck ? .dataOut : .none
-        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks, .extendedCopy: return .none
+        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks, .extendedCopy, .sanitize: return .none
         }
     }
 
@@ -99,7 +103,7 @@ extension SCSIAction {
             return 0
         case .compareAndWrite(_, let blocks, _):
             return 2 * Int(blocks) * blockSize
-        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks, .extendedCopy:
+        case .good, .synchronizeCache, .checkCondition, .reservationConflict, .abortTasks, .extendedCopy, .sanitize:
             return 0
         }
     }

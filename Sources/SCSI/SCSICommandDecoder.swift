@@ -11,12 +11,17 @@ public enum SCSICommandDecoder {
     /// pending (I_T NEXUS LOSS OCCURRED if the nexus was lost earlier).
     public static func decode(_ cdb: CDB, lu: LogicalUnitInfo, state: inout LogicalUnitState,
                               context: CommandContext) -> SCSIAction {
+        // SBC-4 4.11.3: while a sanitize runs, everything but INQUIRY, REPORT LUNS and REQUEST
+        // SENSE ends NOT READY with its progress, ahead of unit attentions (which wait).
+        if case .running(let progress) = state.sanitize, !unitAttentionExemptOpcodes.contains(cdb.opcode) {
+            return .checkCondition(.sanitizeInProgress(progress))
+        }
         let reportsUnitAttention = !unitAttentionExemptOpcodes.contains(cdb.opcode)
         if let unitAttention = state.nexuses.admit(context.nexus, deliver: reportsUnitAttention) {
             return .checkCondition(unitAttention)
         }
         let descriptor: CommandDescriptor
-        switch lookup(cdb) {
+        switch lookup(cdb, lu: lu) {
         case .success(let found): descriptor = found
         case .failure(let sense): return .checkCondition(sense)
         }
@@ -29,6 +34,11 @@ public enum SCSICommandDecoder {
         if descriptor.readiness == .needsStartedUnit && state.stopped {
             return .checkCondition(.notReadyInitializingCommandRequired)
         }
+        // SBC-4 4.11.4: after a failed sanitize the medium is refused until one succeeds or
+        // EXIT FAILURE MODE.
+        if state.sanitize == .failed && descriptor.readiness == .needsStartedUnit && cdb.opcode != SanitizeCommand.opcode {
+            return .checkCondition(.sanitizeCommandFailed)
+        }
         return descriptor.handler(cdb, lu, &state, context)
     }
 
@@ -39,7 +49,7 @@ public enum SCSICommandDecoder {
     /// `.abortTasks`.
     public static func complete(_ cdb: CDB, parameters: [UInt8], lu: LogicalUnitInfo,
                                 state: inout LogicalUnitState, context: CommandContext) -> SCSIAction {
-        guard case .success(let descriptor) = lookup(cdb), let completion = descriptor.completion else {
+        guard case .success(let descriptor) = lookup(cdb, lu: lu), let completion = descriptor.completion else {
             // Not a command that asks for a parameter list: the transport should not be here.
             return .checkCondition(.invalidOpcode)
         }
@@ -75,15 +85,17 @@ public enum SCSICommandDecoder {
     /// stop (REQUEST SENSE returns it as its data).
     static let unitAttentionExemptOpcodes: Set<UInt8> = [0x12, 0x03, 0xA0]
 
-    /// Finds the table row for the CDB's opcode and, where it has them, service action.
-    static func lookup(_ cdb: CDB) -> Result<CommandDescriptor, SenseData> {
+    /// Finds the table row for the CDB's opcode and, where it has them, service action; a row
+    /// the LU does not offer is answered as a missing one.
+    static func lookup(_ cdb: CDB, lu: LogicalUnitInfo? = nil) -> Result<CommandDescriptor, SenseData> {
         switch CommandTable.byOpcode[Int(cdb.opcode)] {
         case .unsupported:
             return .failure(.invalidOpcode)
         case .command(let descriptor):
+            if let lu, !descriptor.isAvailable(lu) { return .failure(.invalidOpcode) }
             return .success(descriptor)
         case .serviceActions(let actions):
-            guard let descriptor = actions[cdb[1] & 0x1F] else {
+            guard let descriptor = actions[cdb[1] & 0x1F], lu.map(descriptor.isAvailable) ?? true else {
                 return .failure(.invalidFieldInCDB(byte: 1, bit: 4))
             }
             return .success(descriptor)

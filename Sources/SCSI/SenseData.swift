@@ -33,14 +33,25 @@ public struct SenseData: Sendable, Equatable, Hashable, Error {
     /// INFORMATION field; non-nil sets VALID (e.g. the miscompare offset, SBC-4 5.22).
     public var information: UInt64?
     public var fieldPointer: FieldPointer?
+    /// Sense-key specific "progress indication" (SPC-4 4.5.2.4.4) of NOT READY during a
+    /// long operation: done so far, in 65536ths. Ignored when `fieldPointer` is set.
+    public var progress: UInt16?
 
     public init(key: SenseKey, asc: UInt8, ascq: UInt8,
-                information: UInt64? = nil, fieldPointer: FieldPointer? = nil) {
+                information: UInt64? = nil, fieldPointer: FieldPointer? = nil, progress: UInt16? = nil) {
         self.key = key
         self.asc = asc
         self.ascq = ascq
         self.information = information
         self.fieldPointer = fieldPointer
+        self.progress = progress
+    }
+
+    /// The three sense-key specific bytes with SKSV set, when there are any.
+    var senseKeySpecific: (UInt8, UInt8, UInt8)? {
+        if let fieldPointer { return fieldPointer.bytes }
+        if let progress { return (0x80, UInt8(progress >> 8), UInt8(progress & 0xFF)) }
+        return nil
     }
 
     /// The 16-bit additional sense code and qualifier, e.g. 0x2400.
@@ -59,8 +70,7 @@ public struct SenseData: Sendable, Equatable, Hashable, Error {
         out[7] = 10 // additional sense length: bytes 8-17
         out[12] = asc
         out[13] = ascq
-        if let fieldPointer {
-            let sks = fieldPointer.bytes
+        if let sks = senseKeySpecific {
             out[15] = sks.0
             out[16] = sks.1
             out[17] = sks.2
@@ -76,8 +86,7 @@ public struct SenseData: Sendable, Equatable, Hashable, Error {
             out += [0x00, 0x0A, 0x80, 0x00]
             out.appendBE64(information)
         }
-        if let fieldPointer {
-            let sks = fieldPointer.bytes
+        if let sks = senseKeySpecific {
             out += [0x02, 0x06, 0x00, 0x00, sks.0, sks.1, sks.2, 0x00]
         }
         out[7] = UInt8(out.count - 8)

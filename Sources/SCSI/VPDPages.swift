@@ -73,7 +73,9 @@ enum VPDPages {
         out.reserveCapacity(60)
         out.appendBE16(lu.rotationRate)          // 4-5: MEDIUM ROTATION RATE
         out.append(0)                            // 6: PRODUCT TYPE: not indicated
-        out.append(lu.nominalFormFactor & 0x0F)  // 7: WABEREQ, WACEREQ, NOMINAL FORM FACTOR
+        // 7: WABEREQ 01b on a thin LU (after SANITIZE BLOCK ERASE reads succeed, returning
+        // zeros: LBPRZ), WACEREQ 00b (no CRYPTO ERASE), NOMINAL FORM FACTOR.
+        out.append((lu.thinProvisioned ? 0x40 : 0x00) | lu.nominalFormFactor & 0x0F)
         out.append(0)                            // 8: ZONED, FUAB, VBULS
         out.appendZeros(55)                      // 9-63
         return out

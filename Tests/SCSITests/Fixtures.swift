@@ -209,7 +209,7 @@ enum Probe {
 
 func isGood(_ action: SCSIAction) -> Bool {
     switch action {
-    case .good, .dataIn, .read, .write, .writeAndVerify, .verify, .synchronizeCache, .abortTasks, .writeSame, .compareAndWrite, .orWrite, .deallocate, .lbaStatus, .extendedCopy: return true
+    case .good, .dataIn, .read, .write, .writeAndVerify, .verify, .synchronizeCache, .abortTasks, .writeSame, .compareAndWrite, .orWrite, .deallocate, .lbaStatus, .extendedCopy, .sanitize: return true
     case .checkCondition, .reservationConflict, .parameterData: return false
     }
 }

@@ -47,7 +47,7 @@ extension ConnectionHandler {
     /// The command's turn: decode the CDB and act on it.
     func startCommand(_ h: BasicHeaderSegment) {
         guard let task = tasks[h.initiatorTaskTag], !task.aborted else { return }
-        if !task.isImmediate { activeCommands += 1 }
+        if !task.isImmediate { sequencer?.commandStarted() }
         if task.failedSequence {
             complete(task, sense: Self.dataPhaseError)
             return
@@ -70,6 +70,8 @@ extension ConnectionHandler {
             complete(task, sense: sense)
         case .reservationConflict:
             complete(task, status: Self.statusReservationConflict, commandLength: 0)
+        case let .sanitize(plan, immediate):
+            sanitize(task, plan, immediate: immediate, commandLength: 0)
         case .abortTasks, .extendedCopy:
             // Only the second phase of a parameter-list command returns them.
             assertionFailure("\(action) from decode")
@@ -353,6 +355,22 @@ extension ConnectionHandler {
         }
     }
 
+    /// SANITIZE: started on the LU, detached from this task; GOOD at once with IMMED, else
+    /// when it ends (MEDIUM ERROR, SANITIZE COMMAND FAILED if it failed).
+    func sanitize(_ task: SCSITask, _ plan: SanitizePlan, immediate: Bool, commandLength: Int) {
+        guard let unit = task.unit else { return complete(task, sense: .lunNotSupported) }
+        let done = unit.runSanitize(plan, on: context.eventLoop)
+        if immediate { return complete(task, status: Self.statusGood, commandLength: commandLength) }
+        task.executing = true
+        done.assumeIsolated().whenComplete { [self] result in
+            guard !task.aborted else { return }
+            switch result {
+            case .success: complete(task, status: Self.statusGood, commandLength: commandLength)
+            case let .failure(error): storageFailed(task, error, sense: .sanitizeCommandFailed)
+            }
+        }
+    }
+
     /// UNMAP / WRITE SAME with UNMAP: the ranges one after the other, then GOOD.
     func deallocate(_ task: SCSITask, _ store: Deallocating, _ ranges: [BlockRange], commandLength: Int) {
         let loop = context.eventLoop
@@ -484,6 +502,8 @@ extension ConnectionHandler {
             }
         case let .extendedCopy(request):
             extendedCopy(task, request, commandLength: commandLength)
+        case let .sanitize(plan, immediate):
+            sanitize(task, plan, immediate: immediate, commandLength: commandLength)
         default:
             logger.error("unexpected outcome of a parameter list: \(outcome)")
             complete(task, sense: .internalTargetFailure)
@@ -579,6 +599,6 @@ extension ConnectionHandler {
     /// The task is answered: it leaves the table and frees its slot in the CmdSN window.
     func finish(_ task: SCSITask) {
         tasks[task.itt] = nil
-        if !task.isImmediate && task.action != nil { activeCommands -= 1 }
+        if !task.isImmediate && task.action != nil { sequencer?.commandEnded() }
     }
 }

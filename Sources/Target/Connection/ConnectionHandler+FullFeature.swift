@@ -37,40 +37,26 @@ extension ConnectionHandler {
 
     // MARK: CmdSN ordering (RFC 7143 section 4.2.2.1)
 
-    /// Is `cmdSN` inside the window [ExpCmdSN, MaxCmdSN] (serial number arithmetic)?
-    func inWindow(_ cmdSN: UInt32) -> Bool {
-        let offset = cmdSN &- expCmdSN
-        let maxOffset = sequence.maxCmdSN &- expCmdSN
-        return offset <= maxOffset && maxOffset < 0x8000_0000
-    }
-
-    /// Delivers a request now (immediate, or its CmdSN's turn), parks it until its turn, or
-    /// ignores it when it is outside the window, as the RFC requires.
+    /// Delivers a request now (immediate, or its CmdSN's turn), parks it until its turn (which
+    /// may come through another connection of the session), or ignores it when it is outside
+    /// the window, as the RFC requires. Requests of other connections that it unblocks go to
+    /// their own connections.
     func sequenceRequest(_ pdu: PDU) {
         let h = pdu.header
         if h.isImmediate {
             deliver(pdu)
             return
         }
-        if h.cmdSN == expCmdSN {
-            expCmdSN &+= 1
-            deliver(pdu)
-            deliverWaiting()
-        } else if inWindow(h.cmdSN) {
-            guard waiting[h.cmdSN] == nil else {
-                logger.warning("CmdSN \(h.cmdSN) received twice; ignoring the second")
-                return
-            }
-            waiting[h.cmdSN] = pdu
-        } else {
-            logger.warning("CmdSN \(h.cmdSN) outside the window [\(expCmdSN), \(sequence.maxCmdSN)]; ignored")
-        }
-    }
-
-    func deliverWaiting() {
-        while let next = waiting.removeValue(forKey: expCmdSN) {
-            expCmdSN &+= 1
-            deliver(next)
+        guard let sequencer else { return }
+        switch sequencer.arrive(pdu, connection: connectionID) {
+        case let .deliver(ready):
+            for mine in sequencer.handOff(ready, from: connectionID) { deliver(mine) }
+        case .parked:
+            break
+        case .duplicate:
+            logger.warning("CmdSN \(h.cmdSN) received twice; ignoring the second")
+        case let .outOfWindow(exp, max):
+            logger.warning("CmdSN \(h.cmdSN) outside the window [\(exp), \(max)]; ignored")
         }
     }
 
@@ -100,20 +86,38 @@ extension ConnectionHandler {
 
     // MARK: Logout (RFC 7143 section 11.14)
 
+    /// Reason 0 closes the session (every connection of it), reason 1 the connection whose
+    /// CID the request names (this one or another of the session: response 1 if none has it).
     private func logout(_ h: BasicHeaderSegment) {
-        abortAll(where: { _ in true })
-        let response: UInt8
+        var response: UInt8 = 0
+        var closesThis = true
+        var others: [SessionRegistry.ConnectionHandle] = []
         switch h.logoutReason {
-        case 0, 1: response = 0
-        case 2: response = 2  // connection recovery is not supported at ERL 0
-        default: response = 3
+        case 0:
+            others = registry.siblings(of: connectionID).map(\.handle)
+        case 1 where h.connectionID != cid:
+            closesThis = false
+            if let other = registry.siblings(of: connectionID).first(where: { $0.cid == h.connectionID }) {
+                others = [other.handle]
+            } else {
+                response = 1  // CID not found
+            }
+        case 1:
+            break
+        case 2:
+            response = 2  // connection recovery is not supported at ErrorRecoveryLevel 0
+        default:
+            response = 3
         }
-        logger.info("logout (reason \(h.logoutReason))")
+        logger.info("logout (reason \(h.logoutReason), CID \(h.connectionID))")
+        if closesThis { abortAll(where: { _ in true }) }
+        // The other connections' tasks end with them, without responses.
+        for other in others { other.close() }
         let seq = nextStatus()
         send(TargetPDU.logoutResponse(itt: h.initiatorTaskTag, response: response, seq: seq,
                                       time2Wait: UInt16(parameters.defaultTime2Wait),
                                       time2Retain: UInt16(parameters.defaultTime2Retain)))
-        closeAfterFlush()
+        if closesThis { closeAfterFlush() }
     }
 
     // MARK: Task management (RFC 7143 section 11.5)
@@ -126,8 +130,7 @@ extension ConnectionHandler {
         case .abortTask:
             if let task = tasks[h.referencedTaskTag], task.lunField == h.lun {
                 abort(task)
-            } else if h.referencedTaskTag != reservedTag, inWindow(h.refCmdSN), h.refCmdSN != expCmdSN &- 1,
-                      waiting[h.refCmdSN] == nil {
+            } else if h.referencedTaskTag != reservedTag, sequencer?.isStillToCome(h.refCmdSN) == true {
                 // Not received yet: complete, and the command will be ignored when it comes.
                 response = .functionComplete
             } else {
@@ -179,18 +182,11 @@ extension ConnectionHandler {
     func abort(_ task: SCSITask) {
         task.aborted = true
         tasks[task.itt] = nil
-        if task.action != nil && !task.isImmediate { activeCommands -= 1 }
+        if task.action != nil && !task.isImmediate { sequencer?.commandEnded() }
         if task.action == nil, !task.isImmediate {
             // Still waiting for its CmdSN: let the number pass without running it.
-            if let parked = waiting[task.cmdSN], parked.header.initiatorTaskTag == task.itt {
-                waiting[task.cmdSN] = PDU(header: abortedPlaceholder(parked.header))
-            }
+            sequencer?.neutralize(cmdSN: task.cmdSN, itt: task.itt)
         }
-    }
-
-    /// A parked command replaced by a NOP so that its CmdSN still advances the window.
-    private func abortedPlaceholder(_ h: BasicHeaderSegment) -> BasicHeaderSegment {
-        BasicHeaderSegment(opcodeByte: 0x7f, initiatorTaskTag: h.initiatorTaskTag, word24: h.cmdSN)
     }
 
     func abortAll(where predicate: (SCSITask) -> Bool) {

@@ -5,9 +5,9 @@ import NIOCore
 extension ConnectionHandler {
     func processLogin(_ pdu: PDU) {
         let authority = ConnectionLoginAuthority(registry: registry, connection: connectionID, peer: peerAddress)
-        if pdu.header.initiatorOpcode == .loginRequest, expCmdSN == 0 {
+        if pdu.header.initiatorOpcode == .loginRequest, loginCmdSN == nil {
             // The leading Login Request's CmdSN is the session's first (RFC 7143 section 11.12.5).
-            expCmdSN = pdu.header.cmdSN
+            loginCmdSN = pdu.header.cmdSN
         }
         let step = login.receive(pdu, authority: authority)
         switch step {
@@ -39,6 +39,17 @@ extension ConnectionHandler {
         loginTimer = nil
         parameters = outcome.parameters
         self.tsih = tsih
+        cid = outcome.connectionID
+        // The session's window: made by its leading connection, joined by the others.
+        let firstCmdSN = loginCmdSN ?? outcome.initialCmdSN
+        sequencer = registry.sequencer(forSession: tsih) {
+            CommandSequencer(firstCmdSN: firstCmdSN, window: settings.commandWindow)
+        }
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        sequencer?.attach(connection: connectionID) { pdu in
+            loop.execute { bound.value.deliverFromSession(pdu) }
+        }
         initiatorName = outcome.initiatorName
         logger[metadataKey: "initiator"] = "\(outcome.initiatorName)"
         logger[metadataKey: "session"] = "\(tsih)"
@@ -68,6 +79,12 @@ extension ConnectionHandler {
         serializer.dataDigest = parameters.dataDigest
         phase = .fullFeature
         startPings()
+    }
+
+    /// A request of this connection whose turn came up through another connection.
+    func deliverFromSession(_ pdu: PDU) {
+        guard phase == .fullFeature else { return }
+        deliver(pdu)
     }
 
     private func startPings() {

@@ -5,8 +5,10 @@ import NIOCore
 import SCSI
 
 /// One iSCSI connection: frames PDUs, runs the login, then the full feature phase of its
-/// session (a session has one connection for now). Everything here is confined to the
-/// channel's event loop; storage completes on the same loop.
+/// session. A session may have several connections (MC/S): they share the command window
+/// (`CommandSequencer`), while each answers the commands that arrived on it (connection
+/// allegiance). Everything here is confined to the channel's event loop; storage completes on
+/// the same loop.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -41,12 +43,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// The I_T nexus of a normal session, from login on (every command is decoded with it).
     var nexus: NexusIdentity?
     var tsih: UInt16 = 0
+    /// The initiator's connection ID (CID) for this connection.
+    var cid: UInt16 = 0
     var statSN: UInt32 = 0
-    var expCmdSN: UInt32 = 0
-    /// Non-immediate commands delivered and not yet answered: they hold the window closed.
-    var activeCommands: UInt32 = 0
-    /// Commands that arrived ahead of their CmdSN turn.
-    var waiting: [UInt32: PDU] = [:]
+    /// ExpCmdSN while logging in: the leading Login Request's CmdSN (nil before it came).
+    var loginCmdSN: UInt32?
+    /// The session's command window, shared with its other connections (from full feature on).
+    var sequencer: CommandSequencer?
     var tasks: [UInt32: SCSITask] = [:]
     var nextTargetTransferTag: UInt32 = 1
     var needsFlush = false
@@ -72,10 +75,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     var sequence: TargetPDU.Sequence {
-        let free = settings.commandWindow > activeCommands ? settings.commandWindow - activeCommands : 0
-        // MaxCmdSN = ExpCmdSN - 1 closes the window; it never moves backwards because a
-        // command enters `activeCommands` exactly when ExpCmdSN passes it.
-        return TargetPDU.Sequence(statSN: statSN, expCmdSN: expCmdSN, maxCmdSN: expCmdSN &+ free &- 1)
+        if let sequencer {
+            let numbers = sequencer.numbers
+            return TargetPDU.Sequence(statSN: statSN, expCmdSN: numbers.expCmdSN, maxCmdSN: numbers.maxCmdSN)
+        }
+        let exp = loginCmdSN ?? 0
+        return TargetPDU.Sequence(statSN: statSN, expCmdSN: exp, maxCmdSN: exp &+ settings.commandWindow &- 1)
     }
 
     // MARK: channel events
@@ -124,9 +129,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         loginTimer?.cancel()
         pingTimer?.cancel()
-        for task in tasks.values { task.aborted = true }
+        for task in tasks.values {
+            task.aborted = true
+            if task.action != nil && !task.isImmediate { sequencer?.commandEnded() }
+        }
         tasks.removeAll()
-        waiting.removeAll()
+        // The session may go on over its other connections: this one's parked commands
+        // become no-ops so that theirs are not held up.
+        sequencer?.detach(connection: connectionID)
         registry.unregister(connection: connectionID)
         if phase == .fullFeature { logger.info("connection closed") }
         phase = .closing

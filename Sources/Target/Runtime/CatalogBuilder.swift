@@ -87,7 +87,7 @@ public enum CatalogBuilder {
                     }
                 }
                 units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing, reservationFile: reservations,
-                                                         notice: hooks.notice)
+                                                         sanitizeRate: config.server.sanitizeRate, notice: hooks.notice)
             }
             let policy = AuthenticationPolicy(
                 incoming: config.incomingUsers(for: target).map(credential),

@@ -17,13 +17,16 @@ public final class LogicalUnit: Sendable {
     /// Byte ranges being written: COMPARE AND WRITE holds its range exclusively from its read
     /// to the end of its write; every other write holds its range shared.
     public let writeRanges = AIORangeLock()
-    private let notice: @Sendable (String) -> Void
+    /// Bytes per second a SANITIZE OVERWRITE may write (`[server] sanitize-rate`); nil: unpaced.
+    public let sanitizeRate: UInt64?
+    let notice: @Sendable (String) -> Void
 
     public init(info: LogicalUnitInfo, device: BlockDevice, reservationFile: ReservationStateFile? = nil,
-                notice: @escaping @Sendable (String) -> Void = { _ in }) {
+                sanitizeRate: UInt64? = nil, notice: @escaping @Sendable (String) -> Void = { _ in }) {
         self.info = info
         self.device = device
         self.reservationFile = reservationFile
+        self.sanitizeRate = sanitizeRate
         self.notice = notice
         var initial = LogicalUnitState()
         if let file = reservationFile {
@@ -43,6 +46,11 @@ public final class LogicalUnit: Sendable {
 
     public func decode(_ cdb: CDB, context: CommandContext) -> SCSIAction {
         state.withLockedValue { SCSICommandDecoder.decode(cdb, lu: info, state: &$0, context: context) }
+    }
+
+    /// Updates the LU state under its lock (the sanitize runner's progress and end).
+    func updateState(_ body: (inout LogicalUnitState) -> Void) {
+        state.withLockedValue { body(&$0) }
     }
 
     /// The second phase of MODE SELECT and PERSISTENT RESERVE OUT: the parameter list has

@@ -36,9 +36,18 @@ public final class SessionRegistry: Sendable {
         var initiatorName: String
         var isid: UInt64
         var targetName: String?
-        var connection: UInt64
+        /// The session's connections (registry connection id -> the initiator's CID), the
+        /// leading one first in `order`.
+        var connections: [UInt64: UInt16]
+        var order: [UInt64]
+        /// MaxConnections as the leading login negotiated it.
+        var maxConnections: Int
         /// The I_T nexus of a normal session (nil for discovery).
         var nexus: NexusIdentity?
+        /// The session's command window, made by its first connection to reach full feature.
+        var sequencer: CommandSequencer?
+
+        func contains(_ connection: UInt64) -> Bool { connections[connection] != nil }
     }
 
     struct State {
@@ -73,12 +82,38 @@ public final class SessionRegistry: Sendable {
     /// Forgets the connection and any session it carried. A session's end is the loss of its
     /// I_T nexus for every LU of its target; told inside the lock, so a new login with the
     /// same ISID cannot be admitted in between and lose its fresh state.
+    /// The session lives on while it has connections (MC/S); the connection's own command
+    /// window bookkeeping is the handler's (`CommandSequencer.detach`).
     public func unregister(connection id: UInt64) {
         state.withLockedValue { s in
             s.connections[id] = nil
-            for (tsih, entry) in s.sessions where entry.connection == id {
+            guard let (tsih, entry) = s.sessions.first(where: { $0.value.contains(id) }) else { return }
+            s.sessions[tsih]?.connections[id] = nil
+            s.sessions[tsih]?.order.removeAll { $0 == id }
+            if s.sessions[tsih]?.connections.isEmpty == true {
                 s.sessions[tsih] = nil
                 nexusLost(entry)
+            }
+        }
+    }
+
+    /// The command window of session `tsih`, made with `make` by the first connection that asks.
+    func sequencer(forSession tsih: UInt16, make: () -> CommandSequencer) -> CommandSequencer? {
+        state.withLockedValue { s in
+            guard s.sessions[tsih] != nil else { return nil }
+            if let existing = s.sessions[tsih]?.sequencer { return existing }
+            let made = make()
+            s.sessions[tsih]?.sequencer = made
+            return made
+        }
+    }
+
+    /// The other connections of the session that `connection` belongs to, with their CIDs.
+    func siblings(of connection: UInt64) -> [(cid: UInt16, handle: ConnectionHandle)] {
+        state.withLockedValue { s in
+            guard let entry = s.sessions.values.first(where: { $0.contains(connection) }) else { return [] }
+            return entry.order.filter { $0 != connection }.compactMap { id in
+                s.connections[id].map { (entry.connections[id] ?? 0, $0) }
             }
         }
     }
@@ -92,7 +127,7 @@ public final class SessionRegistry: Sendable {
     func abortTasks(of victims: [NexusIdentity], unit: LogicalUnit?) -> [EventLoopFuture<Void>] {
         let wanted = Set(victims)
         let handles: [ConnectionHandle] = state.withLockedValue { s in
-            s.sessions.values.filter { $0.nexus.map(wanted.contains) ?? false }.compactMap { s.connections[$0.connection] }
+            s.sessions.values.filter { $0.nexus.map(wanted.contains) ?? false }.flatMap(\.order).compactMap { s.connections[$0] }
         }
         return handles.compactMap { $0.abortTasks?(unit) }
     }
@@ -101,8 +136,8 @@ public final class SessionRegistry: Sendable {
     /// connection `except` (which aborts its own).
     func abortTasks(onTarget targetName: String, unit: LogicalUnit?, except: UInt64) -> [EventLoopFuture<Void>] {
         let handles: [ConnectionHandle] = state.withLockedValue { s in
-            s.sessions.values.filter { $0.targetName?.lowercased() == targetName.lowercased() && $0.connection != except }
-                .compactMap { s.connections[$0.connection] }
+            s.sessions.values.filter { $0.targetName?.lowercased() == targetName.lowercased() }
+                .flatMap(\.order).filter { $0 != except }.compactMap { s.connections[$0] }
         }
         return handles.compactMap { $0.abortTasks?(unit) }
     }
@@ -110,8 +145,8 @@ public final class SessionRegistry: Sendable {
     /// The other connections of sessions on `targetName` (a cold reset closes them).
     func connections(onTarget targetName: String, except: UInt64) -> [ConnectionHandle] {
         state.withLockedValue { s in
-            s.sessions.values.filter { $0.targetName?.lowercased() == targetName.lowercased() && $0.connection != except }
-                .compactMap { s.connections[$0.connection] }
+            s.sessions.values.filter { $0.targetName?.lowercased() == targetName.lowercased() }
+                .flatMap(\.order).filter { $0 != except }.compactMap { s.connections[$0] }
         }
     }
 
@@ -123,7 +158,8 @@ public final class SessionRegistry: Sendable {
         state.withLockedValue { s in
             s.sessions.values.sorted { $0.tsih < $1.tsih }.map { entry in
                 SessionSummary(tsih: entry.tsih, initiatorName: entry.initiatorName, isid: entry.isid,
-                               targetName: entry.targetName, peer: s.connections[entry.connection]?.peer ?? "?")
+                               targetName: entry.targetName,
+                               peer: entry.order.compactMap { s.connections[$0]?.peer }.joined(separator: " ").nonEmpty ?? "?")
             }
         }
     }
@@ -135,11 +171,27 @@ public final class SessionRegistry: Sendable {
         let nexus = targetName.flatMap { catalog.target(named: $0) }.map {
             NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
         }
-        var reinstated: ConnectionHandle?
+        var reinstated: [ConnectionHandle] = []
         let result: Result<UInt16, LoginStatus> = state.withLockedValue { s in
             if outcome.requestedTSIH != 0 {
-                // Adding a connection to an existing session (MC/S) is not supported yet.
-                return .failure(s.sessions[outcome.requestedTSIH] == nil ? .sessionDoesNotExist : .cantIncludeInSession)
+                // A connection joining a session (MC/S, RFC 7143 section 6.3.5): the same
+                // initiator port and target, within the leading login's MaxConnections. The
+                // same CID again is connection reinstatement: the old connection goes.
+                let tsih = outcome.requestedTSIH
+                guard let entry = s.sessions[tsih], entry.isid == outcome.isid, entry.targetName == targetName,
+                      entry.initiatorName.lowercased() == outcome.initiatorName.lowercased() else {
+                    return .failure(.sessionDoesNotExist)
+                }
+                if let (old, _) = entry.connections.first(where: { $0.value == outcome.connectionID }) {
+                    s.sessions[tsih]?.connections[old] = nil
+                    s.sessions[tsih]?.order.removeAll { $0 == old }
+                    if let handle = s.connections[old] { reinstated.append(handle) }
+                } else if entry.connections.count >= entry.maxConnections {
+                    return .failure(.tooManyConnections)
+                }
+                s.sessions[tsih]?.connections[connection] = outcome.connectionID
+                s.sessions[tsih]?.order.append(connection)
+                return .success(tsih)
             }
             // Same initiator port (name + ISID) to the same target: session reinstatement.
             // Names compare in their normalised form (the nexus), as iSCSI names are case-blind.
@@ -150,17 +202,19 @@ public final class SessionRegistry: Sendable {
             }) {
                 s.sessions[old.tsih] = nil
                 nexusLost(old)
-                reinstated = s.connections[old.connection]
+                reinstated = old.order.compactMap { s.connections[$0] }
             }
             guard s.sessions.count < maxSessions else { return .failure(.outOfResources) }
             var tsih = s.nextTSIH
             while tsih == 0 || s.sessions[tsih] != nil { tsih &+= 1 }
             s.nextTSIH = tsih &+ 1
             s.sessions[tsih] = SessionEntry(tsih: tsih, initiatorName: outcome.initiatorName, isid: outcome.isid,
-                                            targetName: targetName, connection: connection, nexus: nexus)
+                                            targetName: targetName, connections: [connection: outcome.connectionID],
+                                            order: [connection], maxConnections: Int(max(1, outcome.parameters.maxConnections)),
+                                            nexus: nexus)
             return .success(tsih)
         }
-        reinstated?.close()
+        for handle in reinstated { handle.close() }
         return result
     }
 }
@@ -192,4 +246,8 @@ struct ConnectionLoginAuthority: LoginAuthority {
             return registry.catalog.target(named: name)?.authentication ?? .none
         }
     }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

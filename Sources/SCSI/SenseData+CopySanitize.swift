@@ -31,3 +31,13 @@ extension SenseData {
     /// 00/00 with COPY ABORTED, plain: the copy was stopped by a task management function.
     public static let copyAborted = SenseData(key: .copyAborted, asc: 0x00, ascq: 0x00)
 }
+
+/// Sense data of SANITIZE (SBC-4 5.30).
+extension SenseData {
+    /// 04/1B LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS, with the progress indication.
+    public static func sanitizeInProgress(_ progress: UInt16) -> SenseData {
+        SenseData(key: .notReady, asc: 0x04, ascq: 0x1B, progress: progress)
+    }
+    /// 31/03 SANITIZE COMMAND FAILED (MEDIUM ERROR): the medium after a failed sanitize.
+    public static let sanitizeCommandFailed = SenseData(key: .mediumError, asc: 0x31, ascq: 0x03)
+}

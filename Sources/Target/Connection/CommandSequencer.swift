@@ -1,0 +1,156 @@
+import ISCSI
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The command window of one session (RFC 7143 section 4.2.2.1), shared by the session's
+/// connections: one ExpCmdSN and MaxCmdSN for all of them, and requests that arrive ahead of
+/// their CmdSN parked until it comes up, on whichever connection the earlier ones arrive.
+/// Each request is delivered to the connection it came on (connection allegiance), on that
+/// connection's event loop. Connections of one session may run on different event loops, so
+/// the state is behind a lock; the critical sections are a few dictionary operations.
+final class CommandSequencer: Sendable {
+    /// A request with the connection it arrived on.
+    struct Request: Sendable {
+        var connection: UInt64
+        var pdu: PDU
+    }
+
+    enum Arrival {
+        /// Deliver these in order (the arriving request first, then parked ones it unblocked).
+        case deliver([Request])
+        case parked
+        case duplicate
+        case outOfWindow(expCmdSN: UInt32, maxCmdSN: UInt32)
+    }
+
+    private struct State {
+        var expCmdSN: UInt32
+        /// Non-immediate commands started and not yet answered: they keep the window closed.
+        var active: UInt32 = 0
+        var waiting: [UInt32: Request] = [:]
+        /// How to hand a request to each connection of the session (on its own event loop).
+        var deliverers: [UInt64: @Sendable (PDU) -> Void] = [:]
+    }
+
+    /// Commands the window admits beyond ExpCmdSN while none is active.
+    let window: UInt32
+    private let state: NIOLockedValueBox<State>
+
+    init(firstCmdSN: UInt32, window: UInt32) {
+        self.window = window
+        self.state = NIOLockedValueBox(State(expCmdSN: firstCmdSN))
+    }
+
+    /// ExpCmdSN and MaxCmdSN as every response of the session reports them. MaxCmdSN =
+    /// ExpCmdSN - 1 closes the window; it never moves backwards because a command becomes
+    /// active exactly when ExpCmdSN passes it.
+    var numbers: (expCmdSN: UInt32, maxCmdSN: UInt32) {
+        state.withLockedValue { Self.numbers($0, window: window) }
+    }
+
+    private static func numbers(_ s: State, window: UInt32) -> (expCmdSN: UInt32, maxCmdSN: UInt32) {
+        let free = window > s.active ? window - s.active : 0
+        return (s.expCmdSN, s.expCmdSN &+ free &- 1)
+    }
+
+    private static func inWindow(_ cmdSN: UInt32, _ s: State, window: UInt32) -> Bool {
+        let (exp, max) = numbers(s, window: window)
+        let offset = cmdSN &- exp
+        let maxOffset = max &- exp
+        return offset <= maxOffset && maxOffset < 0x8000_0000
+    }
+
+    func attach(connection: UInt64, deliver: @escaping @Sendable (PDU) -> Void) {
+        state.withLockedValue { $0.deliverers[connection] = deliver }
+    }
+
+    /// The connection is gone: its parked requests become no-ops so that their CmdSNs still
+    /// pass (the other connections' later commands must not wait for them forever); what that
+    /// unblocks is handed to its connections. Returns how many connections remain.
+    @discardableResult
+    func detach(connection: UInt64) -> Int {
+        let (ready, remaining): ([Request], Int) = state.withLockedValue { s in
+            s.deliverers[connection] = nil
+            for (cmdSN, parked) in s.waiting where parked.connection == connection {
+                s.waiting[cmdSN] = Request(connection: connection, pdu: PDU(header: Self.placeholder(parked.pdu.header)))
+            }
+            return (Self.drain(&s), s.deliverers.count)
+        }
+        handOff(ready, from: nil)
+        return remaining
+    }
+
+    /// A non-immediate request arrived on `connection`.
+    func arrive(_ pdu: PDU, connection: UInt64) -> Arrival {
+        let cmdSN = pdu.header.cmdSN
+        return state.withLockedValue { s in
+            if cmdSN == s.expCmdSN {
+                s.expCmdSN &+= 1
+                return .deliver([Request(connection: connection, pdu: pdu)] + Self.drain(&s))
+            }
+            guard Self.inWindow(cmdSN, s, window: window) else {
+                let (exp, max) = Self.numbers(s, window: window)
+                return .outOfWindow(expCmdSN: exp, maxCmdSN: max)
+            }
+            guard s.waiting[cmdSN] == nil else { return .duplicate }
+            s.waiting[cmdSN] = Request(connection: connection, pdu: pdu)
+            return .parked
+        }
+    }
+
+    /// Takes the parked requests whose turn has come (the lock is held).
+    private static func drain(_ s: inout State) -> [Request] {
+        var ready: [Request] = []
+        while let next = s.waiting.removeValue(forKey: s.expCmdSN) {
+            s.expCmdSN &+= 1
+            ready.append(next)
+        }
+        return ready
+    }
+
+    /// Hands requests for other connections to them (in order per connection); returns the
+    /// ones for `local`, for the caller to deliver itself, in order.
+    @discardableResult
+    func handOff(_ requests: [Request], from local: UInt64?) -> [PDU] {
+        var mine: [PDU] = []
+        var others: [(@Sendable (PDU) -> Void, PDU)] = []
+        let deliverers = requests.contains { $0.connection != local } ? state.withLockedValue { $0.deliverers } : [:]
+        for request in requests {
+            if request.connection == local {
+                mine.append(request.pdu)
+            } else if let deliver = deliverers[request.connection] {
+                others.append((deliver, request.pdu))
+            }
+        }
+        for (deliver, pdu) in others { deliver(pdu) }
+        return mine
+    }
+
+    func commandStarted() { state.withLockedValue { $0.active &+= 1 } }
+    func commandEnded() { state.withLockedValue { $0.active &-= 1 } }
+
+    func inWindow(_ cmdSN: UInt32) -> Bool {
+        state.withLockedValue { Self.inWindow(cmdSN, $0, window: window) }
+    }
+
+    /// ABORT TASK for a command not seen: true when its CmdSN is still to come (in the window,
+    /// not the last one delivered, not parked), so that it will be dropped when it arrives.
+    func isStillToCome(_ cmdSN: UInt32) -> Bool {
+        state.withLockedValue { s in
+            Self.inWindow(cmdSN, s, window: window) && cmdSN != s.expCmdSN &- 1 && s.waiting[cmdSN] == nil
+        }
+    }
+
+    /// A parked command was aborted: its CmdSN still advances the window, as a no-op.
+    func neutralize(cmdSN: UInt32, itt: UInt32) {
+        state.withLockedValue { s in
+            guard let parked = s.waiting[cmdSN], parked.pdu.header.initiatorTaskTag == itt else { return }
+            s.waiting[cmdSN] = Request(connection: parked.connection, pdu: PDU(header: Self.placeholder(parked.pdu.header)))
+        }
+    }
+
+    /// A header no handler acts on (opcode 0x7f), with the CmdSN kept.
+    static func placeholder(_ h: BasicHeaderSegment) -> BasicHeaderSegment {
+        BasicHeaderSegment(opcodeByte: 0x7f, initiatorTaskTag: h.initiatorTaskTag, word24: h.cmdSN)
+    }
+}
