@@ -269,7 +269,11 @@ final class RawSession {
     private(set) var headerDigest = false
     private(set) var dataDigest = false
     private(set) var statSN: UInt32 = 0
-    private(set) var cmdSN: UInt32 = 0
+    /// The next CmdSN this side sends (settable: connections of one session share the numbers).
+    var cmdSN: UInt32 = 0
+    /// The session's ISID and TSIH once logged in (a further connection joins with them).
+    private(set) var isid: [UInt8] = []
+    private(set) var tsih: UInt16 = 0
     private(set) var maxCmdSN: UInt32 = 0
     private var itt: UInt32 = 0x100
     /// The target's declared MaxRecvDataSegmentLength (RFC default 8192 when not declared).
@@ -292,10 +296,17 @@ final class RawSession {
 
     /// Normal-session login going straight from the operational stage (CSG=1) to full
     /// feature phase (NSG=3) with the T bit set.
+    /// `join` logs in a further connection of an existing session (its ISID and TSIH, this
+    /// connection's CID), starting from the session's next CmdSN.
     func login(initiator: String, target: String, headerDigest: String, immediateData: Bool = true,
-               initialR2T: Bool = false, dataDigest: String = "None") throws {
+               initialR2T: Bool = false, dataDigest: String = "None", maxConnections: Int = 1,
+               join: (isid: [UInt8], tsih: UInt16, cid: UInt16, cmdSN: UInt32)? = nil) throws {
         var isid: [UInt8] = [0x80, 0, 0, 0, 0, 0]    // random-qualifier ISID
         for i in 1..<6 { isid[i] = UInt8.random(in: 0...255) }
+        if let join {
+            isid = join.isid
+            cmdSN = join.cmdSN
+        }
         let loginITT = nextITT()
         var keys: [(String, String)] = [
             ("InitiatorName", initiator),
@@ -314,7 +325,7 @@ final class RawSession {
             ("DataSequenceInOrder", "Yes"),
             ("DefaultTime2Wait", "0"),
             ("DefaultTime2Retain", "0"),
-            ("MaxConnections", "1"),
+            ("MaxConnections", "\(maxConnections)"),
         ]
         for step in 0..<4 {
             var req = PDU(data: textSegment(keys))
@@ -322,6 +333,12 @@ final class RawSession {
             req.bhs[1] = 0x80 | (1 << 2) | 3                       // T, CSG=1, NSG=3
             req.setDataSegmentLength(req.data.count)
             for i in 0..<6 { req.bhs[8 + i] = isid[i] }
+            if let join {
+                req.bhs[14] = UInt8(join.tsih >> 8)
+                req.bhs[15] = UInt8(join.tsih & 0xff)
+                req.bhs[20] = UInt8(join.cid >> 8)
+                req.bhs[21] = UInt8(join.cid & 0xff)
+            }
             req.setU32(16, loginITT)
             req.setU32(24, cmdSN)
             req.setU32(28, step == 0 ? 0 : statSN &+ 1)
@@ -343,6 +360,8 @@ final class RawSession {
                 if let v = negotiated["MaxRecvDataSegmentLength"], let n = Int(v) {
                     targetMaxRecvDataSegmentLength = n
                 }
+                self.isid = isid
+                self.tsih = UInt16(rsp.bhs[14]) << 8 | UInt16(rsp.bhs[15])
                 self.headerDigest = negotiated["HeaderDigest"]?.uppercased() == "CRC32C"
                 self.dataDigest = negotiated["DataDigest"]?.uppercased() == "CRC32C"
                 return
