@@ -128,17 +128,36 @@ extension ConnectionHandler {
         let lunExists = target?.units[LUNEncoding.decode(h.lun) ?? UInt64.max] != nil
         switch function {
         case .abortTask:
+            let stillToCome = h.referencedTaskTag != reservedTag && sequencer?.isStillToCome(h.refCmdSN) == true
             if let task = tasks[h.referencedTaskTag], task.lunField == h.lun {
                 abort(task)
-            } else if h.referencedTaskTag != reservedTag, sequencer?.isStillToCome(h.refCmdSN) == true {
+            } else if h.referencedTaskTag != reservedTag, case let siblings = registry.siblings(of: connectionID),
+                      !siblings.isEmpty {
+                // MC/S: the task may have come on another connection of the session.
+                let asks = siblings.compactMap { $0.handle.abortTask?(h.referencedTaskTag, h.lun) }
+                EventLoopFuture.whenAllComplete(asks, on: context.eventLoop).assumeIsolated().whenSuccess { [self] results in
+                    let found = results.contains { (try? $0.get()) == true }
+                    answerTaskManagement(h, function: function,
+                                         response: found || stillToCome ? .functionComplete : .taskDoesNotExist)
+                }
+                return
+            } else if stillToCome {
                 // Not received yet: complete, and the command will be ignored when it comes.
                 response = .functionComplete
             } else {
                 response = .taskDoesNotExist
             }
         case .abortTaskSet:
-            if lunExists {
+            if let unit = target?.units[LUNEncoding.decode(h.lun) ?? UInt64.max] {
                 abortAll(where: { $0.lunField == h.lun })
+                // The task set of this I_T nexus includes the other connections' tasks (MC/S).
+                let asks = registry.siblings(of: connectionID).compactMap { $0.handle.abortTasks?(unit) }
+                if !asks.isEmpty {
+                    EventLoopFuture.andAllComplete(asks, on: context.eventLoop).assumeIsolated().whenComplete { [self] _ in
+                        answerTaskManagement(h, function: function, response: .functionComplete)
+                    }
+                    return
+                }
             } else {
                 response = .lunDoesNotExist
             }
@@ -173,6 +192,12 @@ extension ConnectionHandler {
         case nil:
             response = .functionNotSupported
         }
+        answerTaskManagement(h, function: function, response: response)
+    }
+
+    private func answerTaskManagement(_ h: BasicHeaderSegment, function: TaskManagementFunction?,
+                                      response: TaskManagementResponse) {
+        guard phase == .fullFeature else { return }
         logger.info("task management function \(h.taskFunction) -> \(response)")
         let seq = nextStatus()
         send(TargetPDU.taskManagementResponse(itt: h.initiatorTaskTag, response: response, seq: seq))

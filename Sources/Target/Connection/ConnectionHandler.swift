@@ -116,6 +116,13 @@ final class ConnectionHandler: ChannelInboundHandler {
             peer: peerText,
             abortTasks: { unit in
                 loop.submit { bound.value.abortAll(where: { task in unit.map { task.unit === $0 } ?? true }) }
+            },
+            abortTask: { itt, lun in
+                loop.submit {
+                    guard let task = bound.value.tasks[itt], task.lunField == lun else { return false }
+                    bound.value.abort(task)
+                    return true
+                }
             }))
         loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
             if phase == .login {

@@ -19,6 +19,9 @@ public final class SessionRegistry: Sendable {
         /// Aborts the connection's tasks on one LU (nil: every LU) without a response, on its
         /// event loop (PREEMPT AND ABORT, resets from another session).
         public var abortTasks: (@Sendable (LogicalUnit?) -> EventLoopFuture<Void>)? = nil
+        /// Aborts the connection's task with this ITT on this LUN field, if it has it (ABORT
+        /// TASK from another connection of the session); true when it had it.
+        public var abortTask: (@Sendable (UInt32, UInt64) -> EventLoopFuture<Bool>)? = nil
     }
 
     /// One logged-in session as `targe status` shows it.
