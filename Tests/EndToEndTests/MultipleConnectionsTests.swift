@@ -86,4 +86,54 @@ final class MultipleConnectionsTests: EndToEndTestCase {
         XCTAssertEqual(try a.execute([0, 0, 0, 0, 0, 0]).status, 0, "the session goes on over A")
         a.conn.close()
     }
+
+    /// ABORT TASK on one connection for a command parked on the other: found there, dropped,
+    /// and its CmdSN still passes (the next command runs; the aborted WRITE never does).
+    func testAbortTaskReachesTheOtherConnection() throws {
+        var config = ConfigBuilder()
+        config.set("MaxConnections", "2")
+        config.fileDevice("disk", size: "4MiB")
+        config.target("mcs", luns: ["disk"])
+        let targe = try startTarge(config)
+        let initiator = "iqn.2026-11.org.targe.test:aborter"
+        let a = try RawSession(host: targe.host, port: targe.port)
+        try a.login(initiator: initiator, target: ConfigBuilder.iqn("mcs"), headerDigest: "None", maxConnections: 2)
+        try a.clearUnitAttentions()
+        let b = try RawSession(host: targe.host, port: targe.port)
+        try b.login(initiator: initiator, target: ConfigBuilder.iqn("mcs"), headerDigest: "None", maxConnections: 2,
+                    join: (a.isid, a.tsih, 7, a.cmdSN))
+
+        let n = a.cmdSN
+        let writeTag = b.nextITT()
+        b.cmdSN = n &+ 1
+        try b.send(b.scsiCommand(cdb: [0x2A, 0, 0, 0, 0, 3, 0, 0, 1, 0], read: false, write: true,
+                                 expectedLength: 512, data: [UInt8](repeating: 0x5A, count: 512), itt: writeTag))
+        try b.ping()   // B has taken the WRITE in (parked: CmdSN n is missing)
+
+        var abort = PDU()
+        abort.bhs[0] = 0x40 | 0x02                  // immediate Task Management Function Request
+        abort.bhs[1] = 0x80 | 1                     // ABORT TASK
+        abort.setU32(16, a.nextITT())
+        abort.setU32(20, writeTag)                  // Referenced Task Tag
+        abort.setU32(24, n)
+        abort.setU32(28, a.statSN &+ 1)
+        abort.setU32(32, n &+ 1)                    // RefCmdSN
+        try a.send(abort)
+        let answer = try a.readPDU()
+        XCTAssertEqual(answer.opcode, 0x22, "Task Management Function Response: \(answer)")
+        XCTAssertEqual(answer.bhs[2], 0, "function complete: the task was found on B")
+
+        a.cmdSN = n
+        XCTAssertEqual(try a.execute([0, 0, 0, 0, 0, 0]).status, 0, "CmdSN n runs")
+        a.cmdSN = n &+ 2
+        let read = try a.execute([0x28, 0, 0, 0, 0, 3, 0, 0, 1, 0], expectedIn: 512)
+        XCTAssertEqual(read.status, 0, "CmdSN n+2 runs: the aborted n+1 passed as a no-op")
+        XCTAssertEqual(read.data, [UInt8](repeating: 0, count: 512), "the aborted WRITE never ran")
+        let pingTag = b.nextITT()
+        try b.send(b.nopOut(itt: pingTag))
+        let next = try b.readPDU()
+        XCTAssertEqual(next.opcode, Opcode.nopIn, "no response for the aborted WRITE on B: \(next)")
+        a.conn.close()
+        b.conn.close()
+    }
 }
