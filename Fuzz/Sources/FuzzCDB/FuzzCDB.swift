@@ -48,13 +48,26 @@ public func fuzzCDB(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             let parameters = reader.bytes(min(length, reader.remaining))
             let done = SCSICommandDecoder.complete(cdb, parameters: parameters, lu: setup.lu, state: &state, context: context)
             switch done {
-            case .good, .checkCondition, .reservationConflict:
+            case .good, .checkCondition, .reservationConflict, .deallocate, .sanitize:
                 checkAction(done, cdb: cdb, lu: setup.lu, stateBefore: before, context: context, missingLUN: false)
             case .abortTasks(let victims):
                 fuzzCheck(!victims.contains(context.nexus), "PREEMPT AND ABORT aborts its own nexus's tasks")
+            case .extendedCopy(let request):
+                fuzzCheck(cdb.opcode == 0x83, "a copy from \(cdb)")
+                fuzzCheck(request.targets.count <= ExtendedCopyCommand.maximumTargetDescriptors
+                          && request.segments.count <= ExtendedCopyCommand.maximumSegmentDescriptors,
+                          "EXTENDED COPY past its limits: \(request.targets.count) targets, \(request.segments.count) segments")
+                // What the transport does once the copy ends.
+                state.finishCopy(request, for: context.nexus, segmentsProcessed: request.segments.count,
+                                 bytesCopied: 0, failed: bytes.count % 2 == 1)
             default:
                 fuzzCheck(false, "complete() returned \(done) for \(cdb)")
             }
+        }
+        if case .running = state.sanitize {
+            // What the transport does when the sanitize ends (the fuzz input picks how).
+            state.sanitizeProgressed(done: 1, of: 2)
+            state.sanitizeFinished(succeeded: bytes.count % 3 != 0)
         }
         let missing = SCSICommandDecoder.decodeForMissingLUN(cdb, context: context)
         checkAction(missing, cdb: cdb, lu: setup.lu, stateBefore: before, context: context, missingLUN: true)
@@ -123,6 +136,7 @@ struct Setup {
                              targetPortGroup: UInt16(tag), relativeTargetPort: UInt16(tag) + 1,
                              maxTransferBlocks: maxTransfer,
                              physicalBlocksPerLogicalExponent: exponent & 0x0F)
+        lu.thinProvisioned = exponent & 0x40 != 0  // UNMAP, GET LBA STATUS, SANITIZE BLOCK ERASE
         initialState = LogicalUnitState(stopped: flags & 0x08 != 0, descriptorSense: flags & 0x10 != 0,
                                         writeCacheOverride: flags & 0x80 != 0 ? (exponent & 0x80 != 0) : nil)
         let candidates: [UInt64] = [0, 1, 300, 0x3FFF, 0x4000, 0xFF_FFFF, 0x1_0000_0000, 0]
@@ -196,6 +210,17 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
         }
     case .reservationConflict, .abortTasks:
         fuzzCheck(!missingLUN, "a missing LUN has no reservations: \(cdb) -> \(action)")
+    case .extendedCopy:
+        fuzzCheck(false, "EXTENDED COPY from decode (only its second phase copies): \(cdb)")
+    case .sanitize(let plan, _):
+        fuzzCheck(!missingLUN && cdb.opcode == 0x48, "a sanitize from \(cdb)")
+        fuzzCheck(!lu.readOnly && !stateBefore.softwareWriteProtect, "SANITIZE of a write-protected LU (\(cdb))")
+        if case let .overwrite(pattern, _, passes) = plan {
+            fuzzCheck(!pattern.isEmpty && pattern.count <= lu.blockSize && (1...31).contains(passes),
+                      "overwrite of \(pattern.count) bytes, \(passes) passes")
+        } else {
+            fuzzCheck(lu.thinProvisioned, "BLOCK ERASE of a fully provisioned LU")
+        }
     }
 }
 
@@ -259,6 +284,8 @@ func checkDataIn(_ data: [UInt8], cdb: CDB, serviceAction: UInt8, lu: LogicalUni
         allocation = Int(cdb.u16(at: 7))
     case 0xA3 where serviceAction == 0x0A: // REPORT TARGET PORT GROUPS
         allocation = Int(cdb.u32(at: 6))
+    case 0x84: // RECEIVE COPY RESULTS
+        allocation = Int(cdb.u32(at: 10))
     case 0xA3 where serviceAction == 0x0C: // REPORT SUPPORTED OPERATION CODES
         allocation = Int(cdb.u32(at: 6))
         if cdb[2] & 0x07 == 0, data.count < allocation, data.count >= 4 {
