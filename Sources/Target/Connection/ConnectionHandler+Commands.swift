@@ -258,11 +258,17 @@ extension ConnectionHandler {
         case let .writeAndVerify(lba, _, byteCheck):
             guard task.kept > 0 else { return complete(task, status: Self.statusGood, commandLength: commandLength) }
             let offset = lba * UInt64(blockSize)
-            unit.device.write(offset: offset, buffers: task.chunks, forceUnitAccess: true, on: loop)
-                .flatMap { () -> EventLoopFuture<ByteBuffer?> in
-                    byteCheck ? unit.device.read(offset: offset, length: task.kept, on: loop).map { Optional($0) }
-                              : loop.makeSucceededFuture(nil)
-                }
+            let chunks = task.chunks, length = task.kept
+            // Held shared from the write to the check, like any write: a COMPARE AND WRITE on
+            // these blocks waits for it (and the check sees this command's data, not a CAW's).
+            lockRange(unit, offset: offset, length: length, exclusive: false).flatMap { id in
+                unit.device.write(offset: offset, buffers: chunks, forceUnitAccess: true, on: loop)
+                    .flatMap { () -> EventLoopFuture<ByteBuffer?> in
+                        byteCheck ? unit.device.read(offset: offset, length: length, on: loop).map { Optional($0) }
+                                  : loop.makeSucceededFuture(nil)
+                    }
+                    .always { _ in unit.writeRanges.release(id) }
+            }
                 .assumeIsolated().whenComplete { [self] result in
                     guard !task.aborted else { return }
                     switch result {
@@ -375,11 +381,16 @@ extension ConnectionHandler {
     func deallocate(_ task: SCSITask, _ store: Deallocating, _ ranges: [BlockRange], commandLength: Int) {
         let loop = context.eventLoop
         let blockSize = UInt64(task.unit?.blockSize ?? 512)
+        guard let unit = task.unit else { return complete(task, sense: .lunNotSupported) }
         var done = loop.makeSucceededVoidFuture()
         for range in ranges {
-            done = done.flatMap {
-                store.deallocate(offset: range.lba * blockSize, length: UInt64(range.blocks) * blockSize, on: loop)
-            }
+            let offset = range.lba * blockSize, length = UInt64(range.blocks) * blockSize
+            // Held shared, like a write: a COMPARE AND WRITE on these blocks sees all or none.
+            done = done.assumeIsolated().flatMap { [self] in
+                lockRange(unit, offset: offset, length: Int(length), exclusive: false)
+            }.flatMap { id in
+                store.deallocate(offset: offset, length: length, on: loop).always { _ in unit.writeRanges.release(id) }
+            }.nonisolated()
         }
         task.executing = true
         done.assumeIsolated().whenComplete { [self] result in
