@@ -8,14 +8,18 @@ import Foundation
 import XCTest
 
 final class MultipleConnectionsTests: EndToEndTestCase {
-    func testTwoConnectionsShareOneCommandWindow() throws {
+    /// A target offering MaxConnections 2 with one 4 MiB file LUN.
+    private func startTwoConnectionTarget() throws -> (TargeProcess, target: String) {
         var config = ConfigBuilder()
         config.set("MaxConnections", "2")
         config.fileDevice("disk", size: "4MiB")
         config.target("mcs", luns: ["disk"])
-        let targe = try startTarge(config)
+        return (try startTarge(config), ConfigBuilder.iqn("mcs"))
+    }
+
+    func testTwoConnectionsShareOneCommandWindow() throws {
+        let (targe, target) = try startTwoConnectionTarget()
         let initiator = "iqn.2026-11.org.targe.test:multi"
-        let target = ConfigBuilder.iqn("mcs")
 
         let a = try RawSession(host: targe.host, port: targe.port)
         try a.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 4)
@@ -90,17 +94,13 @@ final class MultipleConnectionsTests: EndToEndTestCase {
     /// ABORT TASK on one connection for a command parked on the other: found there, dropped,
     /// and its CmdSN still passes (the next command runs; the aborted WRITE never does).
     func testAbortTaskReachesTheOtherConnection() throws {
-        var config = ConfigBuilder()
-        config.set("MaxConnections", "2")
-        config.fileDevice("disk", size: "4MiB")
-        config.target("mcs", luns: ["disk"])
-        let targe = try startTarge(config)
+        let (targe, target) = try startTwoConnectionTarget()
         let initiator = "iqn.2026-11.org.targe.test:aborter"
         let a = try RawSession(host: targe.host, port: targe.port)
-        try a.login(initiator: initiator, target: ConfigBuilder.iqn("mcs"), headerDigest: "None", maxConnections: 2)
+        try a.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2)
         try a.clearUnitAttentions()
         let b = try RawSession(host: targe.host, port: targe.port)
-        try b.login(initiator: initiator, target: ConfigBuilder.iqn("mcs"), headerDigest: "None", maxConnections: 2,
+        try b.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2,
                     join: (a.isid, a.tsih, 7, a.cmdSN))
 
         let n = a.cmdSN
