@@ -8,6 +8,12 @@ import Foundation
 import XCTest
 
 final class MultipleConnectionsTests: EndToEndTestCase {
+    /// How many connections the target has logged as closed.
+    private func closedConnections(_ targe: TargeProcess) -> Int {
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        return log.components(separatedBy: "connection closed").count - 1
+    }
+
     /// A target offering MaxConnections 2 with one 4 MiB file LUN.
     private func startTwoConnectionTarget() throws -> (TargeProcess, target: String) {
         var config = ConfigBuilder()
@@ -135,5 +141,36 @@ final class MultipleConnectionsTests: EndToEndTestCase {
         XCTAssertEqual(next.opcode, Opcode.nopIn, "no response for the aborted WRITE on B: \(next)")
         a.conn.close()
         b.conn.close()
+    }
+
+    /// One connection dies with a command parked on it: the session goes on over the other,
+    /// and the dead connection's CmdSN does not hold the window shut.
+    func testALostConnectionDoesNotStallTheSession() throws {
+        let (targe, target) = try startTwoConnectionTarget()
+        let initiator = "iqn.2026-11.org.targe.test:survivor"
+        let a = try RawSession(host: targe.host, port: targe.port)
+        try a.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2)
+        try a.clearUnitAttentions()
+        let b = try RawSession(host: targe.host, port: targe.port)
+        try b.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2,
+                    join: (a.isid, a.tsih, 3, a.cmdSN))
+        let n = a.cmdSN
+        b.cmdSN = n &+ 1
+        try b.send(b.scsiCommand(cdb: [0x2A, 0, 0, 0, 0, 4, 0, 0, 1, 0], read: false, write: true,
+                                 expectedLength: 512, data: [UInt8](repeating: 0x77, count: 512), itt: b.nextITT()))
+        try b.ping()
+        let closedBefore = closedConnections(targe)
+        b.conn.close()
+        // The target logs "connection closed" once it has let go of B's parked commands.
+        let deadline = Date().addingTimeInterval(15)
+        while closedConnections(targe) == closedBefore && Date() < deadline { try a.ping() }
+        XCTAssertGreaterThan(closedConnections(targe), closedBefore, "the target noticed B's end")
+        a.cmdSN = n
+        XCTAssertEqual(try a.execute([0, 0, 0, 0, 0, 0]).status, 0, "CmdSN n")
+        a.cmdSN = n &+ 2
+        let read = try a.execute([0x28, 0, 0, 0, 0, 4, 0, 0, 1, 0], expectedIn: 512)
+        XCTAssertEqual(read.status, 0, "CmdSN n+2 runs: the lost connection's n+1 passed")
+        XCTAssertEqual(read.data, [UInt8](repeating: 0, count: 512), "the lost connection's WRITE never ran")
+        a.conn.close()
     }
 }
