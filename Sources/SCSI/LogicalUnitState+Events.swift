@@ -70,7 +70,9 @@ extension LogicalUnitState {
     /// The transport moved a running sanitize on: `done` of `total` bytes.
     public mutating func sanitizeProgressed(done: UInt64, of total: UInt64) {
         guard case .running = sanitize, total > 0 else { return }
-        sanitize = .running(progress: UInt16(min(UInt64(0xFFFF), done * 0x10000 / total)))
+        // done * 65536 / total without overflow for any size.
+        let scaled = total.dividingFullWidth(done.multipliedFullWidth(by: 0x10000)).quotient
+        sanitize = .running(progress: UInt16(min(UInt64(0xFFFF), scaled)))
     }
 
     /// The sanitize ended; a successful one clears the failure mode.

@@ -58,3 +58,16 @@ extension LogicalUnitState {
         return false
     }
 }
+
+extension LogicalUnitState {
+    /// Why an EXTENDED COPY from `nexus` may not read (or, `writing`, write) this LU as a copy
+    /// source (destination): the LU is stopped or sanitizing, or a reservation of another
+    /// nexus forbids it, as it would forbid a READ or WRITE from that nexus. Nil: it may.
+    public func copyRefusal(for nexus: NexusIdentity, writing: Bool) -> SenseData? {
+        if stopped || sanitize != .idle { return .copyTargetNotReachable }
+        let probe = CDB(writing ? [0x2A, 0, 0, 0, 0, 0, 0, 0, 0, 0] : [0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        if conflicts(probe, writing ? .write : .read, from: nexus) { return .copyTargetNotReachable }
+        if writing && softwareWriteProtect { return SenseData(key: .copyAborted, asc: 0x27, ascq: 0x00) }
+        return nil
+    }
+}

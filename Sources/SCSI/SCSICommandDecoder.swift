@@ -53,6 +53,8 @@ public enum SCSICommandDecoder {
             // Not a command that asks for a parameter list: the transport should not be here.
             return .checkCondition(.invalidOpcode)
         }
+        // A sanitize that started while the parameter list was on its way wins (SBC-4 4.11.3).
+        if case .running(let progress) = state.sanitize { return .checkCondition(.sanitizeInProgress(progress)) }
         if state.conflicts(cdb, descriptor.reservation, from: context.nexus) {
             return .reservationConflict
         }

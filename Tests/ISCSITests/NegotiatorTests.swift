@@ -312,3 +312,30 @@ extension OperationalParameters {
         return p
     }
 }
+
+/// MC/S: a joining connection keeps its own digests and receive limits and takes every other
+/// value from the session's leading login.
+final class JoinedParametersTests: XCTestCase {
+    func testJoiningConnectionTakesTheSessionsValues() {
+        var leading = OperationalParameters()
+        leading.initialR2T = false
+        leading.firstBurstLength = 65536
+        leading.maxBurstLength = 1 << 20
+        leading.maxConnections = 4
+        leading.headerDigest = true
+        leading.initiatorMaxRecvDataSegmentLength = 65536
+        var joining = OperationalParameters()   // a non-leading login negotiates no session keys
+        joining.dataDigest = true
+        joining.initiatorMaxRecvDataSegmentLength = 8192
+        joining.targetMaxRecvDataSegmentLength = 131072
+        let joined = leading.joined(by: joining)
+        XCTAssertFalse(joined.initialR2T)
+        XCTAssertEqual(joined.maxBurstLength, 1 << 20)
+        XCTAssertEqual(joined.firstBurstLength, 65536)
+        XCTAssertEqual(joined.maxConnections, 4)
+        XCTAssertFalse(joined.headerDigest, "digests are the connection's own")
+        XCTAssertTrue(joined.dataDigest)
+        XCTAssertEqual(joined.initiatorMaxRecvDataSegmentLength, 8192)
+        XCTAssertEqual(joined.targetMaxRecvDataSegmentLength, 131072)
+    }
+}

@@ -138,4 +138,22 @@ final class ExtendedCopyTests: XCTestCase {
         XCTAssertTrue(dataIn(decode([0x12, 0x01, 0x00, 0, 255, 0])).contains(0x8F), "listed as supported")
         XCTAssertEqual(dataIn(decode([0x12, 0, 0, 0, 36, 0]))[5] & 0x08, 0x08, "3PC")
     }
+
+    /// A copy reads and writes the other LUs as this nexus would: another nexus's reservation,
+    /// a sanitize or a stopped unit make them unreachable.
+    func testCopyTargetsAnswerAsToReadsAndWrites() {
+        var state = Fixture.ready(nexuses: [Fixture.nexusA, Fixture.nexusB])
+        XCTAssertNil(state.copyRefusal(for: Fixture.nexusA, writing: true))
+        XCTAssertEqual(decode([0x16, 0, 0, 0, 0, 0], state: &state, context: Fixture.context(Fixture.nexusB)), .good)
+        XCTAssertEqual(state.copyRefusal(for: Fixture.nexusA, writing: false), .copyTargetNotReachable,
+                       "B's RESERVE(6) keeps A's copy out")
+        XCTAssertNil(state.copyRefusal(for: Fixture.nexusB, writing: true), "the holder may copy")
+        var sanitizing = Fixture.ready(nexuses: [Fixture.nexusA])
+        sanitizing.sanitize = .running(progress: 0)
+        XCTAssertEqual(sanitizing.copyRefusal(for: Fixture.nexusA, writing: false), .copyTargetNotReachable)
+        var protected = Fixture.ready(nexuses: [Fixture.nexusA])
+        protected.softwareWriteProtect = true
+        XCTAssertNil(protected.copyRefusal(for: Fixture.nexusA, writing: false), "SWP still reads")
+        XCTAssertEqual(protected.copyRefusal(for: Fixture.nexusA, writing: true)?.asc, 0x27)
+    }
 }

@@ -127,4 +127,22 @@ final class SanitizeTests: XCTestCase {
         XCTAssertEqual(SanitizePlan.block(pattern: [0x0F], invert: true, passes: 3, pass: 1, blockSize: 2), [0xF0, 0xF0])
         XCTAssertEqual(SanitizePlan.block(pattern: [0x0F], invert: true, passes: 3, pass: 0, blockSize: 2), [0x0F, 0x0F])
     }
+
+    /// A parameter list that arrives after a sanitize began is refused with its progress.
+    func testParameterListsArrivingDuringASanitizeAreRefused() {
+        var state = Fixture.ready()
+        state.sanitize = .running(progress: 0x1234)
+        let modeSelect = SCSICommandDecoder.complete(CDB([0x15, 0x10, 0, 0, 12, 0]), parameters: [UInt8](repeating: 0, count: 12),
+                                                     lu: Fixture.lu(), state: &state, context: Fixture.context)
+        XCTAssertEqual(sense(modeSelect), .sanitizeInProgress(0x1234))
+    }
+
+    func testProgressNeverOverflows() {
+        var state = LogicalUnitState()
+        state.sanitize = .running(progress: 0)
+        state.sanitizeProgressed(done: 1 << 62, of: 1 << 63)
+        XCTAssertEqual(state.sanitize, .running(progress: 0x8000), "half of 2^63 bytes")
+        state.sanitizeProgressed(done: 1 << 63, of: 1 << 63)
+        XCTAssertEqual(state.sanitize, .running(progress: 0xFFFF), "done, but still running until it ends")
+    }
 }

@@ -20,6 +20,19 @@ public struct OperationalParameters: Sendable, Equatable {
     public var errorRecoveryLevel: UInt32 = 0
 
     public init() {}
+
+    /// A connection joining this session (MC/S): the session's values (these, from the
+    /// leading login: bursts, R2T and immediate-data rules, ordering, timers, recovery level)
+    /// with the joining connection's own, connection-scoped ones (digests and receive limits,
+    /// RFC 7143 section 13: the only keys a non-leading login negotiates).
+    public func joined(by connection: OperationalParameters) -> OperationalParameters {
+        var out = self
+        out.headerDigest = connection.headerDigest
+        out.dataDigest = connection.dataDigest
+        out.initiatorMaxRecvDataSegmentLength = connection.initiatorMaxRecvDataSegmentLength
+        out.targetMaxRecvDataSegmentLength = connection.targetMaxRecvDataSegmentLength
+        return out
+    }
 }
 
 /// What the target offers: the values from the config's [connection] section.

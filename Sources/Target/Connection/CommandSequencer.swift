@@ -86,6 +86,7 @@ final class CommandSequencer: Sendable {
         return state.withLockedValue { s in
             if cmdSN == s.expCmdSN {
                 s.expCmdSN &+= 1
+                Self.count(pdu, in: &s)
                 return .deliver([Request(connection: connection, pdu: pdu)] + Self.drain(&s))
             }
             guard Self.inWindow(cmdSN, s, window: window) else {
@@ -103,9 +104,17 @@ final class CommandSequencer: Sendable {
         var ready: [Request] = []
         while let next = s.waiting.removeValue(forKey: s.expCmdSN) {
             s.expCmdSN &+= 1
+            count(next.pdu, in: &s)
             ready.append(next)
         }
         return ready
+    }
+
+    /// A SCSI command takes its place in the window as ExpCmdSN passes it, in the same lock,
+    /// so that MaxCmdSN never moves backwards on any connection. The connection that runs it
+    /// gives the place back when it answers (or drops) it: `commandEnded`.
+    private static func count(_ pdu: PDU, in s: inout State) {
+        if pdu.header.initiatorOpcode == .scsiCommand { s.active &+= 1 }
     }
 
     /// Hands requests for other connections to them (in order per connection); returns the
@@ -126,7 +135,6 @@ final class CommandSequencer: Sendable {
         return mine
     }
 
-    func commandStarted() { state.withLockedValue { $0.active &+= 1 } }
     func commandEnded() { state.withLockedValue { $0.active &-= 1 } }
 
     func inWindow(_ cmdSN: UInt32) -> Bool {

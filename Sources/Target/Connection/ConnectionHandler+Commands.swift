@@ -46,8 +46,12 @@ extension ConnectionHandler {
 
     /// The command's turn: decode the CDB and act on it.
     func startCommand(_ h: BasicHeaderSegment) {
-        guard let task = tasks[h.initiatorTaskTag], !task.aborted else { return }
-        if !task.isImmediate { sequencer?.commandStarted() }
+        guard let task = tasks[h.initiatorTaskTag], !task.aborted else {
+            // Aborted between its CmdSN's turn and now: its place in the window goes back.
+            if !h.isImmediate { sequencer?.commandEnded() }
+            return
+        }
+        task.holdsWindow = !task.isImmediate
         if task.failedSequence {
             complete(task, sense: Self.dataPhaseError)
             return
@@ -350,12 +354,29 @@ extension ConnectionHandler {
             let cdb = CDB(high: task.header.cdbHigh, low: task.header.cdbLow)
             unit.complete(cdb, parameters: parameters, context: commandContext(for: task.header), on: loop)
                 .assumeIsolated().whenComplete { [self] result in
-                    guard !task.aborted else { return }
+                    guard !task.aborted else {
+                        // Aborted meanwhile: what the LU state already says has begun must
+                        // still end (a sanitize runs on; a copy is marked over).
+                        if case let .success(outcome) = result { abandon(outcome, unit) }
+                        return
+                    }
                     switch result {
                     case let .success(outcome): finishParameterCommand(task, outcome, commandLength: commandLength)
                     case let .failure(error): storageFailed(task, error, sense: .writeError)
                     }
                 }
+        default:
+            break
+        }
+    }
+
+    /// The outcome of an aborted command's parameter list, for what must not be left half done.
+    func abandon(_ outcome: SCSIAction, _ unit: LogicalUnit) {
+        switch outcome {
+        case let .sanitize(plan, _):
+            _ = unit.runSanitize(plan, on: context.eventLoop)
+        case let .extendedCopy(request):
+            unit.finishCopy(request, for: nexus ?? .unspecified, segmentsProcessed: 0, bytesCopied: 0, failed: true)
         default:
             break
         }
@@ -610,6 +631,9 @@ extension ConnectionHandler {
     /// The task is answered: it leaves the table and frees its slot in the CmdSN window.
     func finish(_ task: SCSITask) {
         tasks[task.itt] = nil
-        if !task.isImmediate && task.action != nil { sequencer?.commandEnded() }
+        if task.holdsWindow {
+            task.holdsWindow = false
+            sequencer?.commandEnded()
+        }
     }
 }

@@ -59,8 +59,11 @@ extension ConnectionHandler {
                   blocks <= destination.info.blockCount - segment.destinationLBA else {
                 return finish(.copySegmentOutOfRange)
             }
-            if blocks > 0 && destination.writeProtected {
-                return finish(SenseData(key: .copyAborted, asc: 0x27, ascq: 0x00))  // WRITE PROTECTED
+            // Each LU as a READ / WRITE from this nexus would find it: reservations, a
+            // sanitize, a stopped unit, write protection.
+            if blocks > 0, let refusal = source.copyRefusal(for: nexus, writing: false)
+                ?? destination.copyRefusal(for: nexus, writing: true) {
+                return finish(refusal)
             }
             let blockSize = UInt64(source.blockSize)
             copyBlocks(task, from: source, at: segment.sourceLBA * blockSize, to: destination,

@@ -105,9 +105,13 @@ extension ConnectionHandler {
         case 1:
             break
         case 2:
-            response = 2  // connection recovery is not supported at ErrorRecoveryLevel 0
+            // Connection recovery is not supported at ErrorRecoveryLevel 0. Under MC/S the
+            // request comes on a healthy connection about another: this one stays.
+            response = 2
+            closesThis = false
         default:
             response = 3
+            closesThis = false
         }
         logger.info("logout (reason \(h.logoutReason), CID \(h.connectionID))")
         if closesThis { abortAll(where: { _ in true }) }
@@ -207,7 +211,10 @@ extension ConnectionHandler {
     func abort(_ task: SCSITask) {
         task.aborted = true
         tasks[task.itt] = nil
-        if task.action != nil && !task.isImmediate { sequencer?.commandEnded() }
+        if task.holdsWindow {
+            task.holdsWindow = false
+            sequencer?.commandEnded()
+        }
         if task.action == nil, !task.isImmediate {
             // Still waiting for its CmdSN: let the number pass without running it.
             sequencer?.neutralize(cmdSN: task.cmdSN, itt: task.itt)

@@ -8,6 +8,7 @@ extension ConnectionHandler {
         if pdu.header.initiatorOpcode == .loginRequest, loginCmdSN == nil {
             // The leading Login Request's CmdSN is the session's first (RFC 7143 section 11.12.5).
             loginCmdSN = pdu.header.cmdSN
+            joiningTSIH = pdu.header.tsih
         }
         let step = login.receive(pdu, authority: authority)
         switch step {
@@ -38,6 +39,10 @@ extension ConnectionHandler {
         loginTimer?.cancel()
         loginTimer = nil
         parameters = outcome.parameters
+        if outcome.requestedTSIH != 0, let session = registry.sessionParameters(tsih) {
+            // A joining connection negotiated only its own keys; the rest are the session's.
+            parameters = session.joined(by: outcome.parameters)
+        }
         self.tsih = tsih
         cid = outcome.connectionID
         // The session's window: made by its leading connection, joined by the others.
@@ -83,7 +88,11 @@ extension ConnectionHandler {
 
     /// A request of this connection whose turn came up through another connection.
     func deliverFromSession(_ pdu: PDU) {
-        guard phase == .fullFeature else { return }
+        guard phase == .fullFeature else {
+            // Closed meanwhile: a SCSI command gives its place in the window back.
+            if pdu.header.initiatorOpcode == .scsiCommand { sequencer?.commandEnded() }
+            return
+        }
         deliver(pdu)
     }
 

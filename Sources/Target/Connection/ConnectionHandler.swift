@@ -48,6 +48,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     var statSN: UInt32 = 0
     /// ExpCmdSN while logging in: the leading Login Request's CmdSN (nil before it came).
     var loginCmdSN: UInt32?
+    /// The TSIH a joining connection's Login Request names (0 for a new session).
+    var joiningTSIH: UInt16 = 0
     /// The session's command window, shared with its other connections (from full feature on).
     var sequencer: CommandSequencer?
     var tasks: [UInt32: SCSITask] = [:]
@@ -77,6 +79,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     var sequence: TargetPDU.Sequence {
         if let sequencer {
             let numbers = sequencer.numbers
+            return TargetPDU.Sequence(statSN: statSN, expCmdSN: numbers.expCmdSN, maxCmdSN: numbers.maxCmdSN)
+        }
+        if joiningTSIH != 0, let session = registry.existingSequencer(joiningTSIH) {
+            // A connection joining a session reports the session's window from its login on.
+            let numbers = session.numbers
             return TargetPDU.Sequence(statSN: statSN, expCmdSN: numbers.expCmdSN, maxCmdSN: numbers.maxCmdSN)
         }
         let exp = loginCmdSN ?? 0
@@ -138,7 +145,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         pingTimer?.cancel()
         for task in tasks.values {
             task.aborted = true
-            if task.action != nil && !task.isImmediate { sequencer?.commandEnded() }
+            if task.holdsWindow {
+                task.holdsWindow = false
+                sequencer?.commandEnded()
+            }
         }
         tasks.removeAll()
         // The session may go on over its other connections: this one's parked commands

@@ -39,6 +39,9 @@ final class SCSITask {
     var failedSequence = false
     /// Aborted by task management: whatever completes later is dropped silently.
     var aborted = false
+    /// The command holds a place in the session's CmdSN window (a non-immediate command that
+    /// came up in CmdSN order); answering or aborting it gives the place back.
+    var holdsWindow = false
 
     init(header: BasicHeaderSegment, unit: LogicalUnit?, unsolicitedLength: Int) {
         self.header = header

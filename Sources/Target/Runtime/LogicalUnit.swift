@@ -62,7 +62,9 @@ public final class LogicalUnit: Sendable {
         // saves reach it in the order of the changes; the status waits for the save.
         let (action, save): (SCSIAction, EventLoopFuture<Void>?) = state.withLockedValue { s in
             let action = SCSICommandDecoder.complete(cdb, parameters: parameters, lu: info, state: &s, context: context)
-            guard s.persistentReservationsDirty, let file = reservationFile else { return (action, nil) }
+            // Only PERSISTENT RESERVE OUT saves (a change left unsaved by a failed save waits for
+            // the next one): no other command's outcome may hang on the file.
+            guard cdb.opcode == 0x5F, s.persistentReservationsDirty, let file = reservationFile else { return (action, nil) }
             s.persistentReservationsDirty = false
             return (action, file.save(s.persistentReservationsSnapshot(), on: loop))
         }
@@ -102,8 +104,12 @@ public final class LogicalUnit: Sendable {
         }
     }
 
-    /// Writes would fail: the config made the LU read-only or MODE SELECT set SWP.
-    public var writeProtected: Bool { info.readOnly || state.withLockedValue { $0.softwareWriteProtect } }
+    /// Why `nexus` may not use this LU as an EXTENDED COPY source (destination when
+    /// `writing`); nil when it may.
+    public func copyRefusal(for nexus: NexusIdentity, writing: Bool) -> SenseData? {
+        if writing && info.readOnly { return SenseData(key: .copyAborted, asc: 0x27, ascq: 0x00) }
+        return state.withLockedValue { $0.copyRefusal(for: nexus, writing: writing) }
+    }
 
     /// Whether CHECK CONDITION carries descriptor-format sense (control mode page D_SENSE).
     public var descriptorSense: Bool { state.withLockedValue { $0.descriptorSense } }

@@ -45,6 +45,8 @@ public final class SessionRegistry: Sendable {
         var order: [UInt64]
         /// MaxConnections as the leading login negotiated it.
         var maxConnections: Int
+        /// What the leading login negotiated: the session-wide values every connection uses.
+        var parameters: OperationalParameters
         /// The I_T nexus of a normal session (nil for discovery).
         var nexus: NexusIdentity?
         /// The session's command window, made by its first connection to reach full feature.
@@ -109,6 +111,16 @@ public final class SessionRegistry: Sendable {
             s.sessions[tsih]?.sequencer = made
             return made
         }
+    }
+
+    /// The session-wide parameters of session `tsih` (its leading login's).
+    func sessionParameters(_ tsih: UInt16) -> OperationalParameters? {
+        state.withLockedValue { $0.sessions[tsih]?.parameters }
+    }
+
+    /// The command window of session `tsih` if it has one yet (a joining connection's login).
+    func existingSequencer(_ tsih: UInt16) -> CommandSequencer? {
+        state.withLockedValue { $0.sessions[tsih]?.sequencer }
     }
 
     /// The other connections of the session that `connection` belongs to, with their CIDs.
@@ -214,7 +226,7 @@ public final class SessionRegistry: Sendable {
             s.sessions[tsih] = SessionEntry(tsih: tsih, initiatorName: outcome.initiatorName, isid: outcome.isid,
                                             targetName: targetName, connections: [connection: outcome.connectionID],
                                             order: [connection], maxConnections: Int(max(1, outcome.parameters.maxConnections)),
-                                            nexus: nexus)
+                                            parameters: outcome.parameters, nexus: nexus)
             return .success(tsih)
         }
         for handle in reinstated { handle.close() }

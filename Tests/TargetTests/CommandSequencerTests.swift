@@ -1,0 +1,71 @@
+import ISCSI
+import NIOConcurrencyHelpers
+import NIOCore
+@testable import Target
+import XCTest
+
+/// The session-wide CmdSN window of MC/S: in-order release across connections, a SCSI
+/// command's place taken as ExpCmdSN passes it (so MaxCmdSN never moves backwards), and a lost
+/// connection's parked commands passing as no-ops.
+final class CommandSequencerTests: XCTestCase {
+    private func command(_ cmdSN: UInt32, itt: UInt32, opcode: UInt8 = 0x01) -> PDU {
+        PDU(header: BasicHeaderSegment(opcodeByte: opcode, flags: 0x80, initiatorTaskTag: itt, word24: cmdSN))
+    }
+
+    private func delivered(_ arrival: CommandSequencer.Arrival) -> [UInt32] {
+        guard case let .deliver(requests) = arrival else { return [] }
+        return requests.map { $0.pdu.header.cmdSN }
+    }
+
+    func testMaxCmdSNNeverMovesBackwards() {
+        let sequencer = CommandSequencer(firstCmdSN: 10, window: 4)
+        XCTAssertTrue(sequencer.numbers == (10, 13))
+        XCTAssertEqual(delivered(sequencer.arrive(command(10, itt: 1), connection: 1)), [10])
+        XCTAssertTrue(sequencer.numbers == (11, 13), "the command holds its place from the moment it is released")
+        XCTAssertEqual(delivered(sequencer.arrive(command(12, itt: 2), connection: 2)), [], "12 waits for 11")
+        XCTAssertEqual(delivered(sequencer.arrive(command(11, itt: 3), connection: 1)), [11, 12])
+        XCTAssertTrue(sequencer.numbers == (13, 13))
+        guard case .outOfWindow = sequencer.arrive(command(14, itt: 4), connection: 1) else {
+            return XCTFail("14 is past MaxCmdSN 13")
+        }
+        sequencer.commandEnded()
+        XCTAssertTrue(sequencer.numbers == (13, 14), "an answer opens the window by one")
+        // A NOP-Out with a CmdSN passes without taking a place.
+        XCTAssertEqual(delivered(sequencer.arrive(command(13, itt: 5, opcode: 0x00), connection: 2)), [13])
+        XCTAssertTrue(sequencer.numbers == (14, 15), "ExpCmdSN passes it; the two commands still hold theirs")
+    }
+
+    func testRequestsGoToTheirOwnConnections() {
+        let sequencer = CommandSequencer(firstCmdSN: 1, window: 8)
+        let seen = NIOLockedValueBox<[UInt32]>([])
+        sequencer.attach(connection: 2) { pdu in seen.withLockedValue { $0.append(pdu.header.cmdSN) } }
+        _ = sequencer.arrive(command(2, itt: 1), connection: 2)
+        guard case let .deliver(ready) = sequencer.arrive(command(1, itt: 2), connection: 1) else { return XCTFail() }
+        let mine = sequencer.handOff(ready, from: 1)
+        XCTAssertEqual(mine.map(\.header.cmdSN), [1], "connection 1 runs its own")
+        XCTAssertEqual(seen.withLockedValue { $0 }, [2], "and hands 2 to connection 2")
+    }
+
+    func testALostConnectionsParkedCommandsPassAsNoOps() {
+        let sequencer = CommandSequencer(firstCmdSN: 5, window: 8)
+        let seen = NIOLockedValueBox<[UInt8]>([])
+        sequencer.attach(connection: 1) { pdu in seen.withLockedValue { $0.append(pdu.header.rawOpcode) } }
+        sequencer.attach(connection: 2) { _ in XCTFail("the lost connection gets nothing") }
+        _ = sequencer.arrive(command(6, itt: 1), connection: 2)   // parked on 2
+        _ = sequencer.arrive(command(7, itt: 2), connection: 1)   // parked on 1
+        XCTAssertEqual(sequencer.detach(connection: 2), 1)
+        guard case let .deliver(ready) = sequencer.arrive(command(5, itt: 3), connection: 1) else { return XCTFail() }
+        XCTAssertEqual(ready.map(\.pdu.header.cmdSN), [5, 6, 7], "6 passes as a no-op")
+        XCTAssertNil(ready[1].pdu.header.initiatorOpcode, "a no-op placeholder")
+        XCTAssertTrue(sequencer.numbers == (8, 8 + 8 - 2 - 1), "5 and 7 hold places; the no-op does not")
+    }
+
+    func testSanitizePacingNeverOverflows() {
+        let start = NIODeadline.uptimeNanoseconds(0)
+        // 20 GiB at 6 MiB/s: 3413.33 s, where bytes * 1e9 would overflow 64 bits.
+        let due = LogicalUnit.due(start: start, bytesBefore: 20 << 30, rate: 6 << 20)
+        XCTAssertEqual(due.uptimeNanoseconds, 3_413_333_333_333)
+        XCTAssertEqual(LogicalUnit.due(start: start, bytesBefore: UInt64.max, rate: 1).uptimeNanoseconds,
+                       UInt64(Int64.max), "clamped, not trapped")
+    }
+}
