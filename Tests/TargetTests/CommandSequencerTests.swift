@@ -69,3 +69,20 @@ final class CommandSequencerTests: XCTestCase {
                        UInt64(Int64.max), "clamped, not trapped")
     }
 }
+
+extension CommandSequencerTests {
+    func testAbortedAheadCmdSNCountsAsReceived() {
+        let sequencer = CommandSequencer(firstCmdSN: 20, window: 8)
+        XCTAssertEqual(sequencer.markReceived(20, itt: 9).map(\.pdu.header.cmdSN), [20], "passes at once as a no-op")
+        XCTAssertTrue(sequencer.numbers == (21, 28), "and holds no place")
+        guard case .outOfWindow = sequencer.arrive(PDU(header: BasicHeaderSegment(opcodeByte: 0x01, initiatorTaskTag: 9,
+                                                                                  word24: 20)), connection: 1) else {
+            return XCTFail("the late command is behind the window")
+        }
+        XCTAssertEqual(sequencer.markReceived(22, itt: 10).count, 0, "22 waits for 21")
+        guard case .duplicate = sequencer.arrive(PDU(header: BasicHeaderSegment(opcodeByte: 0x01, initiatorTaskTag: 10,
+                                                                                word24: 22)), connection: 1) else {
+            return XCTFail("22 counts as received already")
+        }
+    }
+}

@@ -149,6 +149,18 @@ final class CommandSequencer: Sendable {
         }
     }
 
+    /// RFC 7143 section 11.5.1: ABORT TASK for a command not received yet makes the target
+    /// consider its CmdSN received. It passes as a no-op, and the command, when it comes, is a
+    /// duplicate and is dropped. Returns what that unblocks (for `handOff`).
+    func markReceived(_ cmdSN: UInt32, itt: UInt32) -> [Request] {
+        state.withLockedValue { s in
+            guard Self.inWindow(cmdSN, s, window: window), s.waiting[cmdSN] == nil else { return [] }
+            let placeholder = PDU(header: Self.placeholder(BasicHeaderSegment(initiatorTaskTag: itt, word24: cmdSN)))
+            s.waiting[cmdSN] = Request(connection: 0, pdu: placeholder)
+            return Self.drain(&s)
+        }
+    }
+
     /// A parked command was aborted: its CmdSN still advances the window, as a no-op.
     func neutralize(cmdSN: UInt32, itt: UInt32) {
         state.withLockedValue { s in

@@ -55,9 +55,19 @@ extension ConnectionHandler {
             break
         case .duplicate:
             logger.warning("CmdSN \(h.cmdSN) received twice; ignoring the second")
+            forgetIgnored(h)
         case let .outOfWindow(exp, max):
             logger.warning("CmdSN \(h.cmdSN) outside the window [\(exp), \(max)]; ignored")
+            forgetIgnored(h)
         }
+    }
+
+    /// An ignored SCSI command leaves no task behind (its ITT stays free, its data goes).
+    private func forgetIgnored(_ h: BasicHeaderSegment) {
+        guard h.initiatorOpcode == .scsiCommand, let task = tasks[h.initiatorTaskTag], task.cmdSN == h.cmdSN,
+              task.action == nil else { return }
+        task.aborted = true
+        tasks[h.initiatorTaskTag] = nil
     }
 
     func deliver(_ pdu: PDU) {
@@ -141,12 +151,14 @@ extension ConnectionHandler {
                 let asks = siblings.compactMap { $0.handle.abortTask?(h.referencedTaskTag, h.lun) }
                 EventLoopFuture.whenAllComplete(asks, on: context.eventLoop).assumeIsolated().whenSuccess { [self] results in
                     let found = results.contains { (try? $0.get()) == true }
+                    if !found && stillToCome { considerReceived(h) }
                     answerTaskManagement(h, function: function,
                                          response: found || stillToCome ? .functionComplete : .taskDoesNotExist)
                 }
                 return
             } else if stillToCome {
                 // Not received yet: complete, and the command will be ignored when it comes.
+                considerReceived(h)
                 response = .functionComplete
             } else {
                 response = .taskDoesNotExist
@@ -197,6 +209,14 @@ extension ConnectionHandler {
             response = .functionNotSupported
         }
         answerTaskManagement(h, function: function, response: response)
+    }
+
+    /// ABORT TASK for a command still to come: its CmdSN counts as received (RFC 7143 11.5.1).
+    private func considerReceived(_ h: BasicHeaderSegment) {
+        guard let sequencer else { return }
+        for mine in sequencer.handOff(sequencer.markReceived(h.refCmdSN, itt: h.referencedTaskTag), from: connectionID) {
+            deliver(mine)
+        }
     }
 
     private func answerTaskManagement(_ h: BasicHeaderSegment, function: TaskManagementFunction?,
