@@ -14,6 +14,30 @@ final class MultipleConnectionsTests: EndToEndTestCase {
         return log.components(separatedBy: "connection closed").count - 1
     }
 
+    /// A session of two connections: A (leading, unit attentions cleared), then B joining.
+    private func connectPair(_ targe: TargeProcess, target: String, initiator: String,
+                             secondCID: UInt16) throws -> (RawSession, RawSession) {
+        let a = try RawSession(host: targe.host, port: targe.port)
+        try a.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2)
+        try a.clearUnitAttentions()
+        let b = try RawSession(host: targe.host, port: targe.port)
+        try b.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2,
+                    join: (a.isid, a.tsih, secondCID, a.cmdSN))
+        return (a, b)
+    }
+
+    /// On A: CmdSN `skipped` - 1 (TEST UNIT READY) and `skipped` + 1 (a READ of `lba`) run,
+    /// so `skipped` passed as a no-op, and the WRITE it carried left `lba` zero.
+    private func assertSkipped(_ skipped: UInt32, lba: UInt8, on a: RawSession, _ what: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        a.cmdSN = skipped &- 1
+        XCTAssertEqual(try a.execute([0, 0, 0, 0, 0, 0]).status, 0, "CmdSN \(skipped &- 1) runs", file: file, line: line)
+        a.cmdSN = skipped &+ 1
+        let read = try a.execute([0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0], expectedIn: 512)
+        XCTAssertEqual(read.status, 0, "CmdSN \(skipped &+ 1) runs: \(skipped) passed", file: file, line: line)
+        XCTAssertEqual(read.data, [UInt8](repeating: 0, count: 512), "\(what) never ran", file: file, line: line)
+    }
+
     /// A target offering MaxConnections 2 with one 4 MiB file LUN.
     private func startTwoConnectionTarget() throws -> (TargeProcess, target: String) {
         var config = ConfigBuilder()
@@ -101,13 +125,7 @@ final class MultipleConnectionsTests: EndToEndTestCase {
     /// and its CmdSN still passes (the next command runs; the aborted WRITE never does).
     func testAbortTaskReachesTheOtherConnection() throws {
         let (targe, target) = try startTwoConnectionTarget()
-        let initiator = "iqn.2026-11.org.targe.test:aborter"
-        let a = try RawSession(host: targe.host, port: targe.port)
-        try a.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2)
-        try a.clearUnitAttentions()
-        let b = try RawSession(host: targe.host, port: targe.port)
-        try b.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2,
-                    join: (a.isid, a.tsih, 7, a.cmdSN))
+        let (a, b) = try connectPair(targe, target: target, initiator: "iqn.2026-11.org.targe.test:aborter", secondCID: 7)
 
         let n = a.cmdSN
         let writeTag = b.nextITT()
@@ -129,12 +147,7 @@ final class MultipleConnectionsTests: EndToEndTestCase {
         XCTAssertEqual(answer.opcode, 0x22, "Task Management Function Response: \(answer)")
         XCTAssertEqual(answer.bhs[2], 0, "function complete: the task was found on B")
 
-        a.cmdSN = n
-        XCTAssertEqual(try a.execute([0, 0, 0, 0, 0, 0]).status, 0, "CmdSN n runs")
-        a.cmdSN = n &+ 2
-        let read = try a.execute([0x28, 0, 0, 0, 0, 3, 0, 0, 1, 0], expectedIn: 512)
-        XCTAssertEqual(read.status, 0, "CmdSN n+2 runs: the aborted n+1 passed as a no-op")
-        XCTAssertEqual(read.data, [UInt8](repeating: 0, count: 512), "the aborted WRITE never ran")
+        try assertSkipped(n &+ 1, lba: 3, on: a, "the aborted WRITE")
         let pingTag = b.nextITT()
         try b.send(b.nopOut(itt: pingTag))
         let next = try b.readPDU()
@@ -147,13 +160,7 @@ final class MultipleConnectionsTests: EndToEndTestCase {
     /// and the dead connection's CmdSN does not hold the window shut.
     func testALostConnectionDoesNotStallTheSession() throws {
         let (targe, target) = try startTwoConnectionTarget()
-        let initiator = "iqn.2026-11.org.targe.test:survivor"
-        let a = try RawSession(host: targe.host, port: targe.port)
-        try a.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2)
-        try a.clearUnitAttentions()
-        let b = try RawSession(host: targe.host, port: targe.port)
-        try b.login(initiator: initiator, target: target, headerDigest: "None", maxConnections: 2,
-                    join: (a.isid, a.tsih, 3, a.cmdSN))
+        let (a, b) = try connectPair(targe, target: target, initiator: "iqn.2026-11.org.targe.test:survivor", secondCID: 3)
         let n = a.cmdSN
         b.cmdSN = n &+ 1
         try b.send(b.scsiCommand(cdb: [0x2A, 0, 0, 0, 0, 4, 0, 0, 1, 0], read: false, write: true,
@@ -165,12 +172,7 @@ final class MultipleConnectionsTests: EndToEndTestCase {
         let deadline = Date().addingTimeInterval(15)
         while closedConnections(targe) == closedBefore && Date() < deadline { try a.ping() }
         XCTAssertGreaterThan(closedConnections(targe), closedBefore, "the target noticed B's end")
-        a.cmdSN = n
-        XCTAssertEqual(try a.execute([0, 0, 0, 0, 0, 0]).status, 0, "CmdSN n")
-        a.cmdSN = n &+ 2
-        let read = try a.execute([0x28, 0, 0, 0, 0, 4, 0, 0, 1, 0], expectedIn: 512)
-        XCTAssertEqual(read.status, 0, "CmdSN n+2 runs: the lost connection's n+1 passed")
-        XCTAssertEqual(read.data, [UInt8](repeating: 0, count: 512), "the lost connection's WRITE never ran")
+        try assertSkipped(n &+ 1, lba: 4, on: a, "the lost connection's WRITE")
         a.conn.close()
     }
 }
