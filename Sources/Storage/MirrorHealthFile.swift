@@ -37,38 +37,15 @@ final class MirrorHealthFile: @unchecked Sendable {
     let path: String
     /// What the file held when opened (nil: missing, empty or unreadable).
     let loaded: [Record]?
-    private let fd: Int32
-    private let workers: IOWorkers
-    private let lock = NIOLock()
-    private var sequence: UInt64
-    private var isClosed = false
+    private let file: TwoSlotFile
 
     init(path: String, opener: FileOpener = DirectFileOpener()) throws(StorageError) {
         self.path = path
-        let fd = try StateFileIO.open(path, opener: opener)
-        let bytes: [UInt8]
-        do {
-            bytes = try StateFileIO.read(fd, count: 2 * Self.slotSize, at: 0, path: path)
-        } catch {
-            Glibc.close(fd)
-            throw error
-        }
-        var best: (UInt64, [Record])?
-        for slot in 0..<2 {
-            let start = slot * Self.slotSize
-            guard start < bytes.count else { break }
-            let end = min(bytes.count, start + Self.slotSize)
-            if let (seq, records) = Self.parse(bytes[start..<end]), seq >= best?.0 ?? 0 {
-                best = (seq, records)
-            }
-        }
-        self.fd = fd
-        self.loaded = best?.1
-        self.sequence = best?.0 ?? 0
-        self.workers = IOWorkers(threads: 1, name: path)
+        let (file, newest) = try TwoSlotFile.open(path, slotSize: Self.slotSize, opener: opener) { Self.parse($0) }
+        self.file = file
+        self.loaded = newest
     }
 
-    deinit { close() }
 
     static func parse(_ slot: ArraySlice<UInt8>) -> (UInt64, [Record])? {
         let text = slot.prefix { $0 != 0 }
@@ -121,37 +98,17 @@ final class MirrorHealthFile: @unchecked Sendable {
 
     /// Writes the next slot on the file's own thread; saves run in call order.
     func save(_ records: [Record], on eventLoop: EventLoop) -> EventLoopFuture<Void> {
-        lock.lock()
-        defer { lock.unlock() }
-        if isClosed { return eventLoop.makeFailedFuture(StorageError.closed(device: path)) }
-        sequence += 1
-        let bytes = Self.render(records, sequence: sequence)
-        let offset = Int(sequence % 2) * Self.slotSize
-        let (fd, path) = (self.fd, self.path)
-        return workers.submit(on: eventLoop) { () throws -> Void in
-            try StateFileIO.write(fd, bytes, at: offset, path: path)
-        }
+        file.save(on: eventLoop) { Self.render(records, sequence: $0) }
     }
 
     /// Blocking save (open and close time only).
     func saveNow(_ records: [Record]) throws(StorageError) {
-        let (bytes, offset): ([UInt8], Int) = lock.withLock {
-            sequence += 1
-            return (Self.render(records, sequence: sequence), Int(sequence % 2) * Self.slotSize)
-        }
-        try StateFileIO.write(fd, bytes, at: offset, path: path)
+        try file.saveNow { Self.render(records, sequence: $0) }
     }
 
     /// Finishes queued saves, writes `final` when given (blocking), and closes the file.
     func close(saving final: [Record]? = nil) {
-        let first: Bool = lock.withLock {
-            defer { isClosed = true }
-            return !isClosed
-        }
-        guard first else { return }
-        workers.shutdown()
-        if let final { try? saveNow(final) }
-        Glibc.close(fd)
+        file.close(then: final.map { records in { [self] in try? saveNow(records) } })
     }
 }
 

@@ -1,5 +1,3 @@
-import Glibc
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// Where a LU keeps its persistent reservations when an initiator asks for them to survive
@@ -7,9 +5,7 @@ import NIOCore
 /// the RAID1 health files. The payload is opaque here (the SCSI module's snapshot, with its
 /// own magic and checksum); this file only keeps it whole across crashes.
 ///
-/// Like the mirror health file: two slots of `slotSize` bytes, each save writes slot
-/// `sequence mod 2` with one pwrite and fdatasync, so a torn write spoils at most the slot
-/// being written; the valid slot with the highest sequence wins. Slot layout (little-endian):
+/// A `TwoSlotFile`, like the mirror health file. Slot layout (little-endian):
 ///
 ///     0   "targe-pr"            8 bytes
 ///     8   sequence              u64
@@ -35,11 +31,7 @@ public final class ReservationStateFile: @unchecked Sendable {
     /// Set when a valid slot belonged to another owner (its reservations were ignored).
     public let foreignOwner: String?
     private let owner: [UInt8]
-    private let fd: Int32
-    private let workers: IOWorkers
-    private let lock = NIOLock()
-    private var sequence: UInt64
-    private var isClosed = false
+    private let file: TwoSlotFile
 
     /// `<directory>/<target section name>-lun<N>.pr` (section names are path-safe).
     public static func path(directory: String, target: String, lun: UInt64) -> String {
@@ -49,36 +41,19 @@ public final class ReservationStateFile: @unchecked Sendable {
     public init(path: String, owner: String, opener: FileOpener = DirectFileOpener()) throws(StorageError) {
         self.path = path
         self.owner = Array(owner.utf8.prefix(Int(UInt16.max)))
-        let fd = try StateFileIO.open(path, opener: opener)
-        let bytes: [UInt8]
-        do {
-            bytes = try StateFileIO.read(fd, count: 2 * Self.slotSize, at: 0, path: path)
-        } catch {
-            Glibc.close(fd)
-            throw error
+        let (file, newest) = try TwoSlotFile.open(path, slotSize: Self.slotSize, opener: opener) { slot in
+            Self.parse(slot).map { ($0.sequence, (owner: $0.owner, payload: $0.payload)) }
         }
-        var best: (sequence: UInt64, owner: [UInt8], payload: [UInt8])?
-        for slot in 0..<2 {
-            let start = slot * Self.slotSize
-            guard start < bytes.count else { break }
-            if let parsed = Self.parse(bytes[start..<min(bytes.count, start + Self.slotSize)]),
-               parsed.sequence >= best?.sequence ?? 0 {
-                best = parsed
-            }
-        }
-        self.fd = fd
-        self.sequence = best?.sequence ?? 0
-        if let best, best.owner == self.owner {
-            loaded = best.payload
+        self.file = file
+        if let newest, newest.owner == self.owner {
+            loaded = newest.payload
             foreignOwner = nil
         } else {
             loaded = nil
-            foreignOwner = best.map { String(decoding: $0.owner, as: UTF8.self) }
+            foreignOwner = newest.map { String(decoding: $0.owner, as: UTF8.self) }
         }
-        workers = IOWorkers(threads: 1, name: path)
     }
 
-    deinit { close() }
 
     static func parse(_ slot: ArraySlice<UInt8>) -> (sequence: UInt64, owner: [UInt8], payload: [UInt8])? {
         let bytes = Array(slot)
@@ -108,30 +83,13 @@ public final class ReservationStateFile: @unchecked Sendable {
     /// Writes the next slot on the file's own thread; saves run in call order, so callers
     /// that queue them in the order of their state changes get the last state on disk.
     public func save(_ payload: [UInt8], on eventLoop: EventLoop) -> EventLoopFuture<Void> {
-        lock.lock()
-        defer { lock.unlock() }
-        if isClosed { return eventLoop.makeFailedFuture(StorageError.closed(device: path)) }
         guard Self.headerSize + owner.count + payload.count + 8 <= Self.slotSize else {
             return eventLoop.makeFailedFuture(StorageError.stateFile(
                 path: path, problem: "\(payload.count) bytes of reservations do not fit in a \(Self.slotSize)-byte slot"))
         }
-        sequence += 1
-        let bytes = Self.render(owner: owner, payload: payload, sequence: sequence)
-        let offset = Int(sequence % 2) * Self.slotSize
-        let (fd, path) = (self.fd, self.path)
-        return workers.submit(on: eventLoop) { () throws -> Void in
-            try StateFileIO.write(fd, bytes, at: offset, path: path)
-        }
+        return file.save(on: eventLoop) { [owner] in Self.render(owner: owner, payload: payload, sequence: $0) }
     }
 
     /// Finishes queued saves and closes the file.
-    public func close() {
-        let first: Bool = lock.withLock {
-            defer { isClosed = true }
-            return !isClosed
-        }
-        guard first else { return }
-        workers.shutdown()
-        Glibc.close(fd)
-    }
+    public func close() { file.close() }
 }
