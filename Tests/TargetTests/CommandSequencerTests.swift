@@ -12,18 +12,19 @@ final class CommandSequencerTests: XCTestCase {
         PDU(header: BasicHeaderSegment(opcodeByte: opcode, flags: 0x80, initiatorTaskTag: itt, word24: cmdSN))
     }
 
-    private func delivered(_ arrival: CommandSequencer.Arrival) -> [UInt32] {
-        guard case let .deliver(requests) = arrival else { return [] }
-        return requests.map { $0.pdu.header.cmdSN }
+    /// The CmdSNs delivered by an arrival: its own, then the ones it unblocked.
+    private func delivered(_ arrival: CommandSequencer.Arrival, _ cmdSN: UInt32) -> [UInt32] {
+        guard case let .deliver(unblocked) = arrival else { return [] }
+        return [cmdSN] + unblocked.map { $0.pdu.header.cmdSN }
     }
 
     func testMaxCmdSNNeverMovesBackwards() {
         let sequencer = CommandSequencer(firstCmdSN: 10, window: 4)
         XCTAssertTrue(sequencer.numbers == (10, 13))
-        XCTAssertEqual(delivered(sequencer.arrive(command(10, itt: 1), connection: 1)), [10])
+        XCTAssertEqual(delivered(sequencer.arrive(command(10, itt: 1), connection: 1), 10), [10])
         XCTAssertTrue(sequencer.numbers == (11, 13), "the command holds its place from the moment it is released")
-        XCTAssertEqual(delivered(sequencer.arrive(command(12, itt: 2), connection: 2)), [], "12 waits for 11")
-        XCTAssertEqual(delivered(sequencer.arrive(command(11, itt: 3), connection: 1)), [11, 12])
+        XCTAssertEqual(delivered(sequencer.arrive(command(12, itt: 2), connection: 2), 12), [], "12 waits for 11")
+        XCTAssertEqual(delivered(sequencer.arrive(command(11, itt: 3), connection: 1), 11), [11, 12])
         XCTAssertTrue(sequencer.numbers == (13, 13))
         guard case .outOfWindow = sequencer.arrive(command(14, itt: 4), connection: 1) else {
             return XCTFail("14 is past MaxCmdSN 13")
@@ -31,7 +32,7 @@ final class CommandSequencerTests: XCTestCase {
         sequencer.commandEnded()
         XCTAssertTrue(sequencer.numbers == (13, 14), "an answer opens the window by one")
         // A NOP-Out with a CmdSN passes without taking a place.
-        XCTAssertEqual(delivered(sequencer.arrive(command(13, itt: 5, opcode: 0x00), connection: 2)), [13])
+        XCTAssertEqual(delivered(sequencer.arrive(command(13, itt: 5, opcode: 0x00), connection: 2), 13), [13])
         XCTAssertTrue(sequencer.numbers == (14, 15), "ExpCmdSN passes it; the two commands still hold theirs")
     }
 
@@ -40,9 +41,9 @@ final class CommandSequencerTests: XCTestCase {
         let seen = NIOLockedValueBox<[UInt32]>([])
         sequencer.attach(connection: 2) { pdu in seen.withLockedValue { $0.append(pdu.header.cmdSN) } }
         _ = sequencer.arrive(command(2, itt: 1), connection: 2)
-        guard case let .deliver(ready) = sequencer.arrive(command(1, itt: 2), connection: 1) else { return XCTFail() }
-        let mine = sequencer.handOff(ready, from: 1)
-        XCTAssertEqual(mine.map(\.header.cmdSN), [1], "connection 1 runs its own")
+        guard case let .deliver(unblocked) = sequencer.arrive(command(1, itt: 2), connection: 1) else { return XCTFail() }
+        let mine = sequencer.handOff(unblocked, from: 1)
+        XCTAssertEqual(mine.map(\.header.cmdSN), [], "1 is the caller's to run; 2 is not its own")
         XCTAssertEqual(seen.withLockedValue { $0 }, [2], "and hands 2 to connection 2")
     }
 
@@ -55,8 +56,8 @@ final class CommandSequencerTests: XCTestCase {
         _ = sequencer.arrive(command(7, itt: 2), connection: 1)   // parked on 1
         XCTAssertEqual(sequencer.detach(connection: 2), 1)
         guard case let .deliver(ready) = sequencer.arrive(command(5, itt: 3), connection: 1) else { return XCTFail() }
-        XCTAssertEqual(ready.map(\.pdu.header.cmdSN), [5, 6, 7], "6 passes as a no-op")
-        XCTAssertNil(ready[1].pdu.header.initiatorOpcode, "a no-op placeholder")
+        XCTAssertEqual(ready.map(\.pdu.header.cmdSN), [6, 7], "5 (the caller's) unblocks 6, a no-op, and 7")
+        XCTAssertNil(ready[0].pdu.header.initiatorOpcode, "a no-op placeholder")
         XCTAssertTrue(sequencer.numbers == (8, 8 + 8 - 2 - 1), "5 and 7 hold places; the no-op does not")
     }
 

@@ -16,8 +16,9 @@ final class CommandSequencer: Sendable {
     }
 
     enum Arrival {
-        /// Deliver these in order (the arriving request first, then parked ones it unblocked).
-        case deliver([Request])
+        /// Deliver the arriving request, then the parked ones it unblocked, in order (for
+        /// `handOff`; usually none, and an empty array costs no allocation).
+        case deliver(then: [Request])
         case parked
         case duplicate
         case outOfWindow(expCmdSN: UInt32, maxCmdSN: UInt32)
@@ -87,7 +88,7 @@ final class CommandSequencer: Sendable {
             if cmdSN == s.expCmdSN {
                 s.expCmdSN &+= 1
                 Self.count(pdu, in: &s)
-                return .deliver([Request(connection: connection, pdu: pdu)] + Self.drain(&s))
+                return .deliver(then: Self.drain(&s))
             }
             guard Self.inWindow(cmdSN, s, window: window) else {
                 let (exp, max) = Self.numbers(s, window: window)

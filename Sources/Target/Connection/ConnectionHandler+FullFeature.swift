@@ -49,8 +49,11 @@ extension ConnectionHandler {
         }
         guard let sequencer else { return }
         switch sequencer.arrive(pdu, connection: connectionID) {
-        case let .deliver(ready):
-            for mine in sequencer.handOff(ready, from: connectionID) { deliver(mine) }
+        case let .deliver(unblocked):
+            deliver(pdu)
+            if !unblocked.isEmpty {
+                for mine in sequencer.handOff(unblocked, from: connectionID) { deliver(mine) }
+            }
         case .parked:
             break
         case .duplicate:
