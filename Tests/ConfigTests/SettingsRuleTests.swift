@@ -72,6 +72,16 @@ final class SettingsRuleTests: XCTestCase {
         XCTAssertEqual(try parseValid("[server]\nuser 1000\n").server.user, "1000")
     }
 
+    /// `[server] sanitize-rate`: a size per second, 0 meaning unpaced; the writer keeps it.
+    func testSanitizeRate() throws {
+        XCTAssertNil(try parseValid("").server.sanitizeRate, "unpaced by default")
+        XCTAssertEqual(try parseValid("[server]\nsanitize-rate 64MiB\n").server.sanitizeRate, 64 << 20)
+        XCTAssertNil(try parseValid("[server]\nsanitize-rate 0\n").server.sanitizeRate, "0: as fast as the device goes")
+        assertError("[server]\nsanitize-rate fast\n", line: 2, "bad size 'fast' for 'sanitize-rate'")
+        let config = try parseValid("[server]\nsanitize-rate 6MiB\n")
+        XCTAssertEqual(try parseValid(ConfigWriter.render(config)).server.sanitizeRate, 6 << 20, "written back")
+    }
+
     func testClients() throws {
         let rules = try parseValid("[clients]\ndeny 10.0.0.7\nallow 10.0.0.0/8 ::1\nDENY all\n").clients
         XCTAssertEqual(rules.map(\.action), [.deny, .allow, .allow, .deny])
