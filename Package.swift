@@ -40,8 +40,16 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The logical unit as a device server: CDB decoding in order, storage calls, sense data
+        // and residuals for each command a transport hands it.
+        .target(name: "DeviceServer", dependencies: [
+            "SCSI", "Storage",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Target", dependencies: [
-            "ISCSI", "SCSI", "Storage", "Config",
+            "ISCSI", "SCSI", "Storage", "Config", "DeviceServer",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -61,7 +69,10 @@ let package = Package(
         .testTarget(name: "SCSITests", dependencies: ["SCSI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "TargetTests", dependencies: ["Target", "Storage",
+        .testTarget(name: "DeviceServerTests", dependencies: ["DeviceServer", "SCSI", "Storage",
+                                                              .product(name: "NIOCore", package: "swift-nio"),
+                                                              .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "TargetTests", dependencies: ["Target", "DeviceServer", "Storage",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage", "Config"]),

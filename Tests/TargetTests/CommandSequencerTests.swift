@@ -60,15 +60,6 @@ final class CommandSequencerTests: XCTestCase {
         XCTAssertNil(ready[0].pdu.header.initiatorOpcode, "a no-op placeholder")
         XCTAssertTrue(sequencer.numbers == (8, 8 + 8 - 2 - 1), "5 and 7 hold places; the no-op does not")
     }
-
-    func testSanitizePacingNeverOverflows() {
-        let start = NIODeadline.uptimeNanoseconds(0)
-        // 20 GiB at 6 MiB/s: 3413.33 s, where bytes * 1e9 would overflow 64 bits.
-        let due = LogicalUnit.due(start: start, bytesBefore: 20 << 30, rate: 6 << 20)
-        XCTAssertEqual(due.uptimeNanoseconds, 3_413_333_333_333)
-        XCTAssertEqual(LogicalUnit.due(start: start, bytesBefore: UInt64.max, rate: 1).uptimeNanoseconds,
-                       UInt64(Int64.max), "clamped, not trapped")
-    }
 }
 
 extension CommandSequencerTests {

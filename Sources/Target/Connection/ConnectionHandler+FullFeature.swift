@@ -1,3 +1,4 @@
+import DeviceServer
 import ISCSI
 import NIOCore
 import SCSI
@@ -68,7 +69,7 @@ extension ConnectionHandler {
     /// An ignored SCSI command leaves no task behind (its ITT stays free, its data goes).
     private func forgetIgnored(_ h: BasicHeaderSegment) {
         guard h.initiatorOpcode == .scsiCommand, let task = tasks[h.initiatorTaskTag], task.cmdSN == h.cmdSN,
-              task.action == nil else { return }
+              task.prepared == nil else { return }
         task.aborted = true
         tasks[h.initiatorTaskTag] = nil
     }
@@ -238,7 +239,7 @@ extension ConnectionHandler {
             task.holdsWindow = false
             sequencer?.commandEnded()
         }
-        if task.action == nil, !task.isImmediate {
+        if task.prepared == nil, !task.isImmediate {
             // Still waiting for its CmdSN: let the number pass without running it.
             sequencer?.neutralize(cmdSN: task.cmdSN, itt: task.itt)
         }

@@ -1,3 +1,4 @@
+import DeviceServer
 import ISCSI
 import NIOCore
 import SCSI
@@ -5,7 +6,7 @@ import SCSI
 /// One SCSI command on a connection, from its Command PDU to its status. Data-Out pieces
 /// are kept as slices of the receive buffers and handed to storage as a vector: the write
 /// path copies nothing.
-final class SCSITask {
+final class SCSITask: TaskHandle {
     let header: BasicHeaderSegment
     let unit: LogicalUnit?
     /// Expected Data Transfer Length from the Command PDU.
@@ -14,8 +15,8 @@ final class SCSITask {
     /// min(FirstBurstLength, EDTL) (RFC 7143 section 13.13).
     let unsolicitedLength: Int
 
-    /// Set when the command's turn in CmdSN order has come and its CDB was decoded.
-    var action: SCSIAction?
+    /// Set when the command's turn in CmdSN order has come and its LU decoded the CDB.
+    var prepared: PreparedCommand?
     /// Bytes the target takes from the initiator: min(EDTL, the CDB's length).
     var wanted = 0
 
@@ -39,6 +40,7 @@ final class SCSITask {
     var failedSequence = false
     /// Aborted by task management: whatever completes later is dropped silently.
     var aborted = false
+    var isAborted: Bool { aborted }
     /// The command holds a place in the session's CmdSN window (a non-immediate command that
     /// came up in CmdSN order); answering or aborting it gives the place back.
     var holdsWindow = false
@@ -62,7 +64,7 @@ final class SCSITask {
     func accept(_ data: ByteBuffer, at offset: Int) -> Bool {
         guard offset == arrived, offset + data.readableBytes <= expectedLength else { return false }
         arrived += data.readableBytes
-        let limit = action == nil ? expectedLength : wanted
+        let limit = prepared == nil ? expectedLength : wanted
         let take = min(data.readableBytes, max(0, limit - kept))
         if take > 0 {
             chunks.append(take == data.readableBytes ? data : data.getSlice(at: data.readerIndex, length: take)!)

@@ -1,3 +1,4 @@
+import DeviceServer
 import Config
 import ISCSI
 import SCSI

@@ -1,3 +1,4 @@
+import DeviceServer
 import ISCSI
 import SCSI
 import NIOConcurrencyHelpers

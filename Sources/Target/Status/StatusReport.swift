@@ -1,3 +1,4 @@
+import DeviceServer
 import Storage
 
 /// What `targe status` (and the console menu's status page) shows: the targets with their

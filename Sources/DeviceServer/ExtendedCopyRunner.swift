@@ -3,47 +3,53 @@ import SCSI
 import Storage
 
 /// EXTENDED COPY's data movement: the copy manager (the LU the command came to) resolves each
-/// CSCD descriptor to an LU of the same target, then copies the segments in order, a chunk at
+/// CSCD descriptor to an LU the nexus can reach, then copies the segments in order, a chunk at
 /// a time, through the LUs' own devices and write-range locks. The status is GOOD when every
 /// segment is copied; otherwise COPY ABORTED, with the segments done so far left in place (as
-/// SPC-4 6.4.3.3 allows).
-extension ConnectionHandler {
+/// SPC-4 6.4.3.3 allows). Confined to the command's event loop.
+struct ExtendedCopyRunner {
     /// Bytes read and written per step: large enough for sequential throughput, small enough
     /// that a long copy does not hold much memory or starve the LU's other commands.
-    static let copyChunkBytes = 1 << 20
+    static let chunkBytes = 1 << 20
 
-    struct CopyProgress {
+    let manager: LogicalUnit
+    let command: PreparedCommand
+    let task: any TaskHandle
+    let loop: EventLoop
+
+    private final class Progress {
         var segments = 0
         var bytes: UInt64 = 0
     }
 
-    func extendedCopy(_ task: SCSITask, _ request: ExtendedCopyRequest, commandLength: Int) {
-        guard let manager = task.unit else { return complete(task, sense: .lunNotSupported) }
-        let nexus = self.nexus ?? .unspecified
-        let units = target.map { Array($0.units.values) } ?? []
-        var progress = CopyProgress()
+    func run(_ request: ExtendedCopyRequest, among units: [LogicalUnit],
+             commandLength: Int) -> EventLoopFuture<SCSICompletion> {
+        let nexus = command.context.nexus
+        let progress = Progress()
+        let promise = loop.makePromise(of: SCSICompletion.self)
         func finish(_ sense: SenseData?) {
             manager.finishCopy(request, for: nexus, segmentsProcessed: progress.segments, bytesCopied: progress.bytes,
                                failed: sense != nil)
-            guard !task.aborted else { return }
             if let sense {
-                logger.warning("EXTENDED COPY list \(request.listID) stopped at segment \(progress.segments): \(sense)",
-                               metadata: ["lun": "\(manager.info.lun)"])
-                complete(task, sense: sense)
+                if !task.isAborted {
+                    manager.logger.warning("EXTENDED COPY list \(request.listID) stopped at segment \(progress.segments): \(sense)",
+                                           metadata: command.context.logMetadata)
+                }
+                promise.succeed(command.failed(sense))
             } else {
-                complete(task, status: Self.statusGood, commandLength: commandLength)
+                promise.succeed(.good(commandLength: commandLength, expected: command.expected))
             }
         }
-        // Every descriptor must name an LU of this target with the block length it claims.
+        // Every descriptor must name a reachable LU with the block length it claims.
         var targets: [LogicalUnit] = []
         for descriptor in request.targets {
             guard let unit = units.first(where: { ExtendedCopyCommand.designates(descriptor.designator, $0.info) }),
                   descriptor.blockLength == 0 || Int(descriptor.blockLength) == unit.blockSize else {
-                return finish(.copyTargetNotReachable)
+                finish(.copyTargetNotReachable)
+                return promise.futureResult
             }
             targets.append(unit)
         }
-        task.executing = true
         func next(_ index: Int) {
             guard index < request.segments.count else { return finish(nil) }
             let segment = request.segments[index]
@@ -66,7 +72,7 @@ extension ConnectionHandler {
                 return finish(refusal)
             }
             let blockSize = UInt64(source.blockSize)
-            copyBlocks(task, from: source, at: segment.sourceLBA * blockSize, to: destination,
+            copyBlocks(from: source, at: segment.sourceLBA * blockSize, to: destination,
                        at: segment.destinationLBA * blockSize, length: blocks * blockSize)
                 .assumeIsolated().whenComplete { result in
                     switch result {
@@ -80,37 +86,39 @@ extension ConnectionHandler {
                 }
         }
         next(0)
+        return promise.futureResult
     }
 
     /// Copies `length` bytes in chunks, front to back, or back to front when the destination
     /// overlaps the source further on (so nothing is read after it was overwritten). Each
     /// chunk's write holds its range in the destination's write-range lock, as any write does.
     /// Fails with COPY ABORTED sense; stops between chunks when the task is aborted.
-    func copyBlocks(_ task: SCSITask, from source: LogicalUnit, at sourceOffset: UInt64, to destination: LogicalUnit,
-                    at destinationOffset: UInt64, length: UInt64) -> EventLoopFuture<UInt64> {
-        let loop = context.eventLoop
-        let chunk = UInt64(Self.copyChunkBytes)
+    private func copyBlocks(from source: LogicalUnit, at sourceOffset: UInt64, to destination: LogicalUnit,
+                            at destinationOffset: UInt64, length: UInt64) -> EventLoopFuture<UInt64> {
+        let (loop, task) = (loop, task)
+        let chunk = UInt64(Self.chunkBytes)
         let backwards = source === destination && destinationOffset > sourceOffset
             && destinationOffset < sourceOffset + length
         let count = (length + chunk - 1) / chunk
         func step(_ i: UInt64, copied: UInt64) -> EventLoopFuture<UInt64> {
             guard i < count else { return loop.makeSucceededFuture(copied) }
-            if task.aborted { return loop.makeFailedFuture(SenseData.copyAborted) }
+            if task.isAborted { return loop.makeFailedFuture(SenseData.copyAborted) }
             let k = backwards ? count - 1 - i : i
             let offset = k * chunk
             let size = Int(min(chunk, length - offset))
             return source.device.read(offset: sourceOffset + offset, length: size, on: loop).assumeIsolated()
                 .flatMapErrorThrowing { _ in throw SenseData.copyReadError }
-                .flatMap { [self] data in
-                    lockRange(destination, offset: destinationOffset + offset, length: size, exclusive: false)
-                        .assumeIsolated()
-                        .flatMap { id in
-                            destination.device.write(offset: destinationOffset + offset, buffers: [data],
-                                                     forceUnitAccess: false, on: loop)
-                                .always { _ in destination.writeRanges.release(id) }
-                        }
-                        .flatMapErrorThrowing { _ in throw SenseData.copyWriteError }
-                        .nonisolated()
+                .flatMap { data in
+                    let locked = loop.makePromise(of: UInt64.self)
+                    destination.writeRanges.acquire(lo: destinationOffset + offset,
+                                                    hi: destinationOffset + offset + UInt64(size),
+                                                    exclusive: false) { locked.succeed($0) }
+                    return locked.futureResult.flatMap { id in
+                        destination.device.write(offset: destinationOffset + offset, buffers: [data],
+                                                 forceUnitAccess: false, on: loop)
+                            .always { _ in destination.writeRanges.release(id) }
+                    }
+                    .flatMapErrorThrowing { _ in throw SenseData.copyWriteError }
                 }
                 .flatMap { step(i + 1, copied: copied + UInt64(size)) }
                 .nonisolated()
