@@ -34,7 +34,7 @@ extension ConnectionHandler {
         }
         let unit = target?.units[LUNEncoding.decode(h.lun) ?? UInt64.max]
         let task = SCSITask(header: h, unit: unit, unsolicitedLength: unsolicited)
-        if immediateLength > 0 { _ = task.accept(pdu.data, at: 0) }
+        if immediateLength > 0 { task.dataOut.receiveImmediate(pdu.data) }
         tasks[h.initiatorTaskTag] = task
         sequenceRequest(PDU(header: h))
     }
@@ -59,10 +59,8 @@ extension ConnectionHandler {
         case .none:
             run(task, command)
         case let .dataOut(length):
-            task.wanted = length
-            task.trimToWanted()
-            task.nextR2TOffset = min(task.unsolicitedLength, task.wanted)
-            if task.hasAllData {
+            task.dataOut.plan(length)
+            if task.dataOut.hasAllData {
                 run(task, command)
             } else {
                 solicitData(task)
@@ -74,7 +72,7 @@ extension ConnectionHandler {
     /// aborted meanwhile.
     func run(_ task: SCSITask, _ command: PreparedCommand) {
         task.executing = true
-        command.execute(dataOut: task.chunks, task: task, services: self, on: context.eventLoop)
+        command.execute(dataOut: task.dataOut.chunks, task: task, services: self, on: context.eventLoop)
             .assumeIsolated().whenSuccess { [self] completion in
                 guard !task.aborted else { return }
                 complete(task, completion)
@@ -89,18 +87,12 @@ extension ConnectionHandler {
 
     // MARK: Data-Out
 
-    /// Sends R2Ts for the data not yet asked for, up to MaxOutstandingR2T bursts of at most
-    /// MaxBurstLength each (RFC 7143 section 11.8).
+    /// Sends R2Ts for the data not yet asked for (RFC 7143 section 11.8).
     func solicitData(_ task: SCSITask) {
-        let maxBurst = Int(parameters.maxBurstLength)
-        while task.outstandingR2Ts.count < Int(parameters.maxOutstandingR2T), task.nextR2TOffset < task.wanted {
-            let length = min(maxBurst, task.wanted - task.nextR2TOffset)
-            let ttt = allocateTransferTag()
-            send(TargetPDU.readyToTransfer(itt: task.itt, lun: task.lunField, ttt: ttt, r2tSN: task.nextR2TSN,
-                                           offset: UInt32(task.nextR2TOffset), length: UInt32(length), seq: sequence))
-            task.outstandingR2Ts[ttt] = (task.nextR2TOffset + length, 0)
-            task.nextR2TSN &+= 1
-            task.nextR2TOffset += length
+        task.dataOut.solicit(maxBurst: Int(parameters.maxBurstLength), maxOutstanding: Int(parameters.maxOutstandingR2T),
+                             nextTag: allocateTransferTag) { r2t in
+            send(TargetPDU.readyToTransfer(itt: task.itt, lun: task.lunField, ttt: r2t.targetTransferTag, r2tSN: r2t.r2tSN,
+                                           offset: UInt32(r2t.offset), length: UInt32(r2t.length), seq: sequence))
         }
     }
 
@@ -111,35 +103,18 @@ extension ConnectionHandler {
             logger.debug("Data-Out for unknown task 0x\(String(h.initiatorTaskTag, radix: 16)); ignored")
             return
         }
-        let ttt = h.targetTransferTag
-        let expectedDataSN: UInt32
-        if ttt != reservedTag {
-            guard let burst = task.outstandingR2Ts[ttt] else {
-                logger.warning("Data-Out with unknown target transfer tag 0x\(String(ttt, radix: 16))")
-                sendReject(.protocolError, header: h)
-                return
-            }
-            guard Int(h.bufferOffset) + pdu.data.readableBytes <= burst.end else {
-                sendReject(.protocolError, header: h)
-                return
-            }
-            expectedDataSN = burst.nextDataSN
-            task.outstandingR2Ts[ttt]?.nextDataSN &+= 1
-        } else {
-            guard Int(h.bufferOffset) + pdu.data.readableBytes <= task.unsolicitedLength else {
-                logger.warning("unsolicited Data-Out beyond FirstBurstLength")
-                sendReject(.protocolError, header: h)
-                return
-            }
-            expectedDataSN = task.unsolicitedDataSN
-            task.unsolicitedDataSN &+= 1
-        }
-        guard h.dataSN == expectedDataSN else {
-            // A lost, repeated or reordered Data-Out. At ErrorRecoveryLevel 0 the command
-            // cannot be recovered; it ends with CHECK CONDITION and nothing is written, while
-            // the connection (and the initiator's other commands) carry on. Later Data-Out
+        switch task.dataOut.receive(pdu.data, offset: Int(h.bufferOffset), dataSN: h.dataSN,
+                                    targetTransferTag: h.targetTransferTag, isFinal: h.isFinal) {
+        case .accepted:
+            break
+        case let .protocolError(reason):
+            logger.warning("\(reason)")
+            sendReject(.protocolError, header: h)
+            return
+        case let .outOfSequence(dataSN, expected):
+            // The connection (and the initiator's other commands) carry on; later Data-Out
             // for the finished task is ignored.
-            logger.warning("Data-Out DataSN \(h.dataSN), expected \(expectedDataSN); failing the command")
+            logger.warning("Data-Out DataSN \(dataSN), expected \(expected); failing the command")
             if task.prepared == nil {
                 // Not decoded yet (waiting for its CmdSN): it will answer when its turn comes.
                 task.failedSequence = true
@@ -148,16 +123,8 @@ extension ConnectionHandler {
             }
             return
         }
-        guard task.accept(pdu.data, at: Int(h.bufferOffset)) else {
-            logger.warning("Data-Out at offset \(h.bufferOffset) out of order (have \(task.arrived) bytes)")
-            sendReject(.protocolError, header: h)
-            return
-        }
-        if h.isFinal && ttt != reservedTag {
-            task.outstandingR2Ts[ttt] = nil
-        }
         guard let command = task.prepared, !task.executing else { return }
-        if task.hasAllData {
+        if task.dataOut.hasAllData {
             run(task, command)
         } else if h.isFinal {
             solicitData(task)
