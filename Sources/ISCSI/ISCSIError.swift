@@ -5,7 +5,6 @@ public enum ISCSIError: Error, Sendable, Equatable, CustomStringConvertible {
     case dataDigestMismatch(header: BasicHeaderSegment)
     case dataSegmentTooLong(header: BasicHeaderSegment, length: Int, limit: Int)
     case malformedText(String)
-    case protocolViolation(String)
 
     public var description: String {
         switch self {
@@ -17,8 +16,6 @@ public enum ISCSIError: Error, Sendable, Equatable, CustomStringConvertible {
             return "data segment of \(length) bytes exceeds MaxRecvDataSegmentLength \(limit) (opcode 0x\(String(header.rawOpcode, radix: 16)))"
         case let .malformedText(why):
             return "malformed text parameters: \(why)"
-        case let .protocolViolation(why):
-            return "protocol violation: \(why)"
         }
     }
 }

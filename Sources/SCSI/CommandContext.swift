@@ -12,7 +12,7 @@ public struct CommandContext: Sendable, Equatable {
     /// must fill this in; the default makes every command look as if it came from one nexus.
     public var nexus: NexusIdentity
 
-    public init(lunList: [UInt64] = [], expectedDataTransferLength: UInt32 = 0, portalGroupTag: UInt16 = 1,
+    public init(lunList: [UInt64] = [], expectedDataTransferLength: UInt32 = 0, portalGroupTag: UInt16,
                 nexus: NexusIdentity = .unspecified) {
         self.lunList = lunList
         self.expectedDataTransferLength = expectedDataTransferLength

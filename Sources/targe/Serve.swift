@@ -92,8 +92,9 @@ struct Serve: ParsableCommand {
         }
         var opener: FileOpener = DirectFileOpener()
         if dropTo != nil {
-            // The helper re-reads the config for every request, so that a reload can add
-            // devices; with the embedded default it keeps the devices of this start.
+            // The helper re-reads the config for every request, so that it opens only what
+            // the file on disk names now; with the embedded default it keeps the devices of
+            // this start.
             let configPath = config
             let initial = OpenPolicy(config: parsed, stateDirectory: stateDirectory)
             do {

@@ -43,7 +43,7 @@ final class DeviceServerFixture {
     /// Prepares and runs one command; `dataOut` is cut into `chunkSize` pieces as PDUs would be.
     func run(_ cdb: [UInt8], expected: Int, dataOut: [UInt8] = [], chunkSize: Int = 512,
              unit: LogicalUnit? = nil, task: Task = Task()) throws -> (plan: TransferPlan, completion: SCSICompletion) {
-        let context = CommandContext(lunList: [0], expectedDataTransferLength: UInt32(expected), nexus: Self.nexus)
+        let context = CommandContext(lunList: [0], expectedDataTransferLength: UInt32(expected), portalGroupTag: 1, nexus: Self.nexus)
         let command = (unit ?? self.unit).prepare(CDB(cdb), context: context)
         var chunks: [ByteBuffer] = []
         var offset = 0

@@ -84,7 +84,7 @@ final class DeviceServerTests: XCTestCase {
 
     func testMissingLUNAnswersInquiryAndRefusesTheRest() throws {
         let lu = try F()
-        let context = CommandContext(lunList: [0], expectedDataTransferLength: 96, nexus: F.nexus)
+        let context = CommandContext(lunList: [0], expectedDataTransferLength: 96, portalGroupTag: 1, nexus: F.nexus)
         let inquiry = PreparedCommand.forMissingLUN(CDB([0x12, 0, 0, 0, 96, 0]), context: context)
         let answer = try inquiry.execute(dataOut: [], task: F.Task(), services: lu.services, on: lu.loop).wait()
         XCTAssertEqual(answer.dataIn?.getInteger(at: 0, as: UInt8.self), 0x7F, "peripheral qualifier 3, type 1Fh")

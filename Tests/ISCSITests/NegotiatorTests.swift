@@ -198,15 +198,15 @@ final class NegotiatorTests: XCTestCase {
 
     func testDigestPicksInitiatorsFirstSupportedValue() {
         var offer = TargetOffer()
-        offer.headerDigests = ["CRC32C", "None"]
-        offer.dataDigests = ["CRC32C", "None"]
+        offer.headerDigests = [.crc32c, .none]
+        offer.dataDigests = [.crc32c, .none]
         var r = negotiate([("HeaderDigest", "None,CRC32C"), ("DataDigest", "CRC32C,None")], offer: offer)
         XCTAssertEqual(r.answer["HeaderDigest"], "None", "the initiator's preference wins")
         XCTAssertEqual(r.answer["DataDigest"], "CRC32C")
         XCTAssertFalse(r.parameters.headerDigest)
         XCTAssertTrue(r.parameters.dataDigest)
 
-        offer.headerDigests = ["None"]
+        offer.headerDigests = [.none]
         r = negotiate([("HeaderDigest", "CRC32C,None")], offer: offer)
         XCTAssertEqual(r.answer["HeaderDigest"], "None")
         XCTAssertFalse(r.parameters.headerDigest)
@@ -214,8 +214,8 @@ final class NegotiatorTests: XCTestCase {
 
     func testDigestWithNoCommonValueIsRejected() {
         var offer = TargetOffer()
-        offer.headerDigests = ["None"]
-        offer.dataDigests = ["None"]
+        offer.headerDigests = [.none]
+        offer.dataDigests = [.none]
         let r = negotiate([("HeaderDigest", "CRC32C"), ("DataDigest", "CRC32C")], offer: offer)
         XCTAssertEqual(r.answer["HeaderDigest"], "Reject")
         XCTAssertEqual(r.answer["DataDigest"], "Reject")
@@ -226,7 +226,7 @@ final class NegotiatorTests: XCTestCase {
     func testUnknownListValuesAreSkipped() {
         // "If an acceptor does not understand any particular value in a list, it MUST ignore it."
         var offer = TargetOffer()
-        offer.dataDigests = ["CRC32C", "None"]
+        offer.dataDigests = [.crc32c, .none]
         XCTAssertEqual(answer("DataDigest", "FancyHash,CRC32C", offer: offer), "CRC32C")
     }
 

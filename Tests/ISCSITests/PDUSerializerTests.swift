@@ -136,4 +136,27 @@ final class PDUSerializerTests: XCTestCase {
         XCTAssertEqual(pieces.allBytes, whole.allBytes)
         XCTAssertEqual(whole.readableBytes, 48 + 4 + 16 + 4)
     }
+
+    func testFrameSendsLongSegmentsUncopiedAndShortOnesInline() {
+        let s = PDUSerializer(headerDigest: false, dataDigest: true)
+        let h = BasicHeaderSegment(opcodeByte: 0x25, flags: 0x80, initiatorTaskTag: 3)
+        let long = ByteBuffer(bytes: [UInt8](repeating: 0x5A, count: 4098))
+        let frame = s.frame(h, data: long, allocator: ByteBufferAllocator())
+        XCTAssertEqual(frame.head.readableBytes, 48, "the header alone")
+        XCTAssertEqual(frame.head.getBytes(at: 5, length: 3), [0x00, 0x10, 0x02], "DataSegmentLength 4098")
+        XCTAssertEqual(frame.data, long, "the segment itself, uncopied")
+        XCTAssertEqual(frame.trailer?.readableBytes, 2 + 4, "padding, then the data digest")
+        var whole = ByteBuffer()
+        s.serialize(h, data: long, into: &whole)
+        var pieces = frame.head
+        pieces.writeImmutableBuffer(frame.data!)
+        pieces.writeImmutableBuffer(frame.trailer!)
+        XCTAssertEqual(whole.allBytes, pieces.allBytes, "serialize writes what goes on the wire")
+        let short = s.frame(h, data: ByteBuffer(bytes: [1, 2, 3]), allocator: ByteBufferAllocator())
+        XCTAssertNil(short.data)
+        XCTAssertEqual(short.head.readableBytes, 48 + 4 + 4, "inline: data, padding, digest")
+        let aligned = PDUSerializer().frame(h, data: ByteBuffer(bytes: [UInt8](repeating: 1, count: 4096)),
+                                            allocator: ByteBufferAllocator())
+        XCTAssertNil(aligned.trailer, "no padding, no digest: nothing after the data")
+    }
 }

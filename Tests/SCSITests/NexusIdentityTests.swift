@@ -47,6 +47,6 @@ final class NexusIdentityTests: XCTestCase {
         var port = Fixture.nexusA
         port.relativeTargetPort = 2
         XCTAssertNotEqual(port, Fixture.nexusA)
-        XCTAssertEqual(CommandContext().nexus, .unspecified)
+        XCTAssertEqual(CommandContext(portalGroupTag: 1).nexus, .unspecified)
     }
 }

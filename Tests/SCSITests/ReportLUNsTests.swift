@@ -31,12 +31,12 @@ final class ReportLUNsTests: XCTestCase {
     }
 
     func testEmptyList() {
-        let context = CommandContext(lunList: [], expectedDataTransferLength: 0)
+        let context = CommandContext(lunList: [], expectedDataTransferLength: 0, portalGroupTag: 1)
         XCTAssertEqual(dataIn(decode(CDBBuilder.reportLUNs(), context: context)), [0, 0, 0, 0, 0, 0, 0, 0])
     }
 
     func testDuplicatesAreListedOnce() {
-        let context = CommandContext(lunList: [3, 1, 3, 1], expectedDataTransferLength: 0)
+        let context = CommandContext(lunList: [3, 1, 3, 1], expectedDataTransferLength: 0, portalGroupTag: 1)
         XCTAssertEqual(dataIn(decode(CDBBuilder.reportLUNs(), context: context)),
                        [0, 0, 0, 16, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
     }

@@ -56,8 +56,8 @@ public enum FuzzOffers {
         var o = TargetOffer()
         switch variant & 3 {
         case 1:
-            o.headerDigests = ["CRC32C", "None"]
-            o.dataDigests = ["CRC32C", "None"]
+            o.headerDigests = [.crc32c, .none]
+            o.dataDigests = [.crc32c, .none]
             o.maxConnections = 4
         case 2:
             o.maxRecvDataSegmentLength = 8192
@@ -65,8 +65,8 @@ public enum FuzzOffers {
             o.firstBurstLength = 262_144
             o.initialR2T = true
             o.immediateData = false
-            o.headerDigests = ["None", "CRC32C"]
-            o.dataDigests = ["CRC32C"]  // required
+            o.headerDigests = [.none, .crc32c]
+            o.dataDigests = [.crc32c]  // required
             o.errorRecoveryLevel = 2
             o.maxOutstandingR2T = 8
         case 3:

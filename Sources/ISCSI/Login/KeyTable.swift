@@ -35,8 +35,10 @@ struct KeyRule: Sendable {
 let segmentRange: ClosedRange<UInt32> = 512...16_777_215
 
 let operationalKeyTable: [String: KeyRule] = [
-    "HeaderDigest": KeyRule(.list(ours: { $0.headerDigests }, store: { $0.headerDigest = $1 == "CRC32C" }), leadingOnly: false),
-    "DataDigest": KeyRule(.list(ours: { $0.dataDigests }, store: { $0.dataDigest = $1 == "CRC32C" }), leadingOnly: false),
+    "HeaderDigest": KeyRule(.list(ours: { $0.headerDigests.map(\.rawValue) },
+                                  store: { $0.headerDigest = DigestAlgorithm(rawValue: $1) == .crc32c }), leadingOnly: false),
+    "DataDigest": KeyRule(.list(ours: { $0.dataDigests.map(\.rawValue) },
+                                store: { $0.dataDigest = DigestAlgorithm(rawValue: $1) == .crc32c }), leadingOnly: false),
     "MaxConnections": KeyRule(.minimum(ours: { $0.maxConnections }, store: { $0.maxConnections = $1 }),
                               range: 1...65535, normalSessionOnly: true),
     "InitialR2T": KeyRule(.booleanOr(ours: { $0.initialR2T }, store: { $0.initialR2T = $1 }), normalSessionOnly: true),

@@ -5,7 +5,7 @@ import NIOCore
 public protocol LoginAuthority {
     /// The canonical name and alias of a target, or nil when there is no such target.
     func lookupTarget(named name: String) -> (name: String, alias: String?)?
-    /// Decides whether the initiator may use the target (ACLs come here later).
+    /// Decides whether the initiator may use the target (the target's `allow` rules).
     func authorize(initiator: String, target: String) -> LoginStatus
     /// Admits the finished login as a session (new, reinstated, or added connection) and
     /// returns its TSIH, or the status to fail the login with.
@@ -147,7 +147,7 @@ public struct LoginStateMachine: Sendable {
         if case .normal = sessionType, !sentPortalGroupTag {
             // RFC 7143 section 13.9: the target reports its portal group in the first response.
             sentPortalGroupTag = true
-            answer.append("TargetPortalGroupTag", "1")
+            answer.append("TargetPortalGroupTag", String(TargetPortalGroup.tag))
         }
         answer.pairs += negotiator!.negotiate(keys).pairs
 
@@ -232,10 +232,10 @@ public struct LoginStateMachine: Sendable {
     /// A target configured with only CRC32C must not run without it, whatever the
     /// initiator proposed or left at the RFC default (None).
     private func requiredDigestMissing(_ p: OperationalParameters) -> String? {
-        if !offer.headerDigests.contains("None") && !p.headerDigest {
+        if !offer.headerDigests.contains(.none) && !p.headerDigest {
             return "this target requires HeaderDigest=CRC32C"
         }
-        if !offer.dataDigests.contains("None") && !p.dataDigest {
+        if !offer.dataDigests.contains(.none) && !p.dataDigest {
             return "this target requires DataDigest=CRC32C"
         }
         return nil

@@ -1,7 +1,9 @@
 /// The result of negotiation for one connection and its session: what both sides agreed
 /// on (RFC 7143 section 13). Defaults are the RFC's.
 public struct OperationalParameters: Sendable, Equatable {
+    /// CRC32C protects every header (HeaderDigest=CRC32C was negotiated).
     public var headerDigest = false
+    /// CRC32C protects every data segment (DataDigest=CRC32C was negotiated).
     public var dataDigest = false
     public var maxConnections: UInt32 = 1
     public var initialR2T = true
@@ -35,6 +37,12 @@ public struct OperationalParameters: Sendable, Equatable {
     }
 }
 
+/// A HeaderDigest/DataDigest value (RFC 7143 section 13.1), under the RFC's spelling.
+public enum DigestAlgorithm: String, Sendable, Equatable, CaseIterable {
+    case none = "None"
+    case crc32c = "CRC32C"
+}
+
 /// What the target offers: the values from the config's [connection] section.
 public struct TargetOffer: Sendable, Equatable {
     public var maxRecvDataSegmentLength: UInt32 = 262_144
@@ -44,9 +52,9 @@ public struct TargetOffer: Sendable, Equatable {
     public var immediateData = true
     public var maxOutstandingR2T: UInt32 = 1
     public var maxConnections: UInt32 = 1
-    /// Supported digests in order of preference; "None" and/or "CRC32C".
-    public var headerDigests: [String] = ["None"]
-    public var dataDigests: [String] = ["None"]
+    /// Supported digests in order of preference.
+    public var headerDigests: [DigestAlgorithm] = [.none]
+    public var dataDigests: [DigestAlgorithm] = [.none]
     public var dataPDUInOrder = true
     public var dataSequenceInOrder = true
     public var defaultTime2Wait: UInt32 = 2

@@ -35,15 +35,47 @@ public struct PDUSerializer: Sendable {
         }
     }
 
-    /// Serializes a whole PDU into one buffer (for small control PDUs).
-    public func serialize(_ header: BasicHeaderSegment, data: ByteBuffer?, into buffer: inout ByteBuffer) {
+    /// Data segments shorter than this are copied into the header's buffer (one iovec);
+    /// longer ones go to the socket as their own buffer, uncopied.
+    public static let inlineDataLimit = 1024
+
+    /// A PDU as it goes on the wire: what the connection writes, in this order.
+    public struct Frame {
+        /// The header with its digest, and a short data segment with its padding and digest.
+        public var head: ByteBuffer
+        /// A long data segment, as given (a slice of a storage buffer for read data).
+        public var data: ByteBuffer?
+        /// Padding and data digest after `data`, when there are any.
+        public var trailer: ByteBuffer?
+    }
+
+    /// Frames one PDU: `header`'s DataSegmentLength is set from `data`.
+    public func frame(_ header: BasicHeaderSegment, data: ByteBuffer?, allocator: ByteBufferAllocator) -> Frame {
         var h = header
-        h.dataSegmentLength = UInt32(data?.readableBytes ?? 0)
-        writeHeader(h, into: &buffer)
-        if let data, data.readableBytes > 0 {
+        let length = data?.readableBytes ?? 0
+        h.dataSegmentLength = UInt32(length)
+        let inline = length > 0 && length < Self.inlineDataLimit
+        var head = allocator.buffer(capacity: BasicHeaderSegment.size + 4 + (inline ? length + 7 : 0))
+        writeHeader(h, into: &head)
+        guard let data, length > 0 else { return Frame(head: head) }
+        if inline {
             var copy = data
-            buffer.writeBuffer(&copy)
-            writeTrailer(for: data, into: &buffer)
+            head.writeBuffer(&copy)
+            writeTrailer(for: data, into: &head)
+            return Frame(head: head)
         }
+        guard paddedLength(length) != length || dataDigest else { return Frame(head: head, data: data) }
+        var trailer = allocator.buffer(capacity: 8)
+        writeTrailer(for: data, into: &trailer)
+        return Frame(head: head, data: data, trailer: trailer)
+    }
+
+    /// Serializes a whole PDU into one buffer: the frame's parts back to back (tests, fuzzers,
+    /// small control PDUs).
+    public func serialize(_ header: BasicHeaderSegment, data: ByteBuffer?, into buffer: inout ByteBuffer) {
+        var frame = frame(header, data: data, allocator: ByteBufferAllocator())
+        buffer.writeBuffer(&frame.head)
+        if var data = frame.data { buffer.writeBuffer(&data) }
+        if var trailer = frame.trailer { buffer.writeBuffer(&trailer) }
     }
 }

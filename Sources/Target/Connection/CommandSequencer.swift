@@ -9,10 +9,35 @@ import NIOCore
 /// connection's event loop. Connections of one session may run on different event loops, so
 /// the state is behind a lock; the critical sections are a few dictionary operations.
 final class CommandSequencer: Sendable {
+    /// What the window hands a connection: a request whose turn came, or a CmdSN that passes
+    /// without running anything (its command was aborted ahead of its turn, or its connection
+    /// is gone).
+    enum Item: Sendable {
+        case request(PDU)
+        case skipped(cmdSN: UInt32, itt: UInt32)
+
+        var cmdSN: UInt32 {
+            switch self {
+            case let .request(pdu): return pdu.header.cmdSN
+            case let .skipped(cmdSN, _): return cmdSN
+            }
+        }
+
+        var initiatorTaskTag: UInt32 {
+            switch self {
+            case let .request(pdu): return pdu.header.initiatorTaskTag
+            case let .skipped(_, itt): return itt
+            }
+        }
+
+        /// The same CmdSN, passing as a no-op.
+        var skipped: Item { .skipped(cmdSN: cmdSN, itt: initiatorTaskTag) }
+    }
+
     /// A request with the connection it arrived on.
     struct Request: Sendable {
         var connection: UInt64
-        var pdu: PDU
+        var item: Item
     }
 
     enum Arrival {
@@ -30,7 +55,7 @@ final class CommandSequencer: Sendable {
         var active: UInt32 = 0
         var waiting: [UInt32: Request] = [:]
         /// How to hand a request to each connection of the session (on its own event loop).
-        var deliverers: [UInt64: @Sendable (PDU) -> Void] = [:]
+        var deliverers: [UInt64: @Sendable (Item) -> Void] = [:]
     }
 
     /// Commands the window admits beyond ExpCmdSN while none is active.
@@ -61,7 +86,7 @@ final class CommandSequencer: Sendable {
         return offset <= maxOffset && maxOffset < 0x8000_0000
     }
 
-    func attach(connection: UInt64, deliver: @escaping @Sendable (PDU) -> Void) {
+    func attach(connection: UInt64, deliver: @escaping @Sendable (Item) -> Void) {
         state.withLockedValue { $0.deliverers[connection] = deliver }
     }
 
@@ -73,7 +98,7 @@ final class CommandSequencer: Sendable {
         let (ready, remaining): ([Request], Int) = state.withLockedValue { s in
             s.deliverers[connection] = nil
             for (cmdSN, parked) in s.waiting where parked.connection == connection {
-                s.waiting[cmdSN] = Request(connection: connection, pdu: PDU(header: Self.placeholder(parked.pdu.header)))
+                s.waiting[cmdSN] = Request(connection: connection, item: parked.item.skipped)
             }
             return (Self.drain(&s), s.deliverers.count)
         }
@@ -87,7 +112,7 @@ final class CommandSequencer: Sendable {
         return state.withLockedValue { s in
             if cmdSN == s.expCmdSN {
                 s.expCmdSN &+= 1
-                Self.count(pdu, in: &s)
+                Self.count(.request(pdu), in: &s)
                 return .deliver(then: Self.drain(&s))
             }
             guard Self.inWindow(cmdSN, s, window: window) else {
@@ -95,7 +120,7 @@ final class CommandSequencer: Sendable {
                 return .outOfWindow(expCmdSN: exp, maxCmdSN: max)
             }
             guard s.waiting[cmdSN] == nil else { return .duplicate }
-            s.waiting[cmdSN] = Request(connection: connection, pdu: pdu)
+            s.waiting[cmdSN] = Request(connection: connection, item: .request(pdu))
             return .parked
         }
     }
@@ -105,7 +130,7 @@ final class CommandSequencer: Sendable {
         var ready: [Request] = []
         while let next = s.waiting.removeValue(forKey: s.expCmdSN) {
             s.expCmdSN &+= 1
-            count(next.pdu, in: &s)
+            count(next.item, in: &s)
             ready.append(next)
         }
         return ready
@@ -114,33 +139,29 @@ final class CommandSequencer: Sendable {
     /// A SCSI command takes its place in the window as ExpCmdSN passes it, in the same lock,
     /// so that MaxCmdSN never moves backwards on any connection. The connection that runs it
     /// gives the place back when it answers (or drops) it: `commandEnded`.
-    private static func count(_ pdu: PDU, in s: inout State) {
-        if pdu.header.initiatorOpcode == .scsiCommand { s.active &+= 1 }
+    private static func count(_ item: Item, in s: inout State) {
+        if case let .request(pdu) = item, pdu.header.initiatorOpcode == .scsiCommand { s.active &+= 1 }
     }
 
     /// Hands requests for other connections to them (in order per connection); returns the
     /// ones for `local`, for the caller to deliver itself, in order.
     @discardableResult
-    func handOff(_ requests: [Request], from local: UInt64?) -> [PDU] {
-        var mine: [PDU] = []
-        var others: [(@Sendable (PDU) -> Void, PDU)] = []
+    func handOff(_ requests: [Request], from local: UInt64?) -> [Item] {
+        var mine: [Item] = []
+        var others: [(@Sendable (Item) -> Void, Item)] = []
         let deliverers = requests.contains { $0.connection != local } ? state.withLockedValue { $0.deliverers } : [:]
         for request in requests {
             if request.connection == local {
-                mine.append(request.pdu)
+                mine.append(request.item)
             } else if let deliver = deliverers[request.connection] {
-                others.append((deliver, request.pdu))
+                others.append((deliver, request.item))
             }
         }
-        for (deliver, pdu) in others { deliver(pdu) }
+        for (deliver, item) in others { deliver(item) }
         return mine
     }
 
     func commandEnded() { state.withLockedValue { $0.active &-= 1 } }
-
-    func inWindow(_ cmdSN: UInt32) -> Bool {
-        state.withLockedValue { Self.inWindow(cmdSN, $0, window: window) }
-    }
 
     /// ABORT TASK for a command not seen: true when its CmdSN is still to come (in the window,
     /// not the last one delivered, not parked), so that it will be dropped when it arrives.
@@ -156,8 +177,7 @@ final class CommandSequencer: Sendable {
     func markReceived(_ cmdSN: UInt32, itt: UInt32) -> [Request] {
         state.withLockedValue { s in
             guard Self.inWindow(cmdSN, s, window: window), s.waiting[cmdSN] == nil else { return [] }
-            let placeholder = PDU(header: Self.placeholder(BasicHeaderSegment(initiatorTaskTag: itt, word24: cmdSN)))
-            s.waiting[cmdSN] = Request(connection: 0, pdu: placeholder)
+            s.waiting[cmdSN] = Request(connection: 0, item: .skipped(cmdSN: cmdSN, itt: itt))
             return Self.drain(&s)
         }
     }
@@ -165,13 +185,8 @@ final class CommandSequencer: Sendable {
     /// A parked command was aborted: its CmdSN still advances the window, as a no-op.
     func neutralize(cmdSN: UInt32, itt: UInt32) {
         state.withLockedValue { s in
-            guard let parked = s.waiting[cmdSN], parked.pdu.header.initiatorTaskTag == itt else { return }
-            s.waiting[cmdSN] = Request(connection: parked.connection, pdu: PDU(header: Self.placeholder(parked.pdu.header)))
+            guard let parked = s.waiting[cmdSN], parked.item.initiatorTaskTag == itt else { return }
+            s.waiting[cmdSN] = Request(connection: parked.connection, item: parked.item.skipped)
         }
-    }
-
-    /// A header no handler acts on (opcode 0x7f), with the CmdSN kept.
-    static func placeholder(_ h: BasicHeaderSegment) -> BasicHeaderSegment {
-        BasicHeaderSegment(opcodeByte: 0x7f, initiatorTaskTag: h.initiatorTaskTag, word24: h.cmdSN)
     }
 }

@@ -74,6 +74,13 @@ extension ConnectionHandler {
         tasks[h.initiatorTaskTag] = nil
     }
 
+    func deliver(_ item: CommandSequencer.Item) {
+        switch item {
+        case let .request(pdu): deliver(pdu)
+        case .skipped: break
+        }
+    }
+
     func deliver(_ pdu: PDU) {
         switch pdu.header.initiatorOpcode {
         case .scsiCommand: startCommand(pdu.header)

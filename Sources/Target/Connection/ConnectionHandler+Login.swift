@@ -52,8 +52,8 @@ extension ConnectionHandler {
         }
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        sequencer?.attach(connection: connectionID) { pdu in
-            loop.execute { bound.value.deliverFromSession(pdu) }
+        sequencer?.attach(connection: connectionID) { item in
+            loop.execute { bound.value.deliverFromSession(item) }
         }
         initiatorName = outcome.initiatorName
         logger[metadataKey: "initiator"] = "\(outcome.initiatorName)"
@@ -87,13 +87,13 @@ extension ConnectionHandler {
     }
 
     /// A request of this connection whose turn came up through another connection.
-    func deliverFromSession(_ pdu: PDU) {
+    func deliverFromSession(_ item: CommandSequencer.Item) {
         guard phase == .fullFeature else {
             // Closed meanwhile: a SCSI command gives its place in the window back.
-            if pdu.header.initiatorOpcode == .scsiCommand { sequencer?.commandEnded() }
+            if case let .request(pdu) = item, pdu.header.initiatorOpcode == .scsiCommand { sequencer?.commandEnded() }
             return
         }
-        deliver(pdu)
+        deliver(item)
     }
 
     private func startPings() {

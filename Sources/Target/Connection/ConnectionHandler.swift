@@ -223,37 +223,16 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: output
 
-    /// Writes one PDU: header (+digest), then the data segment as its own buffer, then
-    /// padding/digest. Flushed at the end of the read batch or right away when called from
-    /// an I/O completion.
+    /// Writes one PDU as the serializer frames it. Flushed at the end of the read batch or
+    /// right away when called from an I/O completion.
     func send(_ header: BasicHeaderSegment, data: ByteBuffer? = nil) {
         guard phase != .closing || header.rawOpcode == TargetOpcode.logoutResponse.rawValue
                 || header.rawOpcode == TargetOpcode.loginResponse.rawValue
                 || header.rawOpcode == TargetOpcode.reject.rawValue else { return }
-        var h = header
-        let length = data?.readableBytes ?? 0
-        h.dataSegmentLength = UInt32(length)
-        var head = context.channel.allocator.buffer(capacity: 56 + (length > 0 && length < 1024 ? length + 8 : 0))
-        serializer.writeHeader(h, into: &head)
-        if let data, length > 0 {
-            if length < 1024 {
-                // Small segments: one buffer, one iovec.
-                var copy = data
-                head.writeBuffer(&copy)
-                serializer.writeTrailer(for: data, into: &head)
-                context.write(wrapOutboundOut(head), promise: nil)
-            } else {
-                context.write(wrapOutboundOut(head), promise: nil)
-                context.write(wrapOutboundOut(data), promise: nil)
-                if paddedLength(length) != length || serializer.dataDigest {
-                    var trailer = context.channel.allocator.buffer(capacity: 8)
-                    serializer.writeTrailer(for: data, into: &trailer)
-                    context.write(wrapOutboundOut(trailer), promise: nil)
-                }
-            }
-        } else {
-            context.write(wrapOutboundOut(head), promise: nil)
-        }
+        let frame = serializer.frame(header, data: data, allocator: context.channel.allocator)
+        context.write(wrapOutboundOut(frame.head), promise: nil)
+        if let data = frame.data { context.write(wrapOutboundOut(data), promise: nil) }
+        if let trailer = frame.trailer { context.write(wrapOutboundOut(trailer), promise: nil) }
         needsFlush = true
         if !inChannelRead { flushIfNeeded() }
     }

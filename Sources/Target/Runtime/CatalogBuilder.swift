@@ -147,8 +147,8 @@ public enum CatalogBuilder {
         offer.immediateData = c.immediateData
         offer.maxOutstandingR2T = UInt32(c.maxOutstandingR2T)
         offer.maxConnections = UInt32(c.maxConnections)
-        offer.headerDigests = c.headerDigest.map(\.rawValue)
-        offer.dataDigests = c.dataDigest.map(\.rawValue)
+        offer.headerDigests = c.headerDigest.compactMap { DigestAlgorithm(rawValue: $0.rawValue) }
+        offer.dataDigests = c.dataDigest.compactMap { DigestAlgorithm(rawValue: $0.rawValue) }
         offer.dataPDUInOrder = c.dataPDUInOrder
         offer.dataSequenceInOrder = c.dataSequenceInOrder
         offer.defaultTime2Wait = UInt32(c.defaultTime2Wait)

@@ -1,10 +1,10 @@
+import ISCSI
 import Config
 import SCSI
 
-/// Every portal of a Targe server is in one target portal group (TargetPortalGroupTag 1 at
-/// login), and each target has one SCSI target port, relative port 1.
+/// Each target has one SCSI target port, relative port 1, in the server's one portal group
+/// (`TargetPortalGroup.tag`).
 enum TargetPort {
-    static let portalGroupTag: UInt16 = 1
     static let relativePort: UInt16 = 1
 }
 
@@ -16,6 +16,6 @@ extension NexusIdentity {
         let name = ISCSIName.normalize(initiatorName)
             ?? String(decoding: initiatorName.lowercased().utf8.prefix(ISCSIName.maximumLength), as: UTF8.self)
         return NexusIdentity(initiatorName: name, isid: isid, targetName: targetName,
-                             portalGroupTag: TargetPort.portalGroupTag, relativeTargetPort: TargetPort.relativePort)
+                             portalGroupTag: TargetPortalGroup.tag, relativeTargetPort: TargetPort.relativePort)
     }
 }
