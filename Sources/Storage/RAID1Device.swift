@@ -38,7 +38,7 @@ import NIOPosix
 ///
 /// The combination owns its members: `close()` closes them. Closing with every member
 /// healthy flushes the members and clears the bitmap, so a clean restart resyncs nothing.
-public final class RAID1Device: BlockDevice, @unchecked Sendable {
+public final class RAID1Device: BlockDevice, DeviceStatusReporting, @unchecked Sendable {
     public struct ResyncResult: Sendable, Equatable {
         public var member: String
         public var source: String
@@ -163,6 +163,15 @@ public final class RAID1Device: BlockDevice, @unchecked Sendable {
 
     /// The member devices, in config order.
     public var members: [BlockDevice] { lock.withLock { memberSet.devices } }
+
+    /// "raid1", with each member's device and state from one look at the members.
+    public var status: DeviceStatus {
+        lock.withLock {
+            DeviceStatus(kind: "raid1", members: zip(memberSet.devices, memberSet.statuses).map {
+                DeviceStatus.Member(device: $0, health: $1)
+            })
+        }
+    }
 
     func notice(_ text: String) {
         let hook = lock.withLock { noticeHook }
