@@ -60,8 +60,14 @@ let package = Package(
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
         .testTarget(name: "SCSITests", dependencies: ["SCSI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "TargetTests", dependencies: ["Target", "Storage",
+        // Test doubles for storage (FaultInjectingDevice), shared by the test targets; in no product.
+        .target(name: "StorageTestSupport", dependencies: [
+            "Storage",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Tests/StorageTestSupport"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTestSupport"]),
+        .testTarget(name: "TargetTests", dependencies: ["Target", "Storage", "StorageTestSupport",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage", "Config"]),
