@@ -59,7 +59,8 @@ public final class RAID1Device: BlockDevice, DeviceStatusReporting, @unchecked S
     private let healthFile: MirrorHealthFile?
     let lock = NIOLock()
     // Everything below is guarded by `lock`: one lock for the members and the region locks,
-    // so the bitmap cleaner sees both in one state.
+    // so the bitmap cleaner sees both in one state. Internal, not private, for the resync
+    // and bitmap cleaning code beside this file.
     var memberSet: MirrorMemberSet
     var regionLocks = MirrorRegionLocks()
     var closed = false
