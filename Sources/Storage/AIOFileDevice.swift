@@ -344,3 +344,7 @@ public final class AIOFileDevice: BlockDevice, @unchecked Sendable {
         return future
     }
 }
+
+extension AIOFileDevice: DeviceStatusReporting {
+    public var status: DeviceStatus { DeviceStatus(kind: "aio") }
+}

@@ -215,3 +215,7 @@ extension BufferedFileDevice: Deallocating {
         }
     }
 }
+
+extension BufferedFileDevice: DeviceStatusReporting {
+    public var status: DeviceStatus { DeviceStatus(kind: "buffered") }
+}

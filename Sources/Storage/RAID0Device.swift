@@ -225,3 +225,14 @@ public final class RAID0Device: BlockDevice, @unchecked Sendable {
         }
     }
 }
+
+extension RAID0Device: DeviceStatusReporting {
+    public var status: DeviceStatus {
+        let kind: String
+        switch layout {
+        case .concatenation: kind = "raid0 concat"
+        case let .stripe(chunk): kind = "raid0 stripe \(sizeText(chunk))"
+        }
+        return DeviceStatus(kind: kind, members: members.map { DeviceStatus.Member(device: $0) })
+    }
+}

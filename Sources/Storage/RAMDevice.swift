@@ -63,3 +63,7 @@ public final class RAMDevice: BlockDevice, @unchecked Sendable {
         return eventLoop.makeSucceededVoidFuture()
     }
 }
+
+extension RAMDevice: DeviceStatusReporting {
+    public var status: DeviceStatus { DeviceStatus(kind: "ram") }
+}

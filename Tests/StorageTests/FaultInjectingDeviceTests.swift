@@ -2,6 +2,7 @@ import Glibc
 import NIOCore
 import NIOPosix
 import Storage
+import StorageTestSupport
 import XCTest
 
 final class FaultInjectingDeviceTests: StorageTestCase {

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 @testable import Storage
+import StorageTestSupport
 import XCTest
 
 /// The write-intent bitmap and the member health file across re-opens.

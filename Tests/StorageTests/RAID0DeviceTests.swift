@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Storage
+import StorageTestSupport
 import XCTest
 
 /// A small deterministic generator for offsets and lengths.

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Storage
+import StorageTestSupport
 import XCTest
 
 final class RAID1DeviceTests: StorageTestCase {

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Storage
+import StorageTestSupport
 @testable import Target
 import XCTest
 

@@ -66,12 +66,8 @@ public final class TargetCatalog: Sendable {
         var pending: [BlockDevice] = targets.flatMap { $0.units.values.map(\.device) }
         while let device = pending.popLast() {
             guard seen.insert(ObjectIdentifier(device)).inserted else { continue }
-            if let mirror = device as? RAID1Device {
-                found.append(mirror)
-                pending += mirror.members
-            } else if let stripe = device as? RAID0Device {
-                pending += stripe.members
-            }
+            if let mirror = device as? RAID1Device { found.append(mirror) }
+            pending += device.components
         }
         return found.sorted { $0.name < $1.name }
     }

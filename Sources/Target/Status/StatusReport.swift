@@ -49,28 +49,14 @@ public struct StatusReport: Sendable, Equatable {
         return StatusReport(pid: pid, portals: portals, targets: targets, sessions: registry.sessions)
     }
 
+    /// The tree under `device` as the device reports it (`DeviceStatusReporting`); `health`
+    /// is the device's own, rendered, when it is a member of a mirror.
     static func describe(_ device: BlockDevice, health: String, sources: [String: String]) -> Device {
-        var members: [Device] = []
-        let kind: String
-        switch device {
-        case let mirror as RAID1Device:
-            kind = "raid1"
-            let states = mirror.memberStates
-            members = zip(mirror.members, states).map { member, state in
-                describe(member, health: healthText(state), sources: sources)
-            }
-        case let stripe as RAID0Device:
-            switch stripe.layout {
-            case .concatenation: kind = "raid0 concat"
-            case let .stripe(chunk): kind = "raid0 stripe \(formatSize(chunk))"
-            }
-            members = stripe.members.map { describe($0, health: "", sources: sources) }
-        case is AIOFileDevice: kind = "aio"
-        case is BufferedFileDevice: kind = "buffered"
-        case is RAMDevice: kind = "ram"
-        default: kind = "device"
+        let status = device.reportedStatus
+        let members = status.members.map { member in
+            describe(member.device, health: member.health.map(healthText) ?? "", sources: sources)
         }
-        return Device(name: device.name, kind: kind, source: sources[device.name] ?? "", size: device.size,
+        return Device(name: device.name, kind: status.kind, source: sources[device.name] ?? "", size: device.size,
                       health: health, members: members)
     }
 

@@ -1,6 +1,7 @@
 import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
+import Storage
 
 /// A device that passes requests to another one and fails chosen ones, for tests of the
 /// RAID layer: EIO (`StorageError.io`) on the Nth request or on every request from the Nth

@@ -1,0 +1,134 @@
+import NIOCore
+
+/// Bringing stale members back: starting resyncs (`ResyncJob` does the copying), replacing
+/// a failed member, and the member state changes a running resync reports.
+extension RAID1Device {
+    /// Copies the dirty regions (every region after `replaceMember` or for a new member)
+    /// from a healthy member (`healthy`, else the first healthy one) onto `member`, in the
+    /// background on `eventLoop`, while I/O goes on; then marks it healthy. A healthy member
+    /// needs nothing. Fails when the member or every source fails meanwhile (the member is
+    /// then failed) or the mirror is closed.
+    public func resync(from healthy: Int? = nil, to member: Int, on eventLoop: EventLoop) -> EventLoopFuture<ResyncResult> {
+        let started: Result<(job: ResyncJob, records: [MirrorHealthFile.Record], source: String)?, StorageError> = lock.withLock {
+            guard !closed else { return .failure(.closed(device: name)) }
+            guard memberSet.indices.contains(member) else { return .failure(.combination(name: name, problem: "no member \(member)")) }
+            if memberSet[member].state == .healthy { return .success(nil) }
+            guard !memberSet[member].resyncRunning else {
+                return .failure(.combination(name: name, problem: "member \(memberSet[member].name) is already being resynced"))
+            }
+            let source: Int
+            if let healthy {
+                guard memberSet.indices.contains(healthy), healthy != member, memberSet[healthy].state == .healthy else {
+                    return .failure(.combination(name: name, problem: "resync source \(healthy) is not a healthy member"))
+                }
+                source = healthy
+            } else {
+                guard let first = memberSet.firstHealthy else { return .failure(.noHealthyMember(device: name, operation: "resync")) }
+                source = first
+            }
+            // Snapshot the dirty regions now: everything written from here on also reaches the
+            // member (it is `resyncing`), and no bit is cleared until it is healthy.
+            let regions = bitmap.dirtyRegions
+            memberSet.beginResync(member, from: source, regions: regions.count)
+            let job = ResyncJob(mirror: self, member: member, device: memberSet[member].device, memberName: memberSet[member].name,
+                                source: source, regions: regions, loop: eventLoop)
+            return .success((job, memberSet.records, memberSet[source].name))
+        }
+        switch started {
+        case let .failure(error):
+            return eventLoop.makeFailedFuture(error)
+        case .success(nil):
+            let name = lock.withLock { memberSet[member].name }
+            return eventLoop.makeSucceededFuture(ResyncResult(member: name, source: "", regions: 0, bytes: 0))
+        case let .success(started?):
+            notice("resync of \(started.job.memberName) from \(started.source) started: \(started.job.regions.count) dirty regions")
+            return saveHealth(started.records, on: eventLoop).flatMap { started.job.run() }
+        }
+    }
+
+    /// Resyncs, one after the other, every member waiting for a resync (stale at start, or
+    /// replaced); call once the target runs (after the privilege drop). Failures are logged
+    /// and leave that member failed; the future lists the resyncs that finished.
+    public func resyncStale(on eventLoop: EventLoop) -> EventLoopFuture<[ResyncResult]> {
+        let waiting = lock.withLock {
+            memberSet.indices.filter { memberSet[$0].state == .resyncing && !memberSet[$0].resyncRunning }
+        }
+        var chain = eventLoop.makeSucceededFuture([ResyncResult]())
+        for index in waiting {
+            chain = chain.flatMap { done in
+                self.resync(to: index, on: eventLoop).map { done + [$0] }.flatMapError { error in
+                    self.notice("resync of member \(index) failed: \(error)")
+                    return eventLoop.makeSucceededFuture(done)
+                }
+            }
+        }
+        return chain
+    }
+
+    /// Puts a new device in place of a failed member (same slot, same name in the health
+    /// file): every region is marked dirty (and synced) first, then the device joins as
+    /// `resyncing`; the old device is closed. Follow with `resync(to:)` or `resyncStale`.
+    public func replaceMember(_ index: Int, with device: BlockDevice, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        let problem: String? = lock.withLock {
+            if closed { return "closed" }
+            guard memberSet.indices.contains(index) else { return "no member \(index)" }
+            guard memberSet[index].state == .failed, !memberSet[index].resyncRunning else {
+                return "member \(memberSet[index].name) is \(memberSet[index].state.rawValue), only a failed member can be replaced"
+            }
+            guard device.size >= size else { return "replacement \(device.name) has \(device.size) bytes, the mirror needs \(size)" }
+            return nil
+        }
+        if let problem { return eventLoop.makeFailedFuture(StorageError.combination(name: name, problem: problem)) }
+        return bitmap.markAllDirty(on: eventLoop).flatMap {
+            let swapped: (old: BlockDevice, records: [MirrorHealthFile.Record])? = self.lock.withLock {
+                guard !self.closed, self.memberSet[index].state == .failed else { return nil }
+                let old = self.memberSet.replace(index, with: device)
+                return (old, self.memberSet.records)
+            }
+            guard let swapped else {
+                return eventLoop.makeFailedFuture(StorageError.combination(name: self.name, problem: "member \(index) changed during replacement"))
+            }
+            if swapped.old !== device { swapped.old.close() }
+            return self.saveHealth(swapped.records, on: eventLoop)
+        }
+    }
+
+    // MARK: what a running resync reports
+
+    /// Why the resync of `device` at `member` cannot go on, if it cannot.
+    func resyncStopReason(_ member: Int, device: BlockDevice, memberName: String) -> StorageError? {
+        lock.withLock {
+            if closed { return .closed(device: name) }
+            if !memberSet.holds(device, at: member) || memberSet[member].state != .resyncing {
+                return .combination(name: name, problem: "member \(memberName) failed during its resync")
+            }
+            return nil
+        }
+    }
+
+    func claimResyncSource(preferred: Int, for member: Int, excluding tried: [Int]) -> (index: Int, device: BlockDevice)? {
+        lock.withLock { memberSet.claimResyncSource(preferred: preferred, for: member, excluding: tried) }
+    }
+
+    func resyncProgressed(_ member: Int, device: BlockDevice, done: Int) {
+        lock.withLock { memberSet.resyncProgressed(member, device: device, done: done) }
+    }
+
+    /// The member is healthy again; returns the health records to save, nil when the mirror
+    /// closed or the member failed or was replaced meanwhile.
+    func resyncFinished(_ member: Int, device: BlockDevice) -> [MirrorHealthFile.Record]? {
+        lock.withLock {
+            guard !closed, memberSet.resyncFinished(member, device: device) else { return nil }
+            return memberSet.records
+        }
+    }
+
+    /// The resync stopped: the member is failed (no source left, it cannot be trusted);
+    /// returns the health records to save, nil when nothing changed.
+    func resyncAborted(_ member: Int, device: BlockDevice, error: Error) -> [MirrorHealthFile.Record]? {
+        lock.withLock {
+            guard memberSet.resyncStopped(member, device: device, reason: "resync stopped: \(error)", fail: !closed) else { return nil }
+            return memberSet.records
+        }
+    }
+}
