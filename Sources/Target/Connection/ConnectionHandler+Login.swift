@@ -77,9 +77,8 @@ extension ConnectionHandler {
         }
         // Digests and our receive limit apply from the first PDU after the final Login
         // Response (RFC 7143 section 13.1, 13.12).
-        parser.headerDigest = parameters.headerDigest
-        parser.dataDigest = parameters.dataDigest
-        parser.maxDataSegmentLength = Int(parameters.targetMaxRecvDataSegmentLength)
+        framer.parser = PDUParser(headerDigest: parameters.headerDigest, dataDigest: parameters.dataDigest,
+                                  maxDataSegmentLength: Int(parameters.targetMaxRecvDataSegmentLength))
         serializer.headerDigest = parameters.headerDigest
         serializer.dataDigest = parameters.dataDigest
         phase = .fullFeature

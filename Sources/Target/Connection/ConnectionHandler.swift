@@ -27,9 +27,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     var phase: Phase = .login
     var context: ChannelHandlerContext!
-    var parser = PDUParser()
+    var framer = PDUFramer()
     var serializer = PDUSerializer()
-    var cumulation: ByteBuffer?
     var login: LoginStateMachine
     var loginTimer: Scheduled<Void>?
 
@@ -167,21 +166,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
+        let incoming = unwrapInboundIn(data)
         lastReceive = .now()
         pingDeadline = nil
-        if var buffer = cumulation, buffer.readableBytes > 0 {
-            buffer.writeBuffer(&incoming)
-            cumulation = buffer
-        } else {
-            cumulation = incoming
-        }
+        framer.append(incoming)
         inChannelRead = true
         defer { inChannelRead = false }
-        var extractedData = false
-        while phase != .closing, var buffer = cumulation {
-            if phase == .login, let header = BasicHeaderSegment.peek(from: buffer),
-               header.initiatorOpcode != .loginRequest {
+        while phase != .closing {
+            if phase == .login, let header = framer.nextHeader, header.initiatorOpcode != .loginRequest {
                 // Before login only Login Requests are legal (RFC 7143 section 6.1); anything
                 // else is garbage or a confused peer, and not worth buffering.
                 logger.warning("opcode 0x\(String(header.rawOpcode, radix: 16)) before login; dropping the connection")
@@ -190,31 +182,15 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             let pdu: PDU?
             do {
-                pdu = try parser.parse(&buffer)
-                cumulation = buffer
+                pdu = try framer.next()
             } catch {
-                cumulation = buffer
                 handleFramingError(error)
                 continue
             }
             guard let pdu else { break }
-            if pdu.data.readableBytes > 0 { extractedData = true }
             process(pdu)
         }
-        // Slices of the buffer now live in tasks; appending to it would copy the whole
-        // storage. Rebase the few leftover bytes into a fresh buffer instead.
-        if extractedData, let buffer = cumulation {
-            if buffer.readableBytes == 0 {
-                cumulation = nil
-            } else {
-                var fresh = context.channel.allocator.buffer(capacity: max(buffer.readableBytes, 65536))
-                var rest = buffer
-                fresh.writeBuffer(&rest)
-                cumulation = fresh
-            }
-        } else if let buffer = cumulation, buffer.readableBytes == 0 {
-            cumulation = nil
-        }
+        framer.endOfBatch(allocator: context.channel.allocator)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
