@@ -63,7 +63,8 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "TargetTests", dependencies: ["Target", "Storage",
                                                         .product(name: "NIOCore", package: "swift-nio"),
-                                                        .product(name: "NIOPosix", package: "swift-nio")]),
+                                                        .product(name: "NIOPosix", package: "swift-nio"),
+                                                        .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage", "Config"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ISCSI"]),
     ]
