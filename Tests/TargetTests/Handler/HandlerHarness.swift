@@ -247,6 +247,20 @@ final class HandlerHarness {
                  data: data, corruptDataDigest: corruptDataDigest)
     }
 
+    /// An immediate NOP-Out: its NOP-In reports ExpCmdSN = the next CmdSN and a window of
+    /// `open` free places (MaxCmdSN = ExpCmdSN + open - 1).
+    func assertWindow(open: UInt32, file: StaticString = #filePath, line: UInt = #line) throws {
+        let itt = allocateITT()
+        try send(InitiatorPDUBuilder.nopOut(itt: itt, cmdSN: cmdSN, expStatSN: expStatSN))
+        let answers = try receive()
+        guard answers.count == 1, let nop = answers.first, nop.opcode == .nopIn else {
+            return XCTFail("NOP-Out got \(answers.map(\.summary))", file: file, line: line)
+        }
+        XCTAssertEqual(nop.header.initiatorTaskTag, itt, file: file, line: line)
+        XCTAssertEqual(nop.expCmdSN, cmdSN, "ExpCmdSN", file: file, line: line)
+        XCTAssertEqual(nop.maxCmdSN, cmdSN &+ open &- 1, "MaxCmdSN", file: file, line: line)
+    }
+
     /// TEST UNIT READY; the first command of a new I_T nexus reports POWER ON (06/29/00).
     func expectPowerOnUnitAttention(file: StaticString = #filePath, line: UInt = #line) throws {
         try sendCommand(CDBs.testUnitReady(), edtl: 0)
