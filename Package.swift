@@ -80,7 +80,8 @@ let package = Package(
                                                               .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "TargetTests", dependencies: ["Target", "DeviceServer", "Storage", "StorageTestSupport",
                                                         .product(name: "NIOCore", package: "swift-nio"),
-                                                        .product(name: "NIOPosix", package: "swift-nio")]),
+                                                        .product(name: "NIOPosix", package: "swift-nio"),
+                                                        .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Storage", "Config"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ISCSI"]),
     ]

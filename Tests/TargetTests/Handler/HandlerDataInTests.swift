@@ -1,0 +1,72 @@
+import ISCSI
+import NIOCore
+import XCTest
+
+/// Data-In residuals, CHECK CONDITION for a bad LBA, and the server asking for a logout.
+final class HandlerDataInTests: HandlerTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try harness.loginNormal()
+        try harness.expectPowerOnUnitAttention()
+    }
+
+    func testReadResiduals() throws {
+        let h = harness!
+        let data = pattern(blocks: 2, seed: 51)
+        XCTAssertEqual(try h.write(lba: 5, data: data).status, 0)
+
+        // The initiator expects less than the CDB asks for: overflow.
+        try h.sendCommand(CDBs.read10(lba: 5, blocks: 2), read: true, edtl: 512)
+        let short = try h.receive()
+        XCTAssertEqual(short.map(\.opcode), [.dataIn])
+        XCTAssertEqual(short.first?.dataBytes, Array(data[0..<512]))
+        XCTAssertEqual(short.first.map { $0.header.flags & 0x07 }, 0x05, "S and O")
+        XCTAssertEqual(short.first?.residualCount, 512)
+
+        // More than it asks for: underflow.
+        try h.sendCommand(CDBs.read10(lba: 5, blocks: 2), read: true, edtl: 4096)
+        let long = try h.receive()
+        XCTAssertEqual(long.map(\.opcode), [.dataIn])
+        XCTAssertEqual(long.first?.dataBytes, data)
+        XCTAssertEqual(long.first.map { $0.header.flags & 0x07 }, 0x03, "S and U")
+        XCTAssertEqual(long.first?.residualCount, 3072)
+    }
+
+    func testReadBeyondTheLastBlockIsACheckCondition() throws {
+        let h = harness!
+        let itt = try h.sendCommand(CDBs.read10(lba: UInt32(HandlerHarness.blockCount) - 1, blocks: 2), read: true,
+                                    edtl: 1024)
+        let r = try h.receive()
+        XCTAssertEqual(r.map(\.opcode), [.scsiResponse])
+        guard let response = r.first else { return }
+        XCTAssertEqual(response.header.initiatorTaskTag, itt)
+        XCTAssertEqual(response.status, 0x02)
+        XCTAssertEqual(response.sense?.key, 0x05, "ILLEGAL REQUEST")
+        XCTAssertEqual(response.sense?.asc, 0x21, "LOGICAL BLOCK ADDRESS OUT OF RANGE")
+        XCTAssertTrue(response.residualUnderflow)
+        XCTAssertEqual(response.residualCount, 1024)
+        try h.assertWindow(open: 128)
+    }
+
+    func testServerShutdownAsksForALogout() throws {
+        let h = harness!
+        let handles = h.registry.connectionHandles
+        XCTAssertEqual(handles.count, 1)
+        handles.first?.requestLogout()
+        h.channel.embeddedEventLoop.run()
+        let r = try h.receive()
+        XCTAssertEqual(r.map(\.opcode), [.asyncMessage])
+        guard let message = r.first else { return }
+        XCTAssertEqual(message.header.initiatorTaskTag, reservedTag)
+        XCTAssertEqual(message.header.word36 >> 24, 1, "AsyncEvent 1: the target requests a logout")
+        XCTAssertEqual(message.header.word40 & 0xffff, 2, "Parameter3: Time2Wait")
+        XCTAssertEqual(message.expCmdSN, h.cmdSN)
+        // The initiator logs out.
+        let logout = try h.exchangeOne(InitiatorPDUBuilder.logout(reason: 0, itt: 0x90, cid: 1, cmdSN: h.cmdSN,
+                                                                  expStatSN: h.expStatSN))
+        XCTAssertEqual(logout.opcode, .logoutResponse)
+        XCTAssertEqual(logout.response, 0)
+        XCTAssertFalse(h.isOpen)
+        XCTAssertEqual(h.registry.connectionHandles.count, 0, "the connection left the registry")
+    }
+}
