@@ -6,8 +6,8 @@ import XCTest
 final class HandlerDigestTests: HandlerTestCase {
     override func setUpWithError() throws {
         var offer = TargetOffer()
-        offer.headerDigests = ["CRC32C", "None"]
-        offer.dataDigests = ["CRC32C", "None"]
+        offer.headerDigests = [.crc32c, .none]
+        offer.dataDigests = [.crc32c, .none]
         try makeHarness(offer: offer)
     }
 
@@ -94,7 +94,7 @@ final class HandlerDigestTests: HandlerTestCase {
 
     func testTargetRequiringDigestsRefusesALoginWithout() throws {
         var offer = TargetOffer()
-        offer.headerDigests = ["CRC32C"]
+        offer.headerDigests = [.crc32c]
         try makeHarness(offer: offer)
         let h = harness!
         let keys: [(String, String)] = [("InitiatorName", HandlerHarness.initiatorName), ("SessionType", "Normal"),

@@ -2,6 +2,7 @@
 // settings, registry, handler on an EmbeddedChannel) and plays a small initiator that writes
 // PDUs into the channel and parses what the handler writes back. The tests talk only PDUs
 // and bytes; when the way LUs are built changes, only `HandlerHarness.init` changes.
+import DeviceServer
 import ISCSI
 import Logging
 import NIOCore
