@@ -110,7 +110,9 @@ final class CommandSequencer: Sendable {
     func arrive(_ pdu: PDU, connection: UInt64) -> Arrival {
         let cmdSN = pdu.header.cmdSN
         return state.withLockedValue { s in
-            if cmdSN == s.expCmdSN {
+            // Even the next CmdSN waits its turn in the window: while commands fill it
+            // (MaxCmdSN = ExpCmdSN - 1) it is ignored, as any command beyond MaxCmdSN is.
+            if cmdSN == s.expCmdSN, Self.inWindow(cmdSN, s, window: window) {
                 s.expCmdSN &+= 1
                 Self.count(.request(pdu), in: &s)
                 return .deliver(then: Self.drain(&s))

@@ -138,6 +138,8 @@ extension ConnectionHandler {
     /// in the last one (RFC 7143 section 11.7); or a SCSI Response, with the sense data as its
     /// data segment (11.4.7: SenseLength, then the sense).
     func complete(_ task: SCSITask, _ completion: SCSICompletion) {
+        // The answer reports the window without this command in it (MaxCmdSN one further).
+        releaseWindowPlace(task)
         let residual = TargetPDU.Residual(completion.residual)
         if let data = completion.dataIn, data.readableBytes > 0, completion.status == .good {
             sendDataIn(data, task: task, residual: residual)
@@ -153,7 +155,7 @@ extension ConnectionHandler {
             send(TargetPDU.scsiResponse(itt: task.itt, status: completion.status.rawValue, residual: residual, seq: seq,
                                         expDataSN: 0, dataLength: 0))
         }
-        finish(task)
+        tasks[task.itt] = nil
     }
 
     private func sendDataIn(_ data: ByteBuffer, task: SCSITask, residual: TargetPDU.Residual) {
@@ -179,9 +181,8 @@ extension ConnectionHandler {
         }
     }
 
-    /// The task is answered: it leaves the table and frees its slot in the CmdSN window.
-    func finish(_ task: SCSITask) {
-        tasks[task.itt] = nil
+    /// The task is answered or gone: its place in the CmdSN window is free again.
+    func releaseWindowPlace(_ task: SCSITask) {
         if task.holdsWindow {
             task.holdsWindow = false
             sequencer?.commandEnded()

@@ -242,10 +242,7 @@ extension ConnectionHandler {
     func abort(_ task: SCSITask) {
         task.aborted = true
         tasks[task.itt] = nil
-        if task.holdsWindow {
-            task.holdsWindow = false
-            sequencer?.commandEnded()
-        }
+        releaseWindowPlace(task)
         if task.prepared == nil, !task.isImmediate {
             // Still waiting for its CmdSN: let the number pass without running it.
             sequencer?.neutralize(cmdSN: task.cmdSN, itt: task.itt)

@@ -145,10 +145,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         pingTimer?.cancel()
         for task in tasks.values {
             task.aborted = true
-            if task.holdsWindow {
-                task.holdsWindow = false
-                sequencer?.commandEnded()
-            }
+            releaseWindowPlace(task)
         }
         tasks.removeAll()
         // The session may go on over its other connections: this one's parked commands
