@@ -3,39 +3,9 @@ import ISCSI
 import NIOCore
 import SCSI
 
-/// The full feature phase: CmdSN ordering and the requests other than SCSI commands.
+/// The full feature phase: CmdSN ordering and the requests other than SCSI commands (which
+/// `FullFeatureState.route` sends here).
 extension ConnectionHandler {
-    func processFullFeature(_ pdu: PDU) {
-        let h = pdu.header
-        switch h.initiatorOpcode {
-        case .scsiCommand:
-            guard !isDiscovery else {
-                logger.warning("SCSI command in a discovery session")
-                sendReject(.protocolError, header: h)
-                return
-            }
-            arriveCommand(pdu)
-        case .dataOut:
-            receiveDataOut(pdu)
-        case .nopOut:
-            if h.initiatorTaskTag == reservedTag {
-                // The answer to our ping (pingDeadline was cleared on receipt); no reply.
-                return
-            }
-            sequenceRequest(pdu)
-        case .taskManagementRequest, .textRequest, .logoutRequest:
-            sequenceRequest(pdu)
-        case .snackRequest:
-            // ErrorRecoveryLevel 0: no SNACK support (RFC 7143 section 11.16).
-            sendReject(.protocolError, header: h)
-        case .loginRequest:
-            sendReject(.protocolError, header: h)
-        case nil:
-            logger.warning("unknown opcode 0x\(String(h.rawOpcode, radix: 16))")
-            sendReject(.commandNotSupported, header: h)
-        }
-    }
-
     // MARK: CmdSN ordering (RFC 7143 section 4.2.2.1)
 
     /// Delivers a request now (immediate, or its CmdSN's turn), parks it until its turn (which
@@ -116,7 +86,7 @@ extension ConnectionHandler {
         switch h.logoutReason {
         case 0:
             others = registry.siblings(of: connectionID).map(\.handle)
-        case 1 where h.connectionID != cid:
+        case 1 where h.connectionID != machine.session?.cid:
             closesThis = false
             if let other = registry.siblings(of: connectionID).first(where: { $0.cid == h.connectionID }) {
                 others = [other.handle]
@@ -232,7 +202,7 @@ extension ConnectionHandler {
 
     private func answerTaskManagement(_ h: BasicHeaderSegment, function: TaskManagementFunction?,
                                       response: TaskManagementResponse) {
-        guard phase == .fullFeature else { return }
+        guard machine.isFullFeature else { return }
         logger.info("task management function \(h.taskFunction) -> \(response)")
         let seq = nextStatus()
         send(TargetPDU.taskManagementResponse(itt: h.initiatorTaskTag, response: response, seq: seq))

@@ -3,20 +3,14 @@ import SCSI
 import NIOCore
 
 extension ConnectionHandler {
-    func processLogin(_ pdu: PDU) {
-        let authority = ConnectionLoginAuthority(registry: registry, connection: connectionID, peer: peerAddress)
-        if pdu.header.initiatorOpcode == .loginRequest, loginCmdSN == nil {
-            // The leading Login Request's CmdSN is the session's first (RFC 7143 section 11.12.5).
-            loginCmdSN = pdu.header.cmdSN
-            joiningTSIH = pdu.header.tsih
-        }
-        let step = login.receive(pdu, authority: authority)
+    /// What the login machine decided about a Login Request.
+    func carryOut(_ step: LoginStateMachine.Step) {
         switch step {
         case let .respond(response):
             sendLoginResponse(response)
         case let .fail(response, reason):
             logger.warning("login failed: \(reason) -> \(response.status)",
-                           metadata: ["initiator": "\(login.initiatorNameSoFar)"])
+                           metadata: ["initiator": "\(machine.initiatorNameSoFar)"])
             sendLoginResponse(response)
             closeAfterFlush()
         case let .complete(response, outcome):
@@ -38,15 +32,17 @@ extension ConnectionHandler {
     private func enterFullFeature(_ outcome: LoginOutcome, tsih: UInt16) {
         loginTimer?.cancel()
         loginTimer = nil
-        parameters = outcome.parameters
+        var parameters = outcome.parameters
         if outcome.requestedTSIH != 0, let session = registry.sessionParameters(tsih) {
             // A joining connection negotiated only its own keys; the rest are the session's.
             parameters = session.joined(by: outcome.parameters)
         }
-        self.tsih = tsih
-        cid = outcome.connectionID
         // The session's window: made by its leading connection, joined by the others.
-        let firstCmdSN = loginCmdSN ?? outcome.initialCmdSN
+        let firstCmdSN = machine.leadingCmdSN ?? outcome.initialCmdSN
+        let isDiscovery: Bool
+        if case .discovery = outcome.sessionType { isDiscovery = true } else { isDiscovery = false }
+        machine.enterFullFeature(FullFeatureState(parameters: parameters, tsih: tsih, cid: outcome.connectionID,
+                                                  initiatorName: outcome.initiatorName, isDiscovery: isDiscovery))
         sequencer = registry.sequencer(forSession: tsih) {
             CommandSequencer(firstCmdSN: firstCmdSN, window: settings.commandWindow)
         }
@@ -55,12 +51,10 @@ extension ConnectionHandler {
         sequencer?.attach(connection: connectionID) { item in
             loop.execute { bound.value.deliverFromSession(item) }
         }
-        initiatorName = outcome.initiatorName
         logger[metadataKey: "initiator"] = "\(outcome.initiatorName)"
         logger[metadataKey: "session"] = "\(tsih)"
         switch outcome.sessionType {
         case .discovery:
-            isDiscovery = true
             logger.info("discovery session started")
         case let .normal(name):
             target = registry.catalog.target(named: name)
@@ -81,13 +75,12 @@ extension ConnectionHandler {
                                   maxDataSegmentLength: Int(parameters.targetMaxRecvDataSegmentLength))
         serializer.headerDigest = parameters.headerDigest
         serializer.dataDigest = parameters.dataDigest
-        phase = .fullFeature
         startPings()
     }
 
     /// A request of this connection whose turn came up through another connection.
     func deliverFromSession(_ item: CommandSequencer.Item) {
-        guard phase == .fullFeature else {
+        guard machine.isFullFeature else {
             // Closed meanwhile: a SCSI command gives its place in the window back.
             if case let .request(pdu) = item, pdu.header.initiatorOpcode == .scsiCommand { sequencer?.commandEnded() }
             return
@@ -106,39 +99,33 @@ extension ConnectionHandler {
         let tick = TimeAmount.milliseconds(max(250, min(settings.nopInterval, settings.nopTimeout) * 1000 / 4))
         pingTimer = context.eventLoop.assumeIsolated().scheduleTask(in: tick) { [self] in
             checkLiveness()
-            if phase == .fullFeature { schedulePing() }
+            if machine.isFullFeature { schedulePing() }
         }
     }
 
     /// Pings an idle initiator with a NOP-In and drops the connection when a ping goes
     /// unanswered (any PDU from the initiator counts as an answer).
     private func checkLiveness() {
-        guard phase == .fullFeature else { return }
-        let now = NIODeadline.now()
-        if let deadline = pingDeadline {
-            if now >= deadline {
-                logger.warning("initiator did not answer a NOP-In within \(settings.nopTimeout) s; dropping the connection")
-                closeNow(reason: "ping timeout")
-            }
-            return
+        guard machine.isFullFeature else { return }
+        switch liveness.check(at: .now()) {
+        case .wait:
+            break
+        case .ping:
+            send(TargetPDU.nopIn(itt: reservedTag, ttt: allocateTransferTag(), lun: 0, seq: sequence, dataLength: 0))
+        case .gone:
+            logger.warning("initiator did not answer a NOP-In within \(settings.nopTimeout) s; dropping the connection")
+            closeNow(reason: "ping timeout")
         }
-        guard now - lastReceive >= .seconds(settings.nopInterval) else { return }
-        let ttt = allocateTransferTag()
-        send(TargetPDU.nopIn(itt: reservedTag, ttt: ttt, lun: 0, seq: sequence, dataLength: 0))
-        pingDeadline = now + .seconds(settings.nopTimeout)
     }
 
     func allocateTransferTag() -> UInt32 {
-        let tag = nextTargetTransferTag
-        nextTargetTransferTag = nextTargetTransferTag &+ 1
-        if nextTargetTransferTag == reservedTag { nextTargetTransferTag = 1 }
-        return tag
+        machine.allocateTransferTag()
     }
 
     /// Server shutdown: ask the initiator to log out (Async Message event 1) and give it a
     /// moment before the server closes the connection anyway.
     func requestLogout() {
-        guard phase == .fullFeature else {
+        guard machine.isFullFeature else {
             closeNow(reason: "server shutting down")
             return
         }

@@ -8,14 +8,17 @@ extension ConnectionHandler {
         var reply: [UInt8]
         if h.targetTransferTag != reservedTag {
             // The initiator asks for the rest of a long answer.
-            guard let pending = textContinuation, pending.ttt == h.targetTransferTag else {
+            let pending = machine.updateSession { session in
+                defer { session.textContinuation = nil }
+                return session.textContinuation
+            } ?? nil
+            guard let pending, pending.ttt == h.targetTransferTag else {
                 sendReject(.protocolError, header: h)
                 return
             }
             reply = pending.remaining
-            textContinuation = nil
         } else {
-            textContinuation = nil
+            _ = machine.updateSession { $0.textContinuation = nil }
             let keys: TextParameters
             do {
                 keys = try TextParameters.parse(pdu.data)
@@ -39,7 +42,8 @@ extension ConnectionHandler {
         var more = false
         if reply.count > limit {
             ttt = allocateTransferTag()
-            textContinuation = (ttt, Array(reply[limit...]))
+            let rest = Array(reply[limit...])
+            _ = machine.updateSession { $0.textContinuation = (ttt, rest) }
             reply = Array(reply[..<limit])
             more = true
         }
@@ -53,7 +57,7 @@ extension ConnectionHandler {
     func sendTargets(_ value: String) -> TextParameters {
         var answer = TextParameters()
         let candidates: [ExportedTarget]
-        if isDiscovery {
+        if machine.session?.isDiscovery == true {
             if value == "All" {
                 candidates = registry.catalog.targets
             } else {
@@ -66,10 +70,10 @@ extension ConnectionHandler {
             candidates = [target]
         }
         // Discovery lists only what the asker may use (RFC 7143 section 12.1: no leaks).
-        for target in candidates where target.admits(initiatorName: initiatorName, address: peerAddress) {
+        for target in candidates where target.admits(initiatorName: machine.initiatorNameSoFar, address: peerAddress) {
             answer.append("TargetName", target.name)
             for address in portalAddresses() {
-                answer.append("TargetAddress", "\(address),1")
+                answer.append("TargetAddress", "\(address),\(TargetPortalGroup.tag)")
             }
         }
         return answer

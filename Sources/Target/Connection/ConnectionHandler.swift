@@ -14,80 +14,63 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum Phase {
-        case login
-        case fullFeature
-        case closing
-    }
-
     let settings: ServerRuntimeSettings
     let registry: SessionRegistry
     let connectionID: UInt64
     var logger: Logger
-
-    var phase: Phase = .login
     var context: ChannelHandlerContext!
+
+    /// The connection's protocol state: phase, StatSN, what the login settled.
+    var machine: ConnectionStateMachine
     var framer = PDUFramer()
     var serializer = PDUSerializer()
-    var login: LoginStateMachine
     var loginTimer: Scheduled<Void>?
-
+    var liveness: Liveness
+    var pingTimer: Scheduled<Void>?
     /// The initiator's IP address as bytes (4 or 16), for access rules.
     var peerAddress: [UInt8]?
-    var initiatorName = ""
 
-    // Full feature phase state.
-    var parameters = OperationalParameters()
+    // The session this connection serves, from the full feature phase on.
     var target: ExportedTarget?
-    var isDiscovery = false
-    /// The I_T nexus of a normal session, from login on (every command is decoded with it).
+    /// The I_T nexus of a normal session (every command is decoded with it).
     var nexus: NexusIdentity?
-    var tsih: UInt16 = 0
-    /// The initiator's connection ID (CID) for this connection.
-    var cid: UInt16 = 0
-    var statSN: UInt32 = 0
-    /// ExpCmdSN while logging in: the leading Login Request's CmdSN (nil before it came).
-    var loginCmdSN: UInt32?
-    /// The TSIH a joining connection's Login Request names (0 for a new session).
-    var joiningTSIH: UInt16 = 0
-    /// The session's command window, shared with its other connections (from full feature on).
+    /// The session's command window, shared with its other connections.
     var sequencer: CommandSequencer?
+    /// The commands that arrived on this connection and are not answered yet.
     var tasks: [UInt32: SCSITask] = [:]
-    var nextTargetTransferTag: UInt32 = 1
+
+    // Output batching: flushed at the end of a read batch, or at once from a completion.
     var needsFlush = false
     var inChannelRead = false
-    /// A pending text response split across PDUs (RFC 7143 section 11.10: C bit).
-    var textContinuation: (ttt: UInt32, remaining: [UInt8])?
-
-    // Liveness.
-    var lastReceive = NIODeadline.now()
-    var pingDeadline: NIODeadline?
-    var pingTimer: Scheduled<Void>?
 
     init(settings: ServerRuntimeSettings, registry: SessionRegistry, logger: Logger) {
         self.settings = settings
         self.registry = registry
         self.connectionID = registry.makeConnectionID()
-        self.login = LoginStateMachine(offer: settings.offer)
+        // The first login response carries the connection's initial StatSN, picked at random.
+        self.machine = ConnectionStateMachine(offer: settings.offer, initialStatSN: UInt32.random(in: 1...0x7fff_ffff))
+        self.liveness = Liveness(interval: .seconds(settings.nopInterval), timeout: .seconds(settings.nopTimeout),
+                                 now: .now())
         var logger = logger
         logger[metadataKey: "connection"] = "\(connectionID)"
         self.logger = logger
-        // The first login response picks the connection's initial StatSN.
-        self.statSN = UInt32.random(in: 1...0x7fff_ffff)
     }
 
+    /// What the login settled (the RFC's defaults before).
+    var parameters: OperationalParameters { machine.parameters }
+
+    /// StatSN, ExpCmdSN and MaxCmdSN as the next PDU reports them.
     var sequence: TargetPDU.Sequence {
+        let numbers: (expCmdSN: UInt32, maxCmdSN: UInt32)
         if let sequencer {
-            let numbers = sequencer.numbers
-            return TargetPDU.Sequence(statSN: statSN, expCmdSN: numbers.expCmdSN, maxCmdSN: numbers.maxCmdSN)
-        }
-        if joiningTSIH != 0, let session = registry.existingSequencer(joiningTSIH) {
+            numbers = sequencer.numbers
+        } else if machine.joiningTSIH != 0, let session = registry.existingSequencer(machine.joiningTSIH) {
             // A connection joining a session reports the session's window from its login on.
-            let numbers = session.numbers
-            return TargetPDU.Sequence(statSN: statSN, expCmdSN: numbers.expCmdSN, maxCmdSN: numbers.maxCmdSN)
+            numbers = session.numbers
+        } else {
+            numbers = machine.loginNumbers(window: settings.commandWindow)
         }
-        let exp = loginCmdSN ?? 0
-        return TargetPDU.Sequence(statSN: statSN, expCmdSN: exp, maxCmdSN: exp &+ settings.commandWindow &- 1)
+        return TargetPDU.Sequence(statSN: machine.statSN, expCmdSN: numbers.expCmdSN, maxCmdSN: numbers.maxCmdSN)
     }
 
     // MARK: channel events
@@ -108,7 +91,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if !settings.clientRules.isEmpty {
             guard let peer = peerAddress, AccessRule.admits(peer, rules: settings.clientRules) else {
                 logger.warning("connection refused by the [clients] rules")
-                phase = .closing
+                machine.close()
                 context.close(promise: nil)
                 return
             }
@@ -132,7 +115,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 }
             }))
         loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
-            if phase == .login {
+            if machine.isLoggingIn {
                 logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")
                 closeNow(reason: "login timeout")
             }
@@ -152,8 +135,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         // become no-ops so that theirs are not held up.
         sequencer?.detach(connection: connectionID)
         registry.unregister(connection: connectionID)
-        if phase == .fullFeature { logger.info("connection closed") }
-        phase = .closing
+        if machine.isFullFeature { logger.info("connection closed") }
+        machine.close()
         context.fireChannelInactive()
     }
 
@@ -164,17 +147,14 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let incoming = unwrapInboundIn(data)
-        lastReceive = .now()
-        pingDeadline = nil
+        liveness.received(at: .now())
         framer.append(incoming)
         inChannelRead = true
         defer { inChannelRead = false }
-        while phase != .closing {
-            if phase == .login, let header = framer.nextHeader, header.initiatorOpcode != .loginRequest {
-                // Before login only Login Requests are legal (RFC 7143 section 6.1); anything
-                // else is garbage or a confused peer, and not worth buffering.
-                logger.warning("opcode 0x\(String(header.rawOpcode, radix: 16)) before login; dropping the connection")
-                closeNow(reason: "not a login request")
+        while !machine.isClosing {
+            if let header = framer.nextHeader, case let .close(why)? = machine.screen(header) {
+                logger.warning("\(why); dropping the connection")
+                closeNow(reason: why)
                 break
             }
             let pdu: PDU?
@@ -199,7 +179,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes one PDU as the serializer frames it. Flushed at the end of the read batch or
     /// right away when called from an I/O completion.
     func send(_ header: BasicHeaderSegment, data: ByteBuffer? = nil) {
-        guard phase != .closing || header.rawOpcode == TargetOpcode.logoutResponse.rawValue
+        guard !machine.isClosing || header.rawOpcode == TargetOpcode.logoutResponse.rawValue
                 || header.rawOpcode == TargetOpcode.loginResponse.rawValue
                 || header.rawOpcode == TargetOpcode.reject.rawValue else { return }
         let frame = serializer.frame(header, data: data, allocator: context.channel.allocator)
@@ -226,13 +206,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Consumes a StatSN for a status-carrying PDU and returns the sequence to put in it.
     func nextStatus() -> TargetPDU.Sequence {
         let seq = sequence
-        statSN &+= 1
+        _ = machine.takeStatSN()
         return seq
     }
 
     func closeNow(reason: String) {
-        guard phase != .closing else { return }
-        phase = .closing
+        guard !machine.isClosing else { return }
+        machine.close()
         logger.debug("closing connection: \(reason)")
         flushIfNeeded()
         context.close(promise: nil)
@@ -240,7 +220,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Flushes what is queued, then closes (after Logout and failed Login responses).
     func closeAfterFlush() {
-        phase = .closing
+        machine.close()
         needsFlush = false
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
@@ -281,12 +261,19 @@ final class ConnectionHandler: ChannelInboundHandler {
     // MARK: dispatch
 
     func process(_ pdu: PDU) {
-        switch phase {
-        case .login:
-            processLogin(pdu)
-        case .fullFeature:
-            processFullFeature(pdu)
-        case .closing:
+        let authority = ConnectionLoginAuthority(registry: registry, connection: connectionID, peer: peerAddress)
+        switch machine.receive(pdu, authority: authority) {
+        case let .loginStep(step): carryOut(step)
+        case let .command(pdu): arriveCommand(pdu)
+        case let .dataOut(pdu): receiveDataOut(pdu)
+        case let .request(pdu): sequenceRequest(pdu)
+        case let .reject(reason, why):
+            logger.warning("\(why)")
+            sendReject(reason, header: pdu.header)
+        case let .close(why):
+            logger.warning("\(why); dropping the connection")
+            closeNow(reason: why)
+        case .none:
             break
         }
     }
