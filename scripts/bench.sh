@@ -329,7 +329,7 @@ done
 [[ -n $TARGE_PORT ]] || { log_tail "$WORK/targe.stderr"; die "targe printed no 'listening on 127.0.0.1:PORT' within 30s"; }
 listening "$TARGE_PORT" || die "targe says it listens on $TARGE_PORT but nothing is bound there"
 TARGE_URL=iscsi://127.0.0.1:$TARGE_PORT/$NODE_BASE:bench/0
-say "targe $TARGE_BIN pid $TARGE_PID on 127.0.0.1:$TARGE_PORT (engine ${ENGINE:-default})"
+say "targe $TARGE_BIN pid $TARGE_PID on 127.0.0.1:$TARGE_PORT ($([[ $BACKING == ram ]] && echo "ram device" || echo "engine ${ENGINE:-default}"))"
 
 read -r BS TARGE_BYTES < <(block_size "$TARGE_URL") || die "READ CAPACITY on targe failed"
 if [[ $BACKING == raid1-loop ]]; then
