@@ -4,26 +4,38 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra qemu-system-x86 tgt
+# Only `make bench` needs these (iperf3: the loopback TCP ceiling in scripts/bench.sh).
+BENCH_APT_PACKAGES := iperf3
 SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib
 TARGE := .build/release/targe
 DATA_DIR ?= $(CURDIR)/.targe-data
 
-.PHONY: all deps build run serve test unit-test e2e-test conformance bench clean image boot
+.PHONY: all deps bench-deps build run serve test unit-test e2e-test conformance bench clean image boot
 
 all: build
 
+# $(call apt_install,PACKAGES): installs those of PACKAGES that are missing (apt-get when
+# root, else prints the command and fails).
+define apt_install
+@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "installing:$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+  else \
+    echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; \
+  fi; \
+fi
+endef
+
 # Installs the Debian packages the build and the tests need, once.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	$(call apt_install,$(APT_PACKAGES))
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)"; exit 1; }
+
+# The same for what only `make bench` uses.
+bench-deps:
+	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 build: deps
 	$(SWIFT_RELEASE)
@@ -54,11 +66,12 @@ test: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) swift test
 	$(MAKE) --no-print-directory fuzz-smoke
 
-# Three kinds of LUN, each against tgtd on the same kind of backing (scripts/bench.sh):
-# files (buffered vs rdwr), loop devices (aio vs aio), a RAID1 of loop devices (vs tgtd aio
-# on one). BENCH_BACKINGS="file" runs one kind.
-BENCH_BACKINGS ?= file aio-loop raid1-loop
-bench: build
+# Four kinds of LUN, each against tgtd on the nearest kind of backing (scripts/bench.sh):
+# RAM, the protocol path alone (targe `ram` vs tgtd rdwr on a /dev/shm file), files (buffered
+# vs rdwr), loop devices (aio vs aio), a RAID1 of loop devices (vs tgtd aio on one). Each run
+# also measures one loopback TCP stream with iperf3. BENCH_BACKINGS="file" runs one kind.
+BENCH_BACKINGS ?= ram file aio-loop raid1-loop
+bench: build bench-deps
 	@rc=0; for kind in $(BENCH_BACKINGS); do \
 	  TARGE_BIN=$(CURDIR)/$(TARGE) BENCH_BACKING=$$kind bash scripts/bench.sh || rc=1; \
 	done; exit $$rc
