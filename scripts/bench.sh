@@ -19,6 +19,8 @@
 #                 the number of 4 KiB slots: a fixed scatter over the whole LUN, no two writes in
 #                 a row (or among the 32 in flight) near each other, every slot hit once before
 #                 any twice; the same offsets in the same order for both daemons
+#   4k-randread-qemu (ram only) the same as 4k-randwrite, reading: the ram row's write/read
+#                 ratio compares one initiator's reads and writes at the same offsets
 # and prints the median IOPS and MiB/s of each side and the ratio targe/tgtd. One session per
 # run; iscsi-perf picks random LBAs (not 4 KiB aligned when the block size is 512: the same
 # for both, since tgtd is given targe's block size). tgtd gets targe's negotiation values.
@@ -478,12 +480,13 @@ run_one() {
             mibps=$(awk -v i="$iops" -v s="$size" 'BEGIN { printf "%.1f", i * s / 1048576 }')
             secs=$SECONDS_PER_READ
             ;;
-        4k-seqwrite | 128k-seqwrite | 4k-randwrite)
+        4k-seqwrite | 128k-seqwrite | 4k-randwrite | 4k-randread-qemu)
             if [[ $workload == 128k-seqwrite ]]; then size=131072; count=$W128K_COUNT; else size=4096; count=$W4K_COUNT; fi
-            local step=()
-            [[ $workload == 4k-randwrite ]] && step=(-S "$SCATTER_STEP")
-            watched "$log" timeout -k 5 "$RUN_TIMEOUT" qemu-img bench -f raw -w -d 32 -c "$count" \
-                -s "$size" "${step[@]}" --pattern=165 "$url" || rc=$?
+            local step=() mode=(-w --pattern=165)
+            [[ $workload == 4k-rand* ]] && step=(-S "$SCATTER_STEP")
+            [[ $workload == 4k-randread-qemu ]] && mode=()
+            watched "$log" timeout -k 5 "$RUN_TIMEOUT" qemu-img bench -f raw "${mode[@]}" -d 32 -c "$count" \
+                -s "$size" "${step[@]}" "$url" || rc=$?
             secs=$(sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p' "$log" | tail -n1)
             if [[ $rc -ne 0 || -z $secs ]]; then
                 say "round $round $daemon $workload: FAILED (exit $rc$([[ $rc == 124 ]] && echo ", timeout ${RUN_TIMEOUT}s")); log $log"
@@ -512,7 +515,7 @@ scatter_step() {
 
 printf 'round\tdaemon\tworkload\tiops\tmibps\tseconds\n' >"$RESULTS"
 if [[ $BACKING == ram ]]; then
-    WORKLOADS=(4k-randread 4k-randwrite)
+    WORKLOADS=(4k-randread 4k-randread-qemu 4k-randwrite)
     SCATTER_STEP=$(scatter_step "$TARGE_BYTES")
     say "$ROUNDS rounds: ${WORKLOADS[*]}; reads ${SECONDS_PER_READ}s, writes ${W4K_COUNT}x4k (step $SCATTER_STEP bytes), QD32"
 else
@@ -584,10 +587,10 @@ for workload in "${WORKLOADS[@]}"; do
     fi
 done
 if [[ $BACKING == ram ]]; then
-    # Reads by iscsi-perf, writes by qemu-img: tgtd's own ratio, from the same two tools, shows
-    # how much of the difference is the initiators'.
-    echo "ram: targe writes at $(percent "$(median targe 4k-randwrite 4)" "$(median targe 4k-randread 4)")% of its reads" \
-        "(4 KiB, QD32, IOPS; tgtd: $(percent "$(median tgtd 4k-randwrite 4)" "$(median tgtd 4k-randread 4)")%)"
+    # Reads and writes by the same initiator (qemu-img bench, the same scattered offsets), so
+    # the ratio is the target's; tgtd's own ratio from the same runs for comparison.
+    echo "ram: targe writes at $(percent "$(median targe 4k-randwrite 4)" "$(median targe 4k-randread-qemu 4)")% of its reads" \
+        "(4 KiB, QD32, IOPS, qemu-img bench both ways; tgtd: $(percent "$(median tgtd 4k-randwrite 4)" "$(median tgtd 4k-randread-qemu 4)")%)"
 fi
 echo "per-run results: $RESULTS"
 check_alive "at the end"
