@@ -48,7 +48,9 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Target", dependencies: [
+        // The iSCSI target over SwiftNIO: connections (a state machine per connection), sessions
+        // and their command windows, the running catalog of targets and LUs, the control socket.
+        .target(name: "ISCSITarget", dependencies: [
             "ISCSI", "SCSI", "Storage", "Config", "DeviceServer",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -59,7 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "targe", dependencies: [
-            "Target", "Config", "Appliance", "Storage",
+            "ISCSITarget", "Config", "Appliance", "Storage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -78,7 +80,7 @@ let package = Package(
         .testTarget(name: "DeviceServerTests", dependencies: ["DeviceServer", "SCSI", "Storage",
                                                               .product(name: "NIOCore", package: "swift-nio"),
                                                               .product(name: "NIOEmbedded", package: "swift-nio")]),
-        .testTarget(name: "TargetTests", dependencies: ["Target", "DeviceServer", "Storage", "StorageTestSupport",
+        .testTarget(name: "ISCSITargetTests", dependencies: ["ISCSITarget", "DeviceServer", "Storage", "StorageTestSupport",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio"),
                                                         .product(name: "NIOEmbedded", package: "swift-nio")]),

@@ -91,12 +91,19 @@ struct BlockIO {
         let length = data.totalBytes
         guard length > 0 else { return loop.makeSucceededFuture(good(commandLength)) }
         let offset = lba * UInt64(blockSize)
-        let (unit, loop) = (unit, loop)
-        let written = lockRange(offset: offset, length: length, exclusive: false).flatMap { id in
-            unit.device.write(offset: offset, buffers: data, forceUnitAccess: fua, on: loop)
-                .always { _ in unit.writeRanges.release(id) }
+        // The hot path: one promise and the device's own future, no combinators. The range is
+        // granted at once (on this thread) unless a COMPARE AND WRITE holds an overlapping one.
+        let promise = loop.makePromise(of: SCSICompletion.self)
+        unit.writeRanges.acquire(lo: offset, hi: offset + UInt64(length), exclusive: false) { [self] id in
+            unit.device.write(offset: offset, buffers: data, forceUnitAccess: fua, on: loop).whenComplete { result in
+                unit.writeRanges.release(id)
+                switch result {
+                case .success: promise.succeed(good(commandLength))
+                case let .failure(error): promise.succeed(storageFailed(error, sense: .writeError))
+                }
+            }
         }
-        return settle(written, commandLength: commandLength, failure: .writeError)
+        return promise.futureResult
     }
 
     /// WRITE AND VERIFY: written durably, then (BYTCHK) compared with the medium.

@@ -1,4 +1,4 @@
-/// What the config says about one combination, in Storage's own terms (the Target module
+/// What the config says about one combination, in Storage's own terms (the ISCSITarget module
 /// maps `CombinationConfig` onto this, so Storage does not depend on Config).
 public struct CombinationSpec: Sendable, Equatable {
     public enum Level: Sendable, Equatable {

@@ -1,7 +1,7 @@
 import CSystemShims
 import Glibc
 
-/// What the config says about one device, in Storage's own terms (the Target module maps
+/// What the config says about one device, in Storage's own terms (the ISCSITarget module maps
 /// the Config model onto this, so Storage does not depend on Config).
 public struct DeviceSpec: Sendable, Equatable {
     public enum Source: Sendable, Equatable {

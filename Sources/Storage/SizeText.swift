@@ -1,7 +1,6 @@
-/// 65536 -> "64 KiB", 1536 -> "1.5 KiB": a size as the status page prints it. The same rule
-/// as the status page's `formatSize` in Target, so a device's kind ("raid0 stripe 64 KiB")
-/// reads like the sizes printed beside it; Storage cannot reach Target's copy.
-func sizeText(_ bytes: UInt64) -> String {
+/// 1073741824 -> "1 GiB", 1536 -> "1.5 KiB" (exact values stay exact): sizes as `targe status`
+/// prints them, in a device's kind ("raid0 stripe 64 KiB") and beside it.
+public func sizeText(_ bytes: UInt64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
     var value = Double(bytes)
     var unit = 0

@@ -1,6 +1,6 @@
 import Appliance
 import ArgumentParser
-import Target
+import ISCSITarget
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Storage
-import Target
+import ISCSITarget
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Target
+import ISCSITarget
 #if canImport(Glibc)
 import Glibc
 #endif

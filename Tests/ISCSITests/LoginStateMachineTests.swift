@@ -2,7 +2,7 @@ import ISCSI
 import NIOCore
 import XCTest
 
-/// A table of targets standing in for the Target module.
+/// A table of targets standing in for the ISCSITarget module.
 final class FakeAuthority: LoginAuthority {
     var targets: [String: (name: String, alias: String?)] = ["iqn.2024-01.org.targe:disk1": ("iqn.2024-01.org.targe:disk1", "disk one")]
     var authorization: LoginStatus = .success

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// What a login needs to know about the targets and sessions outside it. The Target module
+/// What a login needs to know about the targets and sessions outside it. The ISCSITarget module
 /// implements it; tests use a table.
 public protocol LoginAuthority {
     /// The canonical name and alias of a target, or nil when there is no such target.

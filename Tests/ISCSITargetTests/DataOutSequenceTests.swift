@@ -1,6 +1,6 @@
 import ISCSI
 import NIOCore
-@testable import Target
+@testable import ISCSITarget
 import XCTest
 
 /// The Data-Out bookkeeping of one command, with plain values: no connection, no LU.

@@ -1,6 +1,6 @@
 import ISCSI
 import NIOCore
-@testable import Target
+@testable import ISCSITarget
 import XCTest
 
 /// The connection's protocol state with plain values: no channel, no registry.

@@ -92,7 +92,7 @@ public struct StatusReport: Sendable, Equatable {
             lines.append("target \(target.name)")
             for unit in target.units {
                 let ro = unit.readOnly ? ", read-only" : ""
-                lines.append("  lun \(unit.lun): \(formatSize(unit.device.size)), \(unit.blockSize)-byte blocks\(ro)")
+                lines.append("  lun \(unit.lun): \(sizeText(unit.device.size)), \(unit.blockSize)-byte blocks\(ro)")
                 renderDevice(unit.device, indent: 4, into: &lines)
             }
         }
@@ -107,7 +107,7 @@ public struct StatusReport: Sendable, Equatable {
     }
 
     private func renderDevice(_ d: Device, indent: Int, into lines: inout [String]) {
-        var text = String(repeating: " ", count: indent) + "\(d.name): \(d.kind), \(formatSize(d.size))"
+        var text = String(repeating: " ", count: indent) + "\(d.name): \(d.kind), \(sizeText(d.size))"
         if !d.source.isEmpty { text += ", \(d.source)" }
         if !d.health.isEmpty { text += " [\(d.health)]" }
         lines.append(text)
@@ -117,17 +117,4 @@ public struct StatusReport: Sendable, Equatable {
     static func fit(_ line: String, width: Int = 79) -> String {
         line.count <= width ? line : String(line.prefix(width - 3)) + "..."
     }
-}
-
-/// 1073741824 -> "1 GiB", 1536 -> "1.5 KiB"; exact values stay exact.
-public func formatSize(_ bytes: UInt64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    if value == value.rounded() { return "\(Int(value)) \(units[unit])" }
-    return "\((value * 10).rounded() / 10) \(units[unit])"
 }

@@ -1,7 +1,7 @@
 import ISCSI
 import NIOConcurrencyHelpers
 import NIOCore
-@testable import Target
+@testable import ISCSITarget
 import XCTest
 
 /// The session-wide CmdSN window of MC/S: in-order release across connections, a SCSI

@@ -1,7 +1,7 @@
 import Config
 import ISCSI
 
-/// What the server needs from the config at run time, in the Target module's terms.
+/// What the server needs from the config at run time, in the ISCSITarget module's terms.
 public struct ServerRuntimeSettings: Sendable {
     /// `[clients]`: ordered allow/deny rules checked when a connection is accepted.
     public var clientRules: [AccessRule]

@@ -9,7 +9,7 @@ import NIOCore
 import NIOEmbedded
 import SCSI
 import Storage
-@testable import Target
+@testable import ISCSITarget
 import XCTest
 
 /// A ConnectionHandler on an EmbeddedChannel, with one target of one RAM-backed LU (LUN 0),

@@ -2,7 +2,7 @@ import NIOCore
 import NIOPosix
 import Storage
 import StorageTestSupport
-@testable import Target
+@testable import ISCSITarget
 import XCTest
 
 /// `targe status` text from live devices: the tree under a LUN, RAID1 member health as the
@@ -65,8 +65,8 @@ final class StatusReportTests: XCTestCase {
     }
 
     func testSizes() {
-        XCTAssertEqual(formatSize(1 << 30), "1 GiB")
-        XCTAssertEqual(formatSize(1536), "1.5 KiB")
-        XCTAssertEqual(formatSize(512), "512 B")
+        XCTAssertEqual(sizeText(1 << 30), "1 GiB")
+        XCTAssertEqual(sizeText(1536), "1.5 KiB")
+        XCTAssertEqual(sizeText(512), "512 B")
     }
 }
