@@ -178,8 +178,8 @@ public struct LoginDriver {
             let p = outcome.parameters
             fuzzCheck(p.firstBurstLength <= p.maxBurstLength,
                       "FirstBurstLength \(p.firstBurstLength) > MaxBurstLength \(p.maxBurstLength) (RFC 7143 13.14)")
-            if !offer.headerDigests.contains("None") { fuzzCheck(p.headerDigest, "session without a required header digest") }
-            if !offer.dataDigests.contains("None") { fuzzCheck(p.dataDigest, "session without a required data digest") }
+            if !offer.headerDigests.contains(.none) { fuzzCheck(p.headerDigest, "session without a required header digest") }
+            if !offer.dataDigests.contains(.none) { fuzzCheck(p.dataDigest, "session without a required data digest") }
             if case let .normal(targetName) = outcome.sessionType {
                 fuzzCheck(authority.targets[targetName] != nil, "admitted a session to unknown target \(targetName)")
             }

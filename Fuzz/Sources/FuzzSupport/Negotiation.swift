@@ -81,7 +81,7 @@ public func checkNegotiation(_ negotiator: inout Negotiator, _ request: TextPara
         case .list:
             let choices = offered.split(separator: ",", omittingEmptySubsequences: false).map { $0.lowercased() }
             fuzzCheck(choices.contains(value.lowercased()), "\(key)=\(value) is not among the offered '\(offered)'")
-            let ours = key == "HeaderDigest" ? offer.headerDigests : offer.dataDigests
+            let ours = (key == "HeaderDigest" ? offer.headerDigests : offer.dataDigests).map(\.rawValue)
             fuzzCheck(ours.contains(value), "\(key)=\(value) is not one the target supports (\(ours))")
         }
     }
