@@ -94,14 +94,18 @@ struct BlockIO {
         // The hot path: one promise and the device's own future, no combinators. The range is
         // granted at once (on this thread) unless a COMPARE AND WRITE holds an overlapping one.
         let promise = loop.makePromise(of: SCSICompletion.self)
-        unit.writeRanges.acquire(lo: offset, hi: offset + UInt64(length), exclusive: false) { [self] id in
-            unit.device.write(offset: offset, buffers: data, forceUnitAccess: fua, on: loop).whenComplete { result in
+        @Sendable func write(_ id: UInt64) {
+            unit.device.write(offset: offset, buffers: data, forceUnitAccess: fua, on: loop).whenComplete { [self] result in
                 unit.writeRanges.release(id)
                 switch result {
                 case .success: promise.succeed(good(commandLength))
                 case let .failure(error): promise.succeed(storageFailed(error, sense: .writeError))
                 }
             }
+        }
+        unit.writeRanges.acquire(lo: offset, hi: offset + UInt64(length), exclusive: false) { [loop] id in
+            // A grant that waited comes on the thread that released the range: back to ours.
+            if loop.inEventLoop { write(id) } else { loop.execute { write(id) } }
         }
         return promise.futureResult
     }

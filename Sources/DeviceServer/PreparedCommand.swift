@@ -42,8 +42,10 @@ public struct PreparedCommand: Sendable {
         self.action = action
         let expected = Int(context.expectedDataTransferLength)
         switch action {
+        case .writeSame(_, _, true, _):
+            // WRITE SAME with NDOB: no data to wait for.
+            self.transfer = .none
         case .write, .writeAndVerify, .verify(_, _, true), .parameterData, .writeSame, .compareAndWrite, .orWrite:
-            // WRITE SAME with NDOB moves nothing, but runs as a write (length 0).
             self.transfer = .dataOut(length: min(action.transferLength(blockSize: unit?.blockSize ?? 512), expected))
         default:
             self.transfer = .none

@@ -117,4 +117,17 @@ final class DeviceServerTests: XCTestCase {
         let read = try lu.run(F.read10(lba: 10, blocks: 3), expected: 1536)
         XCTAssertEqual(read.completion.dataIn.map { Array($0.readableBytesView) }, block + block + block)
     }
+
+    func testWriteSameWithoutDataOutNeedsNoDataAndWritesZeros() throws {
+        let lu = try F()
+        try lu.ready()
+        XCTAssertEqual(try lu.run(F.write10(lba: 20, blocks: 2), expected: 1024,
+                                  dataOut: Array(repeating: 7, count: 1024)).completion.status, .good)
+        // WRITE SAME(16) with NDOB, LBA 20, 2 blocks: nothing to collect, zeros written.
+        let ndob = try lu.run([0x93, 0x01] + F.be(UInt64(20)) + F.be(UInt32(2)) + [0, 0], expected: 0)
+        XCTAssertEqual(ndob.plan, .none)
+        XCTAssertEqual(ndob.completion, .good(commandLength: 0, expected: 0))
+        let read = try lu.run(F.read10(lba: 20, blocks: 2), expected: 1024)
+        XCTAssertEqual(read.completion.dataIn.map { Array($0.readableBytesView) }, Array(repeating: 0, count: 1024))
+    }
 }

@@ -63,6 +63,9 @@ final class ConnectionStateMachineTests: XCTestCase {
         guard case let .loginStep(.fail(response, _)) = machine.receive(login(), authority: Authority(known: false))
         else { return XCTFail("unknown target") }
         XCTAssertEqual(response.status, .targetNotFound)
+        XCTAssertEqual(machine.initiatorNameSoFar, "iqn.2026-12.org.example:host", "for the failure's log line")
+        XCTAssertTrue(machine.loginNumbers(window: 8) == (10, 17), "and its response's numbers")
+        machine.close()  // the handler, once the response is out
         XCTAssertTrue(machine.isClosing)
         guard case .none = machine.receive(login(), authority: Authority()) else { return XCTFail("nothing after") }
     }

@@ -73,9 +73,17 @@ extension ConnectionHandler {
     func run(_ task: SCSITask, _ command: PreparedCommand) {
         task.executing = true
         command.execute(dataOut: task.dataOut.chunks, task: task, services: self, on: context.eventLoop)
-            .assumeIsolated().whenSuccess { [self] completion in
+            .assumeIsolated().whenComplete { [self] result in
                 guard !task.aborted else { return }
-                complete(task, completion)
+                switch result {
+                case let .success(completion):
+                    complete(task, completion)
+                case let .failure(error):
+                    // The LU turns every failure into a completion; this is the backstop.
+                    logger.error("command ended without a completion: \(error)")
+                    complete(task, .checkCondition(.internalTargetFailure, descriptorFormat: false,
+                                                   expected: task.expectedLength))
+                }
             }
     }
 

@@ -41,6 +41,7 @@ extension ConnectionHandler {
         let firstCmdSN = machine.leadingCmdSN ?? outcome.initialCmdSN
         let isDiscovery: Bool
         if case .discovery = outcome.sessionType { isDiscovery = true } else { isDiscovery = false }
+        self.parameters = parameters
         machine.enterFullFeature(FullFeatureState(parameters: parameters, tsih: tsih, cid: outcome.connectionID,
                                                   initiatorName: outcome.initiatorName, isDiscovery: isDiscovery))
         sequencer = registry.sequencer(forSession: tsih) {

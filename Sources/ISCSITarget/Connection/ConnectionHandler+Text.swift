@@ -8,11 +8,13 @@ extension ConnectionHandler {
         var reply: [UInt8]
         if h.targetTransferTag != reservedTag {
             // The initiator asks for the rest of a long answer.
-            let pending = machine.updateSession { session in
-                defer { session.textContinuation = nil }
-                return session.textContinuation
+            // The rest of the answer, taken only by the TTT that announced it.
+            let pending = machine.updateSession { session -> (ttt: UInt32, remaining: [UInt8])? in
+                guard let pending = session.textContinuation, pending.ttt == h.targetTransferTag else { return nil }
+                session.textContinuation = nil
+                return pending
             } ?? nil
-            guard let pending, pending.ttt == h.targetTransferTag else {
+            guard let pending else {
                 sendReject(.protocolError, header: h)
                 return
             }

@@ -56,8 +56,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
-    /// What the login settled (the RFC's defaults before).
-    var parameters: OperationalParameters { machine.parameters }
+    /// What the login settled (the RFC's defaults before): a copy of the machine's, read on
+    /// every R2T and Data-In.
+    var parameters = OperationalParameters()
 
     /// StatSN, ExpCmdSN and MaxCmdSN as the next PDU reports them.
     var sequence: TargetPDU.Sequence {
@@ -152,7 +153,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         inChannelRead = true
         defer { inChannelRead = false }
         while !machine.isClosing {
-            if let header = framer.nextHeader, case let .close(why)? = machine.screen(header) {
+            if machine.isLoggingIn, let header = framer.nextHeader, case let .close(why)? = machine.screen(header) {
                 logger.warning("\(why); dropping the connection")
                 closeNow(reason: why)
                 break
@@ -261,8 +262,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     // MARK: dispatch
 
     func process(_ pdu: PDU) {
-        let authority = ConnectionLoginAuthority(registry: registry, connection: connectionID, peer: peerAddress)
-        switch machine.receive(pdu, authority: authority) {
+        switch machine.receive(pdu, authority: ConnectionLoginAuthority(registry: registry, connection: connectionID,
+                                                                       peer: peerAddress)) {
         case let .loginStep(step): carryOut(step)
         case let .command(pdu): arriveCommand(pdu)
         case let .dataOut(pdu): receiveDataOut(pdu)

@@ -66,16 +66,15 @@ struct ConnectionStateMachine {
         return .close(why: "opcode 0x\(String(header.rawOpcode, radix: 16)) before login")
     }
 
-    mutating func receive(_ pdu: PDU, authority: LoginAuthority) -> Action {
+    /// `authority` is asked for only while logging in. After a failed login the state stays
+    /// in login (its name and numbers go into the failure's log line and response) until the
+    /// handler, having sent the response, calls `close`.
+    mutating func receive(_ pdu: PDU, authority: @autoclosure () -> LoginAuthority) -> Action {
         switch state {
         case var .login(login):
             if let refusal = screen(pdu.header) { return refusal }
-            let step = login.receive(pdu, authority: authority)
-            if case .fail = step {
-                state = .closing
-            } else {
-                state = .login(login)
-            }
+            let step = login.receive(pdu, authority: authority())
+            state = .login(login)
             return .loginStep(step)
         case let .fullFeature(session):
             return session.route(pdu)
