@@ -22,3 +22,18 @@ public protocol BlockDevice: AnyObject, Sendable {
     /// Releases the device's resources; later calls fail.
     func close()
 }
+
+extension BlockDevice {
+    /// Reads exactly `length` bytes at `offset`: a shorter buffer fails with
+    /// `StorageError.shortTransfer` (a member of a RAID must not pass on a short read).
+    public func readExactly(offset: UInt64, length: Int, on eventLoop: EventLoop) -> EventLoopFuture<ByteBuffer> {
+        let name = self.name
+        return read(offset: offset, length: length, on: eventLoop).flatMapThrowing { buffer in
+            guard buffer.readableBytes == length else {
+                throw StorageError.shortTransfer(device: name, operation: "read", offset: offset,
+                                                 expected: length, transferred: buffer.readableBytes)
+            }
+            return buffer
+        }
+    }
+}

@@ -239,13 +239,7 @@ public final class RAID1Device: BlockDevice, DeviceStatusReporting, @unchecked S
         guard let (index, device) = picked else {
             return eventLoop.makeFailedFuture(lastError ?? StorageError.noHealthyMember(device: name, operation: "read"))
         }
-        return device.read(offset: offset, length: length, on: eventLoop).flatMapThrowing { buffer in
-            guard buffer.readableBytes == length else {
-                throw StorageError.shortTransfer(device: device.name, operation: "read", offset: offset,
-                                                 expected: length, transferred: buffer.readableBytes)
-            }
-            return buffer
-        }.always { _ in
+        return device.readExactly(offset: offset, length: length, on: eventLoop).always { _ in
             self.requestDone(index, device: device)
         }.flatMapError { error in
             if self.lock.withLock({ self.closed }) { return eventLoop.makeFailedFuture(error) }

@@ -77,13 +77,7 @@ final class ResyncJob: @unchecked Sendable {
         }
         self.source = index
         self.sourceName = source.name
-        return source.read(offset: offset, length: length, on: loop).flatMapThrowing { buffer in
-            guard buffer.readableBytes == length else {
-                throw StorageError.shortTransfer(device: source.name, operation: "read", offset: offset,
-                                                 expected: length, transferred: buffer.readableBytes)
-            }
-            return buffer
-        }.always { _ in
+        return source.readExactly(offset: offset, length: length, on: loop).always { _ in
             self.mirror.requestDone(index, device: source)
         }.flatMapError { error in
             _ = self.mirror.memberFailed(index, device: source, error: error, on: self.loop)
