@@ -28,17 +28,27 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
+# Every `swift build`/`swift test` of this toolchain leaves an empty TemporaryDirectory.XXXXXX
+# (holding only `.keep-directory`) in $TMPDIR. `deps` marks the time; `tidy_swiftpm_tmp`
+# removes such directories made since, and nothing else.
+SWIFTPM_TMP_STAMP := .build/.swiftpm-tmp-stamp
+define tidy_swiftpm_tmp
+find "$${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'TemporaryDirectory.*' -newer $(SWIFTPM_TMP_STAMP) \
+  -exec sh -c 'for d; do [ "$$(ls -A "$$d")" = .keep-directory ] && rm -rf "$$d"; done; true' sh {} + 2>/dev/null || true
+endef
+
 # Installs the Debian packages the build and the tests need, once.
 deps:
 	$(call apt_install,$(APT_PACKAGES))
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)"; exit 1; }
+	@mkdir -p .build && touch $(SWIFTPM_TMP_STAMP)
 
 # The same for what only `make bench` uses.
 bench-deps:
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 build: deps
-	$(SWIFT_RELEASE)
+	$(SWIFT_RELEASE); rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 
 # `make run` boots the appliance image under qemu (`make boot`): the serial console on this
 # terminal (type `menu`; Ctrl-A X leaves qemu), iSCSI forwarded to 127.0.0.1:$(PORT), a
@@ -51,19 +61,20 @@ serve: build
 	$(TARGE) serve --data-dir $(DATA_DIR)
 
 unit-test: deps
-	swift test --skip EndToEndTests 2>&1 | tee .build/unit-test.log
+	set -o pipefail; swift test --skip EndToEndTests 2>&1 | tee .build/unit-test.log; rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 
 e2e-test: build
-	TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter EndToEndTests 2>&1 | tee .build/e2e-test.log
+	set -o pipefail; TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter EndToEndTests 2>&1 | tee .build/e2e-test.log; \
+	  rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 
 conformance: build
-	TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter ConformanceTests
+	TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter ConformanceTests; rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 
 # Unit tests, end-to-end tests against the release binary (inside them libiscsi's
 # iscsi-test-cu and the booted appliance image), then each libFuzzer target for
 # FUZZ_SMOKE_SECONDS as a smoke test (the fuzz build is its own, in .build-fuzz).
 test: build
-	TARGE_BIN=$(CURDIR)/$(TARGE) swift test
+	TARGE_BIN=$(CURDIR)/$(TARGE) swift test; rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 	$(MAKE) --no-print-directory fuzz-smoke
 
 # Four kinds of LUN, each against tgtd on the nearest kind of backing (scripts/bench.sh):
@@ -119,4 +130,5 @@ fuzz:
 fuzz-smoke:
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)"; exit 1; }
 	@$(FUZZ_BUILD_QUIET)
-	@FUZZ_JOBS=$(FUZZ_JOBS) bash Fuzz/run.sh $(FUZZ_SCRATCH)/release $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_KEEP=0 bash Fuzz/run.sh $(FUZZ_SCRATCH)/release $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS); \
+	  rc=$$?; $(tidy_swiftpm_tmp); exit $$rc

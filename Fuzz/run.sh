@@ -9,7 +9,8 @@
 #
 # Environment: FUZZ_JOBS (targets run at once, default 1), FUZZ_WORK_DIR (where the temporary
 # directories go, default $TMPDIR or /tmp), FUZZ_ARGS (more libFuzzer flags),
-# FUZZ_SKIP_KNOWN=1 (the harnesses let the bugs listed in Fuzz/RESULTS.md pass, so a run can
+# FUZZ_KEEP=0 (remove the working directory when every target passed; a failed run always
+# keeps it, with its crash artifacts; default 1), FUZZ_SKIP_KNOWN=1 (the harnesses let the bugs listed in Fuzz/RESULTS.md pass, so a run can
 # look for new ones while those are open).
 set -uo pipefail
 
@@ -106,5 +107,10 @@ for target in "${targets[@]}"; do
     summary "$target"
     [ "$(cat "$work/$target/status")" = 0 ] || failed=1
 done
-echo "working corpora and logs: $work (new seeds: $bin_dir/<Target> -merge=1 Fuzz/Corpus/<Target> $work/<Target>/corpus)"
+if [ "$failed" = 0 ] && [ "${FUZZ_KEEP:-1}" = 0 ]; then
+    rm -rf "$work"
+    echo "every target passed; working directory removed (FUZZ_KEEP=1 keeps it)"
+else
+    echo "working corpora and logs: $work (new seeds: $bin_dir/<Target> -merge=1 Fuzz/Corpus/<Target> $work/<Target>/corpus)"
+fi
 exit "$failed"

@@ -21,7 +21,7 @@ final class ConformanceTests: EndToEndTestCase {
         _ = try Tools.iscsiTestCU()
         let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
         let result = runTool("/bin/bash", [script, url], timeout: 660, environment: [
-            "TARGE_CU_TESTS": tests, "TARGE_CU_TIMEOUT": "600",
+            "TARGE_CU_TESTS": tests, "TARGE_CU_TIMEOUT": "600", "TARGE_CU_LOG_DIR": Self.logDir(targe),
         ].merging(environment) { _, new in new }, abortIf: targe.abortIfDead)
         print(result.stdout)
         return result
@@ -50,7 +50,9 @@ final class ConformanceTests: EndToEndTestCase {
         // CONFLICT on any target.
         let suites = try Self.familyAllSuites().filter { $0 != "ALL.Sanitize" }
         let result = runTool("/bin/bash", args, timeout: timeout + 60,
-                             environment: ["TARGE_CU_TESTS": suites.joined(separator: ",")], abortIf: targe.abortIfDead)
+                             environment: ["TARGE_CU_TESTS": suites.joined(separator: ","),
+                                           "TARGE_CU_LOG_DIR": Self.logDir(targe)],
+                             abortIf: targe.abortIfDead)
         // The script's report is the useful part of `make test` output: always show it.
         print(result.stdout)
         if !result.stderr.isEmpty { print(result.stderr) }
@@ -88,6 +90,12 @@ final class ConformanceTests: EndToEndTestCase {
         XCTAssertTrue(log.contains("sanitize (overwrite"), "an overwrite ran\n\(targe.diagnostics)")
         XCTAssertTrue(log.contains("sanitize (block erase)"), "a block erase ran\n\(targe.diagnostics)")
         assertAlive(targe, "after the Sanitize suite")
+    }
+
+    /// Where the script keeps its log and result table: in the test's scratch directory,
+    /// removed when the test passes and kept for inspection when it fails.
+    static func logDir(_ targe: TargeProcess) -> String {
+        targe.dir.appendingPathComponent("iscsi-test-cu").path
     }
 
     /// The suites of family ALL ("ALL.Read10", ...), as this iscsi-test-cu lists them.
