@@ -31,9 +31,11 @@ final class ConnectionStateMachineTests: XCTestCase {
 
     func fullFeature(discovery: Bool = false, firstTag: UInt32 = 1) -> ConnectionStateMachine {
         var machine = ConnectionStateMachine(offer: TargetOffer(), initialStatSN: 100)
-        machine.enterFullFeature(FullFeatureState(parameters: OperationalParameters(), tsih: 7, cid: 1,
-                                                  initiatorName: "iqn.2026-12.org.example:host", isDiscovery: discovery,
-                                                  firstTransferTag: firstTag))
+        var parameters = OperationalParameters()
+        parameters.maxBurstLength = 65_536
+        machine.enterFullFeature(FullFeatureState(tsih: 7, cid: 1, initiatorName: "iqn.2026-12.org.example:host",
+                                                  isDiscovery: discovery, firstTransferTag: firstTag),
+                                 parameters: parameters)
         return machine
     }
 
@@ -106,6 +108,7 @@ final class ConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(machine.allocateTransferTag(), reservedTag - 2)
         XCTAssertEqual(machine.allocateTransferTag(), reservedTag - 1)
         XCTAssertEqual(machine.allocateTransferTag(), 1, "0xffffffff is never a tag")
+        XCTAssertEqual(machine.parameters.maxBurstLength, 65_536, "the negotiated values stay with the machine")
     }
 
     func testLivenessPingsAnIdleInitiatorAndGivesUpOnSilence() {

@@ -41,9 +41,9 @@ extension ConnectionHandler {
         let firstCmdSN = machine.leadingCmdSN ?? outcome.initialCmdSN
         let isDiscovery: Bool
         if case .discovery = outcome.sessionType { isDiscovery = true } else { isDiscovery = false }
-        self.parameters = parameters
-        machine.enterFullFeature(FullFeatureState(parameters: parameters, tsih: tsih, cid: outcome.connectionID,
-                                                  initiatorName: outcome.initiatorName, isDiscovery: isDiscovery))
+        machine.enterFullFeature(FullFeatureState(tsih: tsih, cid: outcome.connectionID,
+                                                  initiatorName: outcome.initiatorName, isDiscovery: isDiscovery),
+                                 parameters: parameters)
         sequencer = registry.sequencer(forSession: tsih) {
             CommandSequencer(firstCmdSN: firstCmdSN, window: settings.commandWindow)
         }

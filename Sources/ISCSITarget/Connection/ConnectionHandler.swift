@@ -56,9 +56,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
-    /// What the login settled (the RFC's defaults before): a copy of the machine's, read on
-    /// every R2T and Data-In.
-    var parameters = OperationalParameters()
+    /// What the login settled (the RFC's defaults before).
+    var parameters: OperationalParameters { machine.parameters }
 
     /// StatSN, ExpCmdSN and MaxCmdSN as the next PDU reports them.
     var sequence: TargetPDU.Sequence {

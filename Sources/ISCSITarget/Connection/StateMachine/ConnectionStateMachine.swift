@@ -47,11 +47,9 @@ struct ConnectionStateMachine {
     var isFullFeature: Bool { if case .fullFeature = state { return true } else { return false } }
     var isClosing: Bool { if case .closing = state { return true } else { return false } }
 
-    /// The negotiated values (the RFC's defaults before the login completes).
-    var parameters: OperationalParameters {
-        if case let .fullFeature(session) = state { return session.parameters }
-        return OperationalParameters()
-    }
+    /// The negotiated values (the RFC's defaults before the login completes); read on every
+    /// R2T and Data-In, so kept apart from the state's payload.
+    private(set) var parameters = OperationalParameters()
 
     /// The full feature phase's values, nil before and after it.
     var session: FullFeatureState? {
@@ -84,7 +82,8 @@ struct ConnectionStateMachine {
     }
 
     /// The login completed with these values (the session's, for a connection joining one).
-    mutating func enterFullFeature(_ session: FullFeatureState) {
+    mutating func enterFullFeature(_ session: FullFeatureState, parameters: OperationalParameters) {
+        self.parameters = parameters
         state = .fullFeature(session)
     }
 

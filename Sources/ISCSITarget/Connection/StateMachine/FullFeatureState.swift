@@ -1,9 +1,9 @@
 import ISCSI
 
-/// The full feature phase of a connection: what the login settled, and the connection's own
-/// bookkeeping (transfer tags, a long text answer in pieces).
+/// The full feature phase of a connection: who logged in to what, and the connection's own
+/// bookkeeping (transfer tags, a long text answer in pieces). The negotiated values are the
+/// machine's `parameters`.
 struct FullFeatureState {
-    var parameters: OperationalParameters
     var tsih: UInt16
     /// The initiator's connection ID (CID) for this connection.
     var cid: UInt16
@@ -14,10 +14,8 @@ struct FullFeatureState {
     var textContinuation: (ttt: UInt32, remaining: [UInt8])?
     private var nextTransferTag: UInt32
 
-    init(parameters: OperationalParameters, tsih: UInt16, cid: UInt16, initiatorName: String, isDiscovery: Bool,
-         firstTransferTag: UInt32 = 1) {
+    init(tsih: UInt16, cid: UInt16, initiatorName: String, isDiscovery: Bool, firstTransferTag: UInt32 = 1) {
         self.nextTransferTag = firstTransferTag
-        self.parameters = parameters
         self.tsih = tsih
         self.cid = cid
         self.initiatorName = initiatorName
