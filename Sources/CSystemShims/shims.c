@@ -96,3 +96,10 @@ ssize_t targe_recv_with_fd(int sock, void *buf, size_t len, int *fd) {
 int targe_fork(void) { return fork(); }
 
 int targe_die_with_parent(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
+
+#include <malloc.h>
+
+int targe_tune_malloc(int mmap_threshold, int trim_threshold) {
+    int ok = mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    return ok && mallopt(M_TRIM_THRESHOLD, trim_threshold);
+}

@@ -149,6 +149,7 @@ struct Serve: ParsableCommand {
             writeStderr("\(error)\n")
             throw ExitCode(1)
         }
+        MallocTuning.apply()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)
         let bound: [SocketAddress]

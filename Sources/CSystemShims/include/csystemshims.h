@@ -12,6 +12,8 @@ ssize_t targe_pwritev2_nowait(int fd, const void *buf, size_t len, off_t offset)
 ssize_t targe_pwritev(int fd, const void *const *bufs, const size_t *lens, int count, off_t offset, int dsync);
 int targe_fallocate_punch(int fd, off_t offset, off_t len);
 int targe_open_direct_flag(void);
+/* mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD); 1 when both took. */
+int targe_tune_malloc(int mmap_threshold, int trim_threshold);
 int targe_block_device_size(int fd, uint64_t *bytes);
 int targe_block_device_logical_block_size(int fd, int *size);
 int targe_set_no_new_privs(void);

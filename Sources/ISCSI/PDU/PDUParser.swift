@@ -15,6 +15,17 @@ public struct PDUParser: Sendable {
         self.maxDataSegmentLength = maxDataSegmentLength
     }
 
+    /// How many bytes the PDU starting at the reader index takes on the wire (header, AHS,
+    /// digests, padded data), once its 48-byte header is here; nil before that, and for a
+    /// header announcing more data than we accept (`parse` refuses it).
+    public func wireLength(ofPDUIn buffer: ByteBuffer) -> Int? {
+        guard let header = BasicHeaderSegment.peek(from: buffer) else { return nil }
+        let dataLength = Int(header.dataSegmentLength)
+        guard dataLength <= maxDataSegmentLength else { return nil }
+        let digests = (headerDigest ? 4 : 0) + ((dataDigest && dataLength > 0) ? 4 : 0)
+        return BasicHeaderSegment.size + Int(header.totalAHSLength) * 4 + paddedLength(dataLength) + digests
+    }
+
     /// Returns the next complete PDU and consumes its bytes, or nil when more bytes are needed.
     /// On error nothing is consumed; the connection cannot be trusted past a framing error.
     public func parse(_ buffer: inout ByteBuffer) throws(ISCSIError) -> PDU? {

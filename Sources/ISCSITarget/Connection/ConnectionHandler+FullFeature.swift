@@ -120,7 +120,6 @@ extension ConnectionHandler {
     private func manageTasks(_ h: BasicHeaderSegment) {
         let function = TaskManagementFunction(rawValue: h.taskFunction)
         var response = TaskManagementResponse.functionComplete
-        let lunExists = target?.units[LUNEncoding.decode(h.lun) ?? UInt64.max] != nil
         switch function {
         case .abortTask:
             let stillToCome = h.referencedTaskTag != reservedTag && sequencer?.isStillToCome(h.refCmdSN) == true
