@@ -15,9 +15,12 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var immediateData = true
     public var maxOutstandingR2T = 1
     public var maxConnections = 1
-    /// Offered in this order: the first one the initiator also lists wins.
-    public var headerDigest: [Digest] = [.none]
-    public var dataDigest: [Digest] = [.none]
+    /// The digests accepted. The initiator's order decides (RFC 7143 section 6.2: the
+    /// responder picks the first value of the originator's list it supports), so the default
+    /// takes both: an initiator that requires CRC32C gets it, one that prefers None gets that.
+    /// `CRC32C` alone requires digests, `None` alone forbids them.
+    public var headerDigest: [Digest] = [.crc32c, .none]
+    public var dataDigest: [Digest] = [.crc32c, .none]
     public var dataPDUInOrder = true
     public var dataSequenceInOrder = true
     public var defaultTime2Wait = 2

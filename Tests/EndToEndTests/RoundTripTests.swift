@@ -45,6 +45,35 @@ final class RoundTripTests: EndToEndTestCase {
         try roundTrip([("HeaderDigest", "CRC32C")], headerDigest: "crc32c")
     }
 
+    /// With no digest keys in the file, an initiator that requires HeaderDigest=CRC32C (as an
+    /// open-iscsi node record can) logs in and moves data, and the initiator's order picks
+    /// between the two: "None,CRC32C" gets None, "CRC32C,None" gets CRC32C.
+    func testDefaultConfigLetsTheInitiatorsOrderPickTheDigest() throws {
+        _ = try Tools.qemuImg()
+        var config = ConfigBuilder()
+        config.unset("HeaderDigest")
+        config.unset("DataDigest")
+        config.fileDevice("disk0", size: "64MiB")
+        config.target("disk", luns: ["disk0"])
+        let targe = try startTarge(config)
+        try qemuRoundTrip(targe, target: "disk", size: Self.lunSize, headerDigest: "crc32c")
+        let cases: [(offer: String, data: String, header: Bool, dataDigest: Bool)] = [
+            ("None,CRC32C", "None,CRC32C", false, false), ("CRC32C,None", "CRC32C,None", true, true),
+            ("CRC32C", "None", true, false), ("None", "CRC32C", false, true),
+        ]
+        for c in cases {
+            let s = try RawSession(host: targe.host, port: targe.port)
+            try s.login(initiator: "iqn.2026-11.org.targe.test:e2e-digest-order", target: ConfigBuilder.iqn("disk"),
+                        headerDigest: c.offer, dataDigest: c.data)
+            XCTAssertEqual(s.negotiated["HeaderDigest"], c.header ? "CRC32C" : "None", "HeaderDigest=\(c.offer)")
+            XCTAssertEqual(s.negotiated["DataDigest"], c.dataDigest ? "CRC32C" : "None", "DataDigest=\(c.data)")
+            XCTAssertEqual(s.headerDigest, c.header)
+            XCTAssertEqual(s.dataDigest, c.dataDigest)
+            try s.ping()
+            s.conn.close()
+        }
+    }
+
     func testLoginWithoutHeaderDigestFailsWhenTargetRequiresIt() throws {
         let qemu = try Tools.qemuImg()
         var config = ConfigBuilder()

@@ -41,6 +41,11 @@ struct ConfigBuilder {
         }
     }
 
+    /// Leaves one `[connection]` key out of the file, so the target's default applies.
+    mutating func unset(_ key: String) {
+        connection.removeAll { $0.key.lowercased() == key.lowercased() }
+    }
+
     /// A file-backed device at `@DIR@/<name>.img`, created sparse by targe if missing.
     mutating func fileDevice(_ name: String, size: String, extra: [String] = []) {
         sections.append((["[device \(name)]", "path    @DIR@/\(name).img", "size    \(size)", "create  yes"]
