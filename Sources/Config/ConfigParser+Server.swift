@@ -13,16 +13,22 @@ extension ConfigParser {
                     reader.error(entry.line, "bad node-base '\(value)' (expected iqn.YYYY-MM.reverse.domain[:name])")
                 }
             case "listen":
-                for text in reader.values(entry) ?? [] {
-                    guard let portal = Portal.parse(text) else {
-                        reader.error(entry.line, "bad listen address '\(text)' (expected ADDRESS[:PORT], IPv6 in brackets: [::]:3260)")
-                        continue
-                    }
+                guard let words = reader.values(entry) else { continue }
+                let entries: [ListenEntry]
+                switch ListenEntry.parse(words) {
+                case let .success(parsed): entries = parsed
+                case let .failure(error):
+                    reader.error(entry.line, error.description)
+                    continue
+                }
+                for listenEntry in entries {
+                    let portal = listenEntry.portal
                     if let first = settings.portalLines[portal] {
                         reader.error(entry.line, "listen address \(portal) given twice (first at line \(first))")
                         continue
                     }
                     settings.listen.append(portal)
+                    if !listenEntry.advertised.isEmpty { settings.advertised[portal] = listenEntry.advertised }
                     settings.portalLines[portal] = entry.line
                 }
             case "max-sessions":

@@ -24,7 +24,7 @@ public enum ConfigWriter {
         let server = config.server
         var serverRows = [
             ("node-base", server.nodeBase),
-            ("listen", server.listen.map(\.description).joined(separator: " ")),
+            ("listen", ListenEntry.format(server.listenEntries)),
             ("max-sessions", "\(server.maxSessions)"),
         ]
         if let user = server.user { serverRows.append(("user", user)) }

@@ -48,6 +48,9 @@ public struct Portal: Sendable, Hashable, CustomStringConvertible {
 
     public var isIPv6: Bool { host.contains(":") }
 
+    /// 0.0.0.0 or ::: every local address.
+    public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
+
     /// "0.0.0.0:3260" or "[::]:3260": the form `parse` reads and SendTargets' TargetAddress uses.
     public var description: String {
         isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"

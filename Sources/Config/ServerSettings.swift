@@ -12,6 +12,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var nodeBase: String
     /// Never empty after parsing; no duplicates.
     public var listen: [Portal]
+    /// `listen ... advertise ADDR`: what SendTargets reports for a portal instead of the
+    /// address the connection came in on (NAT, port forwards). Absent: the local address.
+    public var advertised: [Portal: [Portal]] = [:]
     /// 1...65535: the TSIH that identifies a session is 16 bits and 0 is reserved.
     public var maxSessions: Int
     /// User to drop privileges to: a name or a numeric uid.
@@ -39,9 +42,20 @@ public struct ServerSettings: Sendable, Equatable {
         self.portalLines = portalLines
     }
 
+    /// The listen portals with what each advertises, in the file's order.
+    public var listenEntries: [ListenEntry] {
+        get { listen.map { ListenEntry(portal: $0, advertised: advertised[$0] ?? []) } }
+        set {
+            listen = newValue.map(\.portal)
+            advertised = Dictionary(newValue.filter { !$0.advertised.isEmpty }.map { ($0.portal, $0.advertised) },
+                                    uniquingKeysWith: { first, _ in first })
+        }
+    }
+
     /// Ignores line numbers (see `ApplianceSettings.==`).
     public static func == (a: Self, b: Self) -> Bool {
-        a.nodeBase == b.nodeBase && a.listen == b.listen && a.maxSessions == b.maxSessions && a.user == b.user
+        a.nodeBase == b.nodeBase && a.listen == b.listen && a.advertised == b.advertised
+            && a.maxSessions == b.maxSessions && a.user == b.user
             && a.sanitizeRate == b.sanitizeRate
     }
 }

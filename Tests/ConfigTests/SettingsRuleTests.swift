@@ -72,6 +72,31 @@ final class SettingsRuleTests: XCTestCase {
         XCTAssertEqual(try parseValid("[server]\nuser 1000\n").server.user, "1000")
     }
 
+    /// `listen ADDR advertise ADDR`: per portal, repeatable, written back as read; what
+    /// cannot be reached (a wildcard, port 0) or belongs to no portal is refused at its line.
+    func testListenAdvertise() throws {
+        let text = "[server]\nlisten 0.0.0.0:3260 advertise 127.0.0.1:3260 ADVERTISE [2001:db8::1]:3260 [::]:3261\n"
+            + "listen 10.0.0.1:3262\n"
+        let server = try parseValid(text).server
+        XCTAssertEqual(server.listen, [Portal(host: "0.0.0.0", port: 3260), Portal(host: "::", port: 3261),
+                                       Portal(host: "10.0.0.1", port: 3262)])
+        XCTAssertEqual(server.advertised, [Portal(host: "0.0.0.0", port: 3260): [Portal(host: "127.0.0.1", port: 3260),
+                                                                                  Portal(host: "2001:db8::1", port: 3260)]])
+        let written = ConfigWriter.render(try parseValid(text))
+        XCTAssertTrue(written.contains("0.0.0.0:3260 advertise 127.0.0.1:3260 advertise [2001:db8::1]:3260 [::]:3261"), written)
+        XCTAssertEqual(try parseValid(written).server, server, "written back as read")
+        let cases: [(String, String)] = [
+            ("listen advertise 127.0.0.1:3260", "'advertise' follows the listen address it belongs to"),
+            ("listen 0.0.0.0:3260 advertise", "'advertise' after 0.0.0.0:3260 needs the address to report"),
+            ("listen 0.0.0.0:3260 advertise 0.0.0.0:3260", "0.0.0.0:3260 cannot advertise 0.0.0.0:3260"),
+            ("listen 0.0.0.0:3260 advertise 192.0.2.1:0", "cannot advertise 192.0.2.1:0"),
+            ("listen 0.0.0.0:3260 advertise nas.example:3260", "bad listen address 'nas.example:3260'"),
+        ]
+        for (line, message) in cases {
+            assertError("[server]\n\(line)\n", line: 2, message)
+        }
+    }
+
     /// `[server] sanitize-rate`: a size per second, 0 meaning unpaced; the writer keeps it.
     func testSanitizeRate() throws {
         XCTAssertNil(try parseValid("").server.sanitizeRate, "unpaced by default")

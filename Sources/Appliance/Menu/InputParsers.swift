@@ -60,16 +60,19 @@ enum InputParsers {
                 + " digits, or naa. and 16 or 32 hex digits."))
     }
 
-    static func portals(_ text: String) -> Result<[Portal], InputError> {
-        var portals: [Portal] = []
-        for word in text.split(separator: " ") {
-            guard let portal = Portal.parse(String(word)) else {
-                return .failure(InputError("Bad address '\(word)': ADDRESS[:PORT], IPv6 in brackets ([::]:3260)."))
-            }
-            guard !portals.contains(portal) else { return .failure(InputError("\(portal) is listed twice.")) }
-            portals.append(portal)
+    /// Listen portals, each optionally followed by `advertise ADDR` (the config's listen line).
+    static func portals(_ text: String) -> Result<[ListenEntry], InputError> {
+        let entries: [ListenEntry]
+        switch ListenEntry.parse(text.split(separator: " ").map(String.init)) {
+        case let .success(parsed): entries = parsed
+        case let .failure(error): return .failure(InputError(error.description.prefix(1).uppercased() + error.description.dropFirst() + "."))
         }
-        return portals.isEmpty ? .failure(InputError("Give at least one address.")) : .success(portals)
+        var seen: [Portal] = []
+        for entry in entries {
+            guard !seen.contains(entry.portal) else { return .failure(InputError("\(entry.portal) is listed twice.")) }
+            seen.append(entry.portal)
+        }
+        return entries.isEmpty ? .failure(InputError("Give at least one address.")) : .success(entries)
     }
 
     /// "CRC32C,None" in preference order, case-insensitive.

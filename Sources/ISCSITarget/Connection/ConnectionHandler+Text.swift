@@ -81,12 +81,17 @@ extension ConnectionHandler {
         return answer
     }
 
-    /// The portals to advertise. A wildcard portal (0.0.0.0 or ::) is reported with the
-    /// address this connection reached us on: that one the initiator can certainly use.
+    /// The portals to advertise: a portal's `advertise` addresses when it has them (NAT, port
+    /// forwards); otherwise a wildcard portal (0.0.0.0 or ::) is reported with the address
+    /// this connection reached us on: that one the initiator can certainly use.
     func portalAddresses() -> [String] {
         let local = context.channel.localAddress
         var result: [String] = []
         for portal in settings.portals {
+            if !portal.advertised.isEmpty {
+                for address in portal.advertised where !result.contains(address) { result.append(address) }
+                continue
+            }
             var host = portal.host
             var port = portal.port
             if host == "0.0.0.0" || host == "::" || port == 0, let local {

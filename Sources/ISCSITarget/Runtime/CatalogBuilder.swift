@@ -158,7 +158,9 @@ public enum CatalogBuilder {
             clientRules: config.clients,
             discoveryAuthentication: AuthenticationPolicy(incoming: config.auth.incoming.map(credential),
                                                           outgoing: config.auth.outgoing.map(credential)),
-            portals: config.server.listen.map { ($0.host, $0.port) },
+            portals: config.server.listenEntries.map {
+                ListeningPortal(host: $0.portal.host, port: $0.portal.port, advertised: $0.advertised.map(\.description))
+            },
             maxSessions: config.server.maxSessions, offer: offer,
             nopInterval: Int64(config.timeouts.nopInterval), nopTimeout: Int64(config.timeouts.nopTimeout),
             loginTimeout: Int64(config.timeouts.loginTimeout))

@@ -1,13 +1,30 @@
 import Config
 import ISCSI
 
+/// A portal the server listens on, and what SendTargets reports for it.
+public struct ListeningPortal: Sendable, Equatable {
+    /// "0.0.0.0", "::", "127.0.0.1": the address bound.
+    public var host: String
+    /// 0: the kernel picked one (tests); the bound port is then reported.
+    public var port: Int
+    /// `advertise`: TargetAddress values ("192.0.2.1:3260", "[2001:db8::1]:3260") reported
+    /// instead of the address a connection reached us on. Empty: that local address.
+    public var advertised: [String]
+
+    public init(host: String, port: Int, advertised: [String] = []) {
+        self.host = host
+        self.port = port
+        self.advertised = advertised
+    }
+}
+
 /// What the server needs from the config at run time, in the ISCSITarget module's terms.
 public struct ServerRuntimeSettings: Sendable {
     /// `[clients]`: ordered allow/deny rules checked when a connection is accepted.
     public var clientRules: [AccessRule]
     /// CHAP users for discovery sessions ([auth]).
     public var discoveryAuthentication: AuthenticationPolicy
-    public var portals: [(host: String, port: Int)]
+    public var portals: [ListeningPortal]
     public var maxSessions: Int
     public var offer: TargetOffer
     /// Seconds between NOP-In pings on an idle connection; 0 disables them.
@@ -19,7 +36,7 @@ public struct ServerRuntimeSettings: Sendable {
     /// Commands a session may have outstanding (the CmdSN window).
     public var commandWindow: UInt32
 
-    public init(clientRules: [AccessRule] = [], discoveryAuthentication: AuthenticationPolicy = .none, portals: [(host: String, port: Int)], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
+    public init(clientRules: [AccessRule] = [], discoveryAuthentication: AuthenticationPolicy = .none, portals: [ListeningPortal], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
                 nopInterval: Int64 = 5, nopTimeout: Int64 = 15, loginTimeout: Int64 = 15, commandWindow: UInt32 = 128) {
         self.clientRules = clientRules
         self.discoveryAuthentication = discoveryAuthentication

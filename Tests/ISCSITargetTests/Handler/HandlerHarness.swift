@@ -38,7 +38,8 @@ final class HandlerHarness {
     /// Bytes the handler wrote that do not make a whole PDU yet.
     private var pending = ByteBuffer()
 
-    init(offer: TargetOffer = TargetOffer(), commandWindow: UInt32 = 128, loginTimeout: Int64 = 15) throws {
+    init(offer: TargetOffer = TargetOffer(), commandWindow: UInt32 = 128, loginTimeout: Int64 = 15,
+         portals: [ListeningPortal] = [ListeningPortal(host: "0.0.0.0", port: 3260)]) throws {
         // --- fixture construction: keep it here (LogicalUnit is moving to another module) ---
         let device = try RAMDevice(name: "ram0", size: UInt64(Self.blockSize) * Self.blockCount)
         let info = LogicalUnitInfo(lun: 0, blockSize: Self.blockSize, blockCount: Self.blockCount,
@@ -46,7 +47,7 @@ final class HandlerHarness {
         let unit = LogicalUnit(info: info, device: device)
         let target = ExportedTarget(name: Self.targetName, alias: "disk0", units: [0: unit])
         let catalog = TargetCatalog(targets: [target])
-        settings = ServerRuntimeSettings(portals: [(host: "0.0.0.0", port: 3260)], offer: offer, nopInterval: 0,
+        settings = ServerRuntimeSettings(portals: portals, offer: offer, nopInterval: 0,
                                          loginTimeout: loginTimeout, commandWindow: commandWindow)
         registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions,
                                    discoveryAuthentication: settings.discoveryAuthentication)
@@ -325,9 +326,11 @@ class HandlerTestCase: XCTestCase {
 
     /// Builds the harness (tests that need other settings call it again first thing).
     func makeHarness(offer: TargetOffer = TargetOffer(), commandWindow: UInt32 = 128,
-                     loginTimeout: Int64 = 15) throws {
+                     loginTimeout: Int64 = 15,
+                     portals: [ListeningPortal] = [ListeningPortal(host: "0.0.0.0", port: 3260)]) throws {
         harness?.finish()
-        harness = try HandlerHarness(offer: offer, commandWindow: commandWindow, loginTimeout: loginTimeout)
+        harness = try HandlerHarness(offer: offer, commandWindow: commandWindow, loginTimeout: loginTimeout,
+                                     portals: portals)
     }
 
     override func setUpWithError() throws {

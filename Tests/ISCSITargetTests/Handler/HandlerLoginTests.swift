@@ -1,4 +1,5 @@
 import ISCSI
+import ISCSITarget
 import NIOCore
 import XCTest
 
@@ -175,5 +176,30 @@ final class HandlerLoginTests: HandlerTestCase {
         XCTAssertEqual(reject.map(\.opcode), [.reject])
         XCTAssertEqual(reject.first?.response, RejectReason.protocolError.rawValue)
         XCTAssertTrue(h.isOpen)
+    }
+
+    /// `listen ... advertise`: behind NAT the local address is useless to the initiator, so a
+    /// portal with advertised addresses reports those, and a portal without reports its own.
+    func testSendTargetsReportsAdvertisedAddressesInsteadOfTheLocalOne() throws {
+        try makeHarness(portals: [
+            ListeningPortal(host: "0.0.0.0", port: 3260, advertised: ["127.0.0.1:3260", "[2001:db8::5]:13260"]),
+            ListeningPortal(host: "198.51.100.7", port: 3261),
+        ])
+        let h = harness!
+        _ = try h.loginDiscovery()
+        let r = try h.exchangeOne(InitiatorPDUBuilder.text(itt: 0x901, cmdSN: h.cmdSN, expStatSN: h.expStatSN),
+                                  data: TextParameters([("SendTargets", "All")]).encoded())
+        h.cmdSN &+= 1
+        // A SendTargets answer repeats TargetAddress, which negotiation's parser refuses.
+        let pairs = r.dataBytes.split(separator: 0).map { item -> (key: String, value: String) in
+            let text = String(decoding: item, as: UTF8.self)
+            let eq = text.firstIndex(of: "=") ?? text.endIndex
+            return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+        }
+        XCTAssertEqual(pairs.map(\.key), ["TargetName", "TargetAddress", "TargetAddress", "TargetAddress"])
+        XCTAssertEqual(pairs.filter { $0.key == "TargetAddress" }.map(\.value),
+                       ["127.0.0.1:3260,1", "[2001:db8::5]:13260,1", "198.51.100.7:3261,1"])
+        XCTAssertFalse(pairs.contains { $0.value.hasPrefix(HandlerHarness.localAddress) },
+                       "the address the connection came to is not reported for an advertising portal")
     }
 }

@@ -8,7 +8,7 @@ enum ServerPage {
             let server = context.session.config.server
             let rows = TextLayout.table([
                 ("node-base", server.nodeBase),
-                ("listen", server.listen.map(\.description).joined(separator: " ")),
+                ("listen", ListenEntry.format(server.listenEntries)),
                 ("max-sessions", "\(server.maxSessions)"),
                 ("user", server.user ?? "(none: stays as started)"),
             ])
@@ -24,9 +24,10 @@ enum ServerPage {
                     setNodeBase(&$0, $1)
                 }
             case "2":
-                try context.editSetting("Addresses separated by spaces, e.g. 0.0.0.0:3260 [::]:3260 (Enter keeps): ",
+                try context.editSetting("Addresses separated by spaces, e.g. 0.0.0.0:3260 [::]:3260; after one, advertise ADDR"
+                                        + " reports ADDR in discovery instead (NAT) (Enter keeps): ",
                                         InputParsers.portals) {
-                    $0.server.listen = $1
+                    $0.server.listenEntries = $1
                 }
             case "3":
                 try context.editSetting("Maximum concurrent sessions (Enter keeps): ", InputParsers.integer) {
