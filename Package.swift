@@ -10,6 +10,10 @@ let package = Package(
         .library(name: "ISCSI", targets: ["ISCSI"]),
         .library(name: "SCSI", targets: ["SCSI"]),
         .library(name: "Config", targets: ["Config"]),
+        // For Fuzz/ (FuzzConnection drives a whole connection against a RAM LU).
+        .library(name: "ISCSITarget", targets: ["ISCSITarget"]),
+        .library(name: "DeviceServer", targets: ["DeviceServer"]),
+        .library(name: "Storage", targets: ["Storage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

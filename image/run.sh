@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boots the appliance image under qemu with the serial console on this terminal, the iSCSI
 # port forwarded to 127.0.0.1:${PORT:-3260}, and a sparse 1 GiB data disk (data.img beside
-# the image, created if absent) that the first-boot config shares as LUN 0.
+# the image, created if absent) that the first-boot config shares as LUN 0. The forwarded
+# address goes to the guest as an SMBIOS OEM string (org.targe.advertise=127.0.0.1:PORT):
+# the first-boot config advertises it in SendTargets, where 10.0.2.15 would be unreachable.
 #
 # The disk boots by itself (syslinux, legacy BIOS). Env:
 #   TARGE_IMAGE_DIR  where image/build.sh put the image (default .build-image/)
@@ -58,6 +60,7 @@ fi
 
 args=(-accel "$ACCEL" -M q35 -m "$MEM" -nodefaults -no-user-config -display none -serial mon:stdio
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:3260"
+  -smbios "type=11,value=org.targe.advertise=127.0.0.1:$PORT"
   -device virtio-net-pci,netdev=n0
   -drive "file=$IMG,format=raw,if=none,id=d0"
   -drive "file=$DATA,format=raw,if=none,id=d1")

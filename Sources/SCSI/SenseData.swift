@@ -98,3 +98,21 @@ public struct SenseData: Sendable, Equatable, Hashable, Error {
         descriptor ? descriptorFormat() : fixedFormat()
     }
 }
+
+extension SenseData {
+    /// The sense key and ASC/ASCQ of formatted sense bytes, fixed (response codes 70h/71h,
+    /// SPC-4 4.5.3) or descriptor (72h/73h, 4.5.2); nil for anything else or too short.
+    public static func keyAndCodes(in bytes: [UInt8]) -> (key: SenseKey, asc: UInt8, ascq: UInt8)? {
+        guard let code = bytes.first.map({ $0 & 0x7F }) else { return nil }
+        switch code {
+        case 0x70, 0x71:
+            guard bytes.count >= 14, let key = SenseKey(rawValue: bytes[2] & 0x0F) else { return nil }
+            return (key, bytes[12], bytes[13])
+        case 0x72, 0x73:
+            guard bytes.count >= 4, let key = SenseKey(rawValue: bytes[1] & 0x0F) else { return nil }
+            return (key, bytes[2], bytes[3])
+        default:
+            return nil
+        }
+    }
+}

@@ -75,6 +75,41 @@ final class InitRuntimeTests: XCTestCase {
         }
     }
 
+    /// Under qemu's port forward the guest's own address is useless to the host's initiators:
+    /// the first-boot config advertises what the hypervisor passed, and only that.
+    func testFirstBootAdvertisesTheForwardedAddress() throws {
+        let forwarded = Portal(host: "127.0.0.1", port: 13260)
+        let config = try ConfigParser.parse(FirstBootConfig.text(dataDisk: "/dev/vdb", advertise: forwarded))
+        XCTAssertEqual(config.server.listen, [Portal(host: "0.0.0.0", port: 3260)])
+        XCTAssertEqual(config.server.advertised, [Portal(host: "0.0.0.0", port: 3260): [forwarded]])
+        XCTAssertEqual(try ConfigParser.parse(FirstBootConfig.text(dataDisk: nil)).server.advertised, [:],
+                       "without a hint from the hypervisor nothing is advertised")
+    }
+
+    /// SMBIOS type 11 as /sys/firmware/dmi/entries/11-N/raw holds it: a 5-byte formatted
+    /// area (type, length, handle, count), then the strings, each NUL-terminated, then a NUL.
+    func testOEMStringsFromRawSMBIOS() {
+        func raw(_ strings: [String], formatted: UInt8 = 5) -> [UInt8] {
+            var bytes: [UInt8] = [11, formatted, 0x00, 0x11, UInt8(strings.count)]
+            bytes += [UInt8](repeating: 0, count: Int(formatted) - 5)
+            for s in strings { bytes += Array(s.utf8) + [0] }
+            return bytes + [0]
+        }
+        let strings = ["vendor=x", "org.targe.advertise=127.0.0.1:3260", "org.targe.advertise=10.0.0.1:1"]
+        XCTAssertEqual(OEMStrings.parse(raw: raw(strings)), strings)
+        XCTAssertEqual(OEMStrings.parse(raw: raw(["a"], formatted: 6)), ["a"], "the formatted area's length is honoured")
+        XCTAssertEqual(OEMStrings.parse(raw: raw([])), [])
+        XCTAssertEqual(OEMStrings.parse(raw: [1, 5, 0, 0, 1] + Array("x".utf8) + [0, 0]), [], "not a type 11 structure")
+        XCTAssertEqual(OEMStrings.parse(raw: [11, 40, 0]), [], "truncated")
+        XCTAssertEqual(OEMStrings.advertisedPortal(in: OEMStrings.parse(raw: raw(strings))),
+                       Portal(host: "127.0.0.1", port: 3260), "the first one wins")
+        for bad in ["org.targe.advertise=0.0.0.0:3260", "org.targe.advertise=127.0.0.1:0", "org.targe.advertise=host:1",
+                    "org.targe.advertiser=127.0.0.1:3260"] {
+            XCTAssertNil(OEMStrings.advertisedPortal(in: [bad]), bad)
+        }
+        XCTAssertEqual(OEMStrings.read(from: "/nonexistent-dmi-dir"), [], "no firmware entries: nothing")
+    }
+
     func testRestartBackoff() {
         var backoff = RestartBackoff()
         XCTAssertEqual((1...7).map { _ in backoff.failed(ranFor: 2) }, [1, 2, 4, 8, 16, 30, 30])

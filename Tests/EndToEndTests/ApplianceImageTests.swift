@@ -43,7 +43,9 @@ final class ApplianceImageTests: XCTestCase {
         let image = try freshImage(in: dir)
 
         // ---- first boot ----
-        let first = try boot(dir: dir, log: "console-1.log")
+        // On 3260 when it is free, as `make run` does, so that the README's commands run as written.
+        let readmePort = portIsFree(3260)
+        let first = try boot(dir: dir, log: "console-1.log", port: readmePort ? 3260 : nil)
         guard let readyAfter = first.wait(for: Self.readyLine, count: 1, timeout: Self.bootDeadline) else {
             return XCTFail(first.failure("no `\(Self.readyLine)` line within \(Int(Self.bootDeadline)) s"))
         }
@@ -51,14 +53,27 @@ final class ApplianceImageTests: XCTestCase {
         let boot1 = first.console
         for expected in ["targe: loaded 11 kernel modules", "virtio_blk", "virtio_net", "mounted at /config",
                          "first boot: wrote a default config to /config/targe.conf sharing /dev/vdb",
-                         "network: hostname targe, eth0 10.0.2.15/24 via 10.0.2.2", "dropped privileges"] {
+                         "network: hostname targe, eth0 10.0.2.15/24 via 10.0.2.2", "dropped privileges",
+                         "discovery will report 127.0.0.1:\(first.port)"] {
             XCTAssertTrue(boot1.contains(expected), first.failure("no `\(expected)` on the console"))
         }
 
-        // The host's initiators through the forwarded port.
+        // The host's initiators through the forwarded port. SendTargets reports the forwarded
+        // address (not the guest's 10.0.2.15), so iscsi-ls -s can log in to list the LUNs.
         let portal = "127.0.0.1:\(first.port)"
-        let ls = runTool(iscsiLs, ["iscsi://\(portal)"], timeout: 120)
-        XCTAssertTrue(ls.succeeded && ls.stdout.contains("Target:\(Self.iqn)"), first.failure("\(ls)"))
+        let ls = runTool(iscsiLs, ["-s", "iscsi://\(portal)"], timeout: 120)
+        XCTAssertTrue(ls.succeeded && ls.stdout.contains("Target:\(Self.iqn)") && ls.stdout.contains("Portal:\(portal)")
+                      && ls.stdout.contains("Lun:0"), first.failure("\(ls)"))
+        if readmePort {
+            for command in try ReadmeCommand.firstScreen(for: "make run") {
+                let result = runTool(try Tools.require(command.words[0], package: "libiscsi-bin"),
+                                     Array(command.words.dropFirst()), timeout: 120)
+                print("[e2e] README, make run: \(command): \(result.outcome)")
+                XCTAssertTrue(result.succeeded, first.failure("`\(command)` as the README writes it:\n\(result)"))
+            }
+        } else {
+            print("[e2e] 127.0.0.1:3260 is in use here: the README's `make run` commands were not run as written")
+        }
         let inq = runTool(iscsiInq, ["iscsi://\(portal)/\(Self.iqn)/0"], timeout: 120)
         XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), first.failure("\(inq)"))
 
@@ -161,9 +176,9 @@ final class ApplianceImageTests: XCTestCase {
     }
 
     func boot(dir: URL, log: String, extraDisks: [String] = [], reboots: Bool = false,
-              terminal: Bool = false) throws -> ApplianceMachine {
+              terminal: Bool = false, port: UInt16? = nil) throws -> ApplianceMachine {
         let machine = try ApplianceMachine(imageDir: dir, consolePath: dir.appendingPathComponent(log).path,
-                                           port: try freePort(), extraDisks: extraDisks, reboots: reboots,
+                                           port: try port ?? freePort(), extraDisks: extraDisks, reboots: reboots,
                                            terminal: terminal)
         machines.append(machine)
         return machine

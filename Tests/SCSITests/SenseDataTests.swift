@@ -81,4 +81,19 @@ final class SenseDataTests: XCTestCase {
         XCTAssertEqual(SenseData.invalidOpcode.additionalSenseCode, 0x2000)
         XCTAssertEqual(SenseKey.miscompare.rawValue, 0x0E)
     }
+
+    /// What the trace log reads back from formatted sense: both formats, and nothing from
+    /// bytes that are neither.
+    func testKeyAndCodesReadBackFromBothFormats() {
+        let sense = SenseData(key: .notReady, asc: 0x04, ascq: 0x1B)
+        for descriptor in [false, true] {
+            let got = SenseData.keyAndCodes(in: sense.bytes(descriptorFormat: descriptor))
+            XCTAssertEqual(got?.key, .notReady, "descriptor \(descriptor)")
+            XCTAssertEqual(got?.asc, 0x04)
+            XCTAssertEqual(got?.ascq, 0x1B)
+        }
+        XCTAssertNil(SenseData.keyAndCodes(in: []))
+        XCTAssertNil(SenseData.keyAndCodes(in: [0x70, 0, 2]), "fixed format cut short")
+        XCTAssertNil(SenseData.keyAndCodes(in: [0x7F, 0, 2, 0, 0, 0, 0, 10, 0, 0, 0, 0, 4, 0x1B]), "vendor-specific format")
+    }
 }

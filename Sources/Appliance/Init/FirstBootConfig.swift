@@ -1,3 +1,5 @@
+import Config
+
 /// The config an appliance starts with when its config partition holds none: something
 /// useful at once under qemu's user networking (address 10.0.2.15/24, gateway 10.0.2.2),
 /// sharing the first data disk if there is one, else a small RAM disk to try things on.
@@ -5,7 +7,11 @@ public enum FirstBootConfig {
     public static let nodeBase = "iqn.2026-11.org.targe.appliance"
 
     /// `dataDisk`: a whole disk such as /dev/vdb to share as LUN 0 of target `data`.
-    public static func text(dataDisk: String?) -> String {
+    /// `advertise`: the address initiators reach the portal on when it is not the guest's own
+    /// (qemu's port forward: 127.0.0.1 and the host port, which image/run.sh passes as an
+    /// SMBIOS OEM string), for SendTargets to report.
+    public static func text(dataDisk: String?, advertise: Portal? = nil) -> String {
+        let listen = "0.0.0.0:3260" + (advertise.map { " advertise \($0)" } ?? "")
         let share: String
         if let dataDisk {
             share = """
@@ -39,7 +45,7 @@ public enum FirstBootConfig {
 
             [server]
             node-base  \(nodeBase)
-            listen     0.0.0.0:3260
+            listen     \(listen)
             user       targe
 
             \(share)

@@ -77,7 +77,9 @@ extension InitSystem {
     func writeDefault(to path: String, dataDisk: String?) -> Bool {
         do {
             if let slash = path.lastIndex(of: "/") { try SystemFiles.makeDirectory(String(path[..<slash])) }
-            try ConfigWriter.writeAtomically(FirstBootConfig.text(dataDisk: dataDisk), to: path)
+            let advertise = OEMStrings.advertisedPortal(in: OEMStrings.read())
+            try ConfigWriter.writeAtomically(FirstBootConfig.text(dataDisk: dataDisk, advertise: advertise), to: path)
+            if let advertise { console.say("discovery will report \(advertise) (the hypervisor's port forward)") }
             return true
         } catch {
             console.say("cannot write the default config: \(error)")

@@ -1,5 +1,6 @@
 import DeviceServer
 import ISCSI
+import Logging
 import NIOCore
 import SCSI
 
@@ -148,6 +149,7 @@ extension ConnectionHandler {
     func complete(_ task: SCSITask, _ completion: SCSICompletion) {
         // The answer reports the window without this command in it (MaxCmdSN one further).
         releaseWindowPlace(task)
+        if logger.logLevel <= .trace { traceCompletion(task, completion) }
         let residual = TargetPDU.Residual(completion.residual)
         if let data = completion.dataIn, data.readableBytes > 0, completion.status == .good {
             sendDataIn(data, task: task, residual: residual)
@@ -164,6 +166,23 @@ extension ConnectionHandler {
                                         expDataSN: 0, dataLength: 0))
         }
         tasks[task.itt] = nil
+    }
+
+    /// `--log-level trace`: one line per command with what decides most interop questions:
+    /// opcode, status, sense key and ASC/ASCQ; the logger's metadata names the I_T nexus
+    /// (initiator, ISID, session) and the connection.
+    private func traceCompletion(_ task: SCSITask, _ completion: SCSICompletion) {
+        let cdb = task.header.cdbHigh
+        var metadata: Logger.Metadata = [
+            "itt": "0x\(String(task.itt, radix: 16))",
+            "lun": "\(LUNEncoding.decode(task.lunField).map(String.init) ?? "invalid")",
+            "opcode": "0x\(String(UInt8(truncatingIfNeeded: cdb >> 56), radix: 16))",
+            "status": "\(completion.status)",
+        ]
+        if let sense = completion.sense, let key = SenseData.keyAndCodes(in: sense) {
+            metadata["sense"] = "\(key.key)/\(String(format: "%02X/%02X", key.asc, key.ascq))"
+        }
+        logger.trace("command completed", metadata: metadata)
     }
 
     private func sendDataIn(_ data: ByteBuffer, task: SCSITask, residual: TargetPDU.Residual) {

@@ -54,6 +54,7 @@ extension ConnectionHandler {
         }
         logger[metadataKey: "initiator"] = "\(outcome.initiatorName)"
         logger[metadataKey: "session"] = "\(tsih)"
+        logger[metadataKey: "isid"] = "\(String(format: "%012llx", outcome.isid))"
         switch outcome.sessionType {
         case .discovery:
             logger.info("discovery session started")

@@ -38,8 +38,7 @@ public final class ISCSIServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = ConnectionHandler(settings: settings, registry: registry, logger: logger)
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try Self.serveConnection(on: channel, settings: settings, registry: registry, logger: logger)
                 }
             }
         var bound: [SocketAddress] = []
@@ -49,6 +48,15 @@ public final class ISCSIServer: Sendable {
             if let address = channel.localAddress { bound.append(address) }
         }
         return bound
+    }
+
+    /// Makes `channel` an iSCSI connection of this target: the one handler the server puts on
+    /// every accepted TCP connection (and a fuzzer or a test on an `EmbeddedChannel`). Call on
+    /// the channel's event loop.
+    public static func serveConnection(on channel: Channel, settings: ServerRuntimeSettings, registry: SessionRegistry,
+                                       logger: Logger) throws {
+        let handler = ConnectionHandler(settings: settings, registry: registry, logger: logger)
+        try channel.pipeline.syncOperations.addHandler(handler)
     }
 
     /// Stops accepting, asks every initiator to log out, waits up to `grace` for them, then

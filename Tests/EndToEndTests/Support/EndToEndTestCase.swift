@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 class EndToEndTestCase: XCTestCase {
-    private var targes: [TargeProcess] = []
+    var targes: [TargeProcess] = []
     private var scratchDirs: [URL] = []
 
     /// A private scratch directory, removed after a passing test and kept after a failing one.

@@ -94,13 +94,27 @@ final class TargeProcess: @unchecked Sendable {
     private(set) var stderrPath: String
     private(set) var stdoutPath: String
 
+    /// The command line after the binary; `serve --config <dir>/targe.conf` unless given.
+    private let arguments: [String]
+
     init(binary: String, config: String, dir: URL) throws {
         self.binary = binary
         self.dir = dir
         configPath = dir.appendingPathComponent("targe.conf").path
         stderrPath = dir.appendingPathComponent("targe-stderr.log").path
         stdoutPath = dir.appendingPathComponent("targe-stdout.log").path
+        arguments = ["serve", "--config", configPath]
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Runs `binary arguments` as they are (`serve --data-dir DIR`: the embedded default).
+    init(binary: String, arguments: [String], dir: URL) {
+        self.binary = binary
+        self.dir = dir
+        configPath = ""
+        stderrPath = dir.appendingPathComponent("targe-stderr.log").path
+        stdoutPath = dir.appendingPathComponent("targe-stdout.log").path
+        self.arguments = arguments
     }
 
     var port: UInt16 { portals.first?.port ?? 0 }
@@ -123,7 +137,7 @@ final class TargeProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["serve", "--config", configPath]
+        p.arguments = arguments
         p.currentDirectoryURL = dir
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
