@@ -72,6 +72,7 @@ extension ConnectionHandler {
     /// Hands the command and its data to the LU; its completion goes out unless the task was
     /// aborted meanwhile.
     func run(_ task: SCSITask, _ command: PreparedCommand) {
+        guard isAttached else { return }
         task.executing = true
         command.execute(dataOut: task.dataOut.chunks, task: task, services: self, on: context.eventLoop)
             .assumeIsolated().whenComplete { [self] result in
@@ -147,6 +148,7 @@ extension ConnectionHandler {
     /// in the last one (RFC 7143 section 11.7); or a SCSI Response, with the sense data as its
     /// data segment (11.4.7: SenseLength, then the sense).
     func complete(_ task: SCSITask, _ completion: SCSICompletion) {
+        guard isAttached else { return }
         // The answer reports the window without this command in it (MaxCmdSN one further).
         releaseWindowPlace(task)
         if logger.logLevel <= .trace { traceCompletion(task, completion) }

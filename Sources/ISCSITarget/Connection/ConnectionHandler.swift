@@ -75,6 +75,17 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: channel events
 
+    /// The pipeline's context holds this handler and the handler holds the context: a cycle
+    /// that outlives the connection (its buffers, tasks and session state with it) unless it
+    /// is broken here. Nothing writes after this: the connection closed before its handler
+    /// was removed, and every output path checks `isAttached` first.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Between `handlerAdded` and `handlerRemoved`: late completions find nothing to write to.
+    var isAttached: Bool { context != nil }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
@@ -179,6 +190,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes one PDU as the serializer frames it. Flushed at the end of the read batch or
     /// right away when called from an I/O completion.
     func send(_ header: BasicHeaderSegment, data: ByteBuffer? = nil) {
+        guard isAttached else { return }
         guard !machine.isClosing || header.rawOpcode == TargetOpcode.logoutResponse.rawValue
                 || header.rawOpcode == TargetOpcode.loginResponse.rawValue
                 || header.rawOpcode == TargetOpcode.reject.rawValue else { return }
@@ -191,13 +203,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func send(_ header: BasicHeaderSegment, bytes: [UInt8]) {
+        guard isAttached else { return }
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         send(header, data: buffer)
     }
 
     func flushIfNeeded() {
-        if needsFlush {
+        if needsFlush && isAttached {
             needsFlush = false
             context.flush()
         }
@@ -211,7 +224,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func closeNow(reason: String) {
-        guard !machine.isClosing else { return }
+        guard !machine.isClosing, isAttached else { return }
         machine.close()
         logger.debug("closing connection: \(reason)")
         flushIfNeeded()
