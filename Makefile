@@ -106,14 +106,14 @@ boot: image
 	TARGE_IMAGE_DIR=$(IMAGE_DIR) PORT=$(PORT) bash image/run.sh
 
 # ---- libFuzzer targets (Fuzz/, its own SwiftPM package; Fuzz/README.md) ----
-# `make fuzz` builds the four fuzz targets (libFuzzer + AddressSanitizer, optimized) and runs
+# `make fuzz` builds the five fuzz targets (libFuzzer + AddressSanitizer, optimized) and runs
 # each for FUZZ_SECONDS (FUZZ_JOBS at a time) on a temporary copy of Fuzz/Corpus/<Target>,
 # then prints executions and coverage; a crash prints its artifact's path and fails.
 # `make fuzz-smoke` is the same for FUZZ_SMOKE_SECONDS each.
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_JOBS ?= 1
-FUZZ_TARGETS ?= FuzzPDU FuzzLoginText FuzzCDB FuzzConfig
+FUZZ_TARGETS ?= FuzzPDU FuzzLoginText FuzzCDB FuzzConfig FuzzConnection
 FUZZ_SCRATCH := $(CURDIR)/.build-fuzz
 FUZZ_BUILD := swift build -c release --package-path Fuzz --scratch-path $(FUZZ_SCRATCH) \
 	-Xswiftc -sanitize=fuzzer,address

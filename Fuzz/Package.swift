@@ -9,6 +9,7 @@ let package = Package(
         .package(name: "Targe", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Helpers shared by the fuzz targets (input reader, invariants, a login authority that
@@ -39,6 +40,17 @@ let package = Package(
         .executableTarget(name: "FuzzConfig", dependencies: [
             "FuzzSupport",
             .product(name: "Config", package: "Targe"),
+        ]),
+        .executableTarget(name: "FuzzConnection", dependencies: [
+            "FuzzSupport",
+            .product(name: "ISCSI", package: "Targe"),
+            .product(name: "ISCSITarget", package: "Targe"),
+            .product(name: "DeviceServer", package: "Targe"),
+            .product(name: "Storage", package: "Targe"),
+            .product(name: "SCSI", package: "Targe"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

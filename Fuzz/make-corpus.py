@@ -473,6 +473,29 @@ def config_corpus():
     }
 
 
+def connection_corpus():
+    """FuzzConnection: a login byte, then records (kind byte, fields, a read-size byte); see
+    Fuzz/Sources/FuzzConnection/FuzzConnection.swift for the layout of each kind."""
+    def command(pick, lba, blocks, edtl, immediate_units, read=False, write=False, cut=0):
+        return bytes([0, (1 if read else 0) | (2 if write else 0), pick]) + be(lba, 2) + bytes([blocks]) \
+            + be(edtl // 2, 2) + bytes([immediate_units, cut])
+    def data_out(task, offset, length, final=True, cut=0):
+        return bytes([1, 1 if final else 0, task]) + be(offset, 2) + be(length, 2) + bytes([cut])
+    write8 = command(1, 10, 8, 4096, 128, write=True)
+    read8 = command(0, 10, 8, 4096, 0, read=True)
+    logout = bytes([5, 0, 0])
+    return {
+        "immediate-write-read-logout": bytes([0x04]) + write8 + read8 + logout,
+        "r2t-write": bytes([0x08]) + command(1, 20, 8, 4096, 0, write=True) + data_out(0, 0, 4096, cut=100) + read8,
+        "digests-small-bursts": bytes([0x13]) + command(1, 30, 4, 2048, 0, write=True)
+                                + data_out(0, 0, 512, final=False, cut=7) + data_out(0, 512, 512) + read8,
+        "abort-waiting-write": bytes([0x28]) + command(1, 40, 8, 4096, 0, write=True) + bytes([3, 0, 0, 0]) + read8,
+        "nop-and-idle": bytes([0x00]) + bytes([2, 10, 0, 7, 20, 0, 2, 0, 3]) + read8,
+        "compare-and-write": bytes([0x04]) + command(3, 50, 1, 1024, 32, write=True) + read8,
+        "window-skew": bytes([0x04]) + bytes([8, 3, 0]) + read8 + bytes([3, 6, 0, 0]) + read8,
+    }
+
+
 def write(target, seeds, binary=True):
     directory = os.path.join(CORPUS, target)
     shutil.rmtree(directory, ignore_errors=True)
@@ -489,3 +512,4 @@ if __name__ == "__main__":
     write("FuzzLoginText", login_text_corpus())
     write("FuzzCDB", cdb_corpus())
     write("FuzzConfig", config_corpus(), binary=False)
+    write("FuzzConnection", connection_corpus())

@@ -19,7 +19,7 @@ bin_dir="$1"
 seconds="$2"
 shift 2
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(FuzzPDU FuzzLoginText FuzzCDB FuzzConfig); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(FuzzPDU FuzzLoginText FuzzCDB FuzzConfig FuzzConnection); fi
 jobs="${FUZZ_JOBS:-1}"
 work="$(mktemp -d "${FUZZ_WORK_DIR:-${TMPDIR:-/tmp}}/targe-fuzz.XXXXXX")"
 
@@ -34,6 +34,7 @@ max_len() {
         FuzzLoginText) echo 4096 ;;
         FuzzCDB) echo 512 ;;
         FuzzConfig) echo 8192 ;;
+        FuzzConnection) echo 2048 ;;
         *) echo 4096 ;;
     esac
 }
