@@ -44,16 +44,21 @@ final class ConformanceTests: EndToEndTestCase {
         // needs a second I_T nexus (reservations, unit attentions) use it, with -I's name.
         let args = [script, url, url]
         let timeout = Double(ProcessInfo.processInfo.environment["TARGE_CU_TIMEOUT"] ?? "") ?? 1200
-        // Every test of every family, as `iscsi-test-cu -d -S URL URL` with no -t runs them,
-        // but the two Sanitize.Reset tests, which run on their own below: with a multipath URL
-        // the Sanitize.Reservations test before them leaves the second URL's session holding
-        // a RESERVE(6) (libiscsi releases it only for a session it cloned itself), so their
-        // SANITIZE meets RESERVATION CONFLICT on any target (README: the trace).
-        let tests = try Self.allTests().filter { !Self.sanitizeResetTests.contains($0) }
+        // Every family, as `iscsi-test-cu -d -S URL URL` runs with no -t (615 tests, in the
+        // tool's own order: a -t list reorders them, and libiscsi 1.19's
+        // MultipathIO.CompareAndWrite then trips over its own off-by-one, comparing block 256
+        // that it never wrote). Its two Sanitize.Reset tests fail on any target and are known
+        // here by name and message: with a multipath URL, Sanitize.Reservations leaves the
+        // second URL's session holding a RESERVE(6) (libiscsi releases it only for a session
+        // it cloned), so their SANITIZE and TEST UNIT READY meet RESERVATION CONFLICT, not a
+        // sanitize in progress (README: the trace). They run and pass on their own below.
         let result = runTool("/bin/bash", args, timeout: timeout + 60,
-                             environment: ["TARGE_CU_TESTS": tests.joined(separator: ","),
+                             environment: ["TARGE_CU_TESTS": "", "TARGE_CU_KNOWN": Self.knownFailures,
                                            "TARGE_CU_LOG_DIR": Self.logDir(targe)],
                              abortIf: targe.abortIfDead)
+        let table = (try? String(contentsOfFile: Self.logDir(targe) + "/results.tsv", encoding: .utf8)) ?? ""
+        let known = table.split(separator: "\n").filter { $0.split(separator: "\t").dropFirst().first == "known" }
+        XCTAssertLessThanOrEqual(known.count, 2, "only the two Sanitize.Reset tests may be known failures:\n\(known)")
         // The script's report is the useful part of `make test` output: always show it.
         print(result.stdout)
         if !result.stderr.isEmpty { print(result.stderr) }
@@ -73,8 +78,11 @@ final class ConformanceTests: EndToEndTestCase {
         assertAlive(targe, "after the conformance suite")
     }
 
-    /// The tests the whole-suite run leaves to `testLibiscsiSanitizeResetTests`.
+    /// The tests `testLibiscsiSanitizeResetTests` runs on their own.
     static let sanitizeResetTests: Set<String> = ["ALL.Sanitize.Reset", "SCSI.Sanitize.Reset"]
+    /// TARGE_CU_KNOWN for the whole-suite run: the Sanitize.Reset tests (ALL's and SCSI's),
+    /// only with the message of the leftover reservation.
+    static let knownFailures = "Sanitize.Reset:have failed with NOT READY(0x02)/SANITIZE_IN_PROGRESS(0x041b)"
 
     /// The two Sanitize.Reset tests with one URL (no session left holding a reservation), on
     /// a 64 MiB LU whose overwrites are paced at 6 MiB/s (`sanitize-rate`): each takes about
@@ -104,17 +112,6 @@ final class ConformanceTests: EndToEndTestCase {
     /// removed when the test passes and kept for inspection when it fails.
     static func logDir(_ targe: TargeProcess) -> String {
         targe.dir.appendingPathComponent("iscsi-test-cu").path
-    }
-
-    /// Every test of every family ("ALL.Read10.Simple", "SCSI.Read10.Simple", "iSCSI...."), as
-    /// this iscsi-test-cu lists them: what it runs when given no -t.
-    static func allTests() throws -> [String] {
-        let list = runTool(try Tools.iscsiTestCU(), ["-l"], timeout: 30)
-        let tests = list.stdout.split(separator: "\n").map(String.init).filter {
-            $0.split(separator: ".").count == 3 && !$0.contains(" ")
-        }
-        guard tests.count > 400 else { throw E2EError("iscsi-test-cu -l listed \(tests.count) tests") }
-        return tests
     }
 
     /// The suite's login-heavy families through mutual CHAP: every one of its logins (many
