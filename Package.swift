@@ -31,13 +31,16 @@ let package = Package(
         .systemLibrary(name: "CLibcap", path: "Sources/CLibcap"),
         // libaio for the `aio` storage engine (io_submit/io_getevents with O_DIRECT).
         .systemLibrary(name: "CLibaio", path: "Sources/CLibaio"),
+        // iSCSI names (RFC 7143 section 4.2.7) and text from the network made safe to show:
+        // shared by the protocol (login) and the config.
+        .target(name: "ISCSINames"),
         .target(name: "ISCSI", dependencies: [
-            "CCRC32C",
+            "CCRC32C", "ISCSINames",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SCSI"),
-        .target(name: "Config"),
+        .target(name: "Config", dependencies: ["ISCSINames"]),
         .target(name: "Storage", dependencies: [
             "CSystemShims", "CLibaio",
             .product(name: "Atomics", package: "swift-atomics"),
@@ -55,7 +58,7 @@ let package = Package(
         // The iSCSI target over SwiftNIO: connections (a state machine per connection), sessions
         // and their command windows, the running catalog of targets and LUs, the control socket.
         .target(name: "ISCSITarget", dependencies: [
-            "ISCSI", "SCSI", "Storage", "Config", "DeviceServer",
+            "ISCSI", "ISCSINames", "SCSI", "Storage", "Config", "DeviceServer",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

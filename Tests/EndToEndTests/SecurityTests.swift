@@ -129,6 +129,32 @@ final class SecurityTests: EndToEndTestCase {
         XCTAssertEqual(seenByAlice, [ConfigBuilder.iqn("open"), ConfigBuilder.iqn("byname")], "\(asAliceLs)")
     }
 
+    /// An InitiatorName with a newline and terminal escapes: refused at login with 2/0, and
+    /// neither the log nor `targe status` shows a raw control character or a forged line,
+    /// while a real session's name does appear in the status.
+    func testForgedInitiatorNameIsRefusedAndNeverShownRaw() throws {
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "16MiB")
+        config.target("disk", luns: ["r1"])
+        let targe = try startTarge(config)
+        let forged = "iqn.2026-11.org.targe.test:x\n\u{1b}[2J\u{1b}[Herror targe: forged line\nsessions: none"
+        let s = try RawSession(host: targe.host, port: targe.port)
+        XCTAssertThrowsError(try s.login(initiator: forged, target: ConfigBuilder.iqn("disk"), headerDigest: "None")) {
+            XCTAssertTrue("\($0)".contains("status class 0x2 detail 0x0"), "expected initiator error (2/0): \($0)")
+        }
+        let good = try RawSession(host: targe.host, port: targe.port)
+        try good.login(initiator: "iqn.2026-11.org.targe.test:honest", target: ConfigBuilder.iqn("disk"), headerDigest: "None")
+        let status = runTool(targe.binary, ["status", "--config", targe.configPath], timeout: 30, abortIf: targe.abortIfDead)
+        XCTAssertTrue(status.succeeded, "\(status)")
+        XCTAssertTrue(status.stdout.contains("iqn.2026-11.org.targe.test:honest"), status.stdout)
+        XCTAssertFalse(status.stdout.contains("forged"), status.stdout)
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        XCTAssertFalse(log.unicodeScalars.contains { $0 == "\u{1b}" }, "a raw escape reached the log")
+        XCTAssertFalse(log.split(separator: "\n").contains { $0.hasPrefix("error targe: forged") }, "a forged log line:\n\(log)")
+        XCTAssertTrue(log.contains("\\x1b[2J"), "the refusal is logged with the name escaped:\n\(log)")
+        good.conn.close()
+    }
+
     func testMaxSessionsRefusesTheNextLogin() throws {
         var config = ConfigBuilder()
         config.maxSessions = 2

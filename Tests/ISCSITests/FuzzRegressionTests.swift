@@ -41,7 +41,7 @@ final class FuzzRegressionTests: XCTestCase {
         var machine = LoginStateMachine(offer: TargetOffer())
         let authority = Authority()
         let security = machine.receive(login(flags: 0x81, itt: 0,  // T=1, CSG=0, NSG=1
-                                             text: "InitiatorName=i\0TargetName=\(Authority.target)\0"),
+                                             text: "InitiatorName=iqn.2026-01.org.fuzz:i\0TargetName=\(Authority.target)\0"),
                                        authority: authority)
         guard case .respond = security else { return XCTFail("security stage: \(security)") }
 

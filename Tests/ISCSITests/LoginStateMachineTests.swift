@@ -254,6 +254,29 @@ final class LoginStateMachineTests: XCTestCase {
         assertFails(step, with: LoginStatus(2, 7))
     }
 
+    /// RFC 7143 4.2.7: the name keys the nexus, reservations and ACLs and is shown in logs and
+    /// status, so a malformed one (control characters, no iqn./eui./naa. form) is refused with
+    /// 2/0 before anything else looks at it; the reason quotes it escaped.
+    func testInvalidInitiatorNameIsAnInitiatorError() {
+        let bad = ["iqn.2026-01.org.x:a\n\u{1b}[2Jerror targe: forged", "host1", "iqn.2026-01.org.x:a b", "eui.12345",
+                   "iqn." + String(repeating: "a", count: 230)]
+        for name in bad {
+            var fresh = LoginStateMachine(offer: TargetOffer())
+            let step = fresh.receive(login(csg: 1, nsg: 3, transit: true, keys: [("InitiatorName", name), ("TargetName", Self.target)]),
+                                     authority: authority)
+            assertFails(step, with: LoginStatus(2, 0))
+            if case let .fail(_, reason) = step {
+                XCTAssertFalse(reason.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "raw control characters: \(reason)")
+            }
+        }
+        for name in ["iqn.2026-01.org.x:host_1", "eui.0123456789ABCDEF", "naa.0123456789abcdef"] {
+            var fresh = LoginStateMachine(offer: TargetOffer())
+            let step = fresh.receive(login(csg: 1, nsg: 3, transit: true, keys: [("InitiatorName", name), ("TargetName", Self.target)]),
+                                     authority: authority)
+            if case .fail = step { XCTFail("\(name) is a valid iSCSI name") }
+        }
+    }
+
     func testNormalSessionWithoutTargetNameIsMissingParameter() {
         let step = machine.receive(login(csg: 1, nsg: 3, transit: true, keys: [("InitiatorName", Self.initiator)]),
                                    authority: authority)

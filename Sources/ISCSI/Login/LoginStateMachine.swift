@@ -1,3 +1,4 @@
+import ISCSINames
 import NIOCore
 
 /// What a login needs to know about the targets and sessions outside it. The ISCSITarget module
@@ -198,6 +199,11 @@ public struct LoginStateMachine: Sendable {
     private mutating func beginSession(_ h: BasicHeaderSegment, _ keys: TextParameters, authority: some LoginAuthority) -> Step? {
         guard let name = keys["InitiatorName"], !name.isEmpty else {
             return failure(h, .missingParameter, "no InitiatorName")
+        }
+        // The name keys the I_T nexus, reservations and ACLs, and goes into logs and status:
+        // only a well-formed iqn./eui./naa. name is accepted (RFC 7143 section 4.2.7).
+        guard ISCSIName.normalize(name) != nil else {
+            return failure(h, .initiatorError, "InitiatorName \"\(UntrustedText.escaped(name, limit: 80))\" is not a valid iSCSI name")
         }
         initiatorName = name
         initiatorAlias = keys["InitiatorAlias"]

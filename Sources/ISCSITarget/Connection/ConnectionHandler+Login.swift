@@ -1,4 +1,5 @@
 import ISCSI
+import ISCSINames
 import SCSI
 import NIOCore
 
@@ -9,8 +10,9 @@ extension ConnectionHandler {
         case let .respond(response):
             sendLoginResponse(response)
         case let .fail(response, reason):
-            logger.warning("login failed: \(reason) -> \(response.status)",
-                           metadata: ["initiator": "\(machine.initiatorNameSoFar)"])
+            // The reason quotes what the initiator sent: escaped, as everything from the network.
+            logger.warning("login failed: \(UntrustedText.escaped(reason)) -> \(response.status)",
+                           metadata: ["initiator": "\(UntrustedText.escaped(machine.initiatorNameSoFar))"])
             sendLoginResponse(response)
             closeAfterFlush()
         case let .complete(response, outcome):

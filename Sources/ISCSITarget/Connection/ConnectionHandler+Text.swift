@@ -1,4 +1,5 @@
 import ISCSI
+import ISCSINames
 import NIOCore
 
 /// Text requests (RFC 7143 section 11.10): SendTargets, and long answers split with the C bit.
@@ -25,7 +26,7 @@ extension ConnectionHandler {
             do {
                 keys = try TextParameters.parse(pdu.data)
             } catch {
-                logger.warning("bad Text request: \(error)")
+                logger.warning("bad Text request: \(UntrustedText.escaped("\(error)"))")
                 sendReject(.protocolError, header: h)
                 return
             }
