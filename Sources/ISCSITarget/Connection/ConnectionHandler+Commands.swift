@@ -73,9 +73,25 @@ extension ConnectionHandler {
     /// aborted meanwhile.
     func run(_ task: SCSITask, _ command: PreparedCommand) {
         guard isAttached else { return }
+        // A read waits while the peer does not drain its socket or enough Data-In is in the
+        // making already (OutputBudget); it keeps its place in the CmdSN window meanwhile.
+        let dataIn = task.header.readFlag ? Int(task.header.expectedDataTransferLength) : 0
+        if dataIn > 0 {
+            guard output.waitingCount == 0, output.admits(dataIn, writable: context.channel.isWritable) else {
+                output.wait(task)
+                return
+            }
+            output.started(dataIn)
+            task.dataInInFlight = dataIn
+        }
         task.executing = true
+        startExecution(task, command)
+    }
+
+    private func startExecution(_ task: SCSITask, _ command: PreparedCommand) {
         command.execute(dataOut: task.dataOut.chunks, task: task, services: self, on: context.eventLoop)
             .assumeIsolated().whenComplete { [self] result in
+                defer { releaseDataIn(task) }
                 guard !task.aborted else { return }
                 switch result {
                 case let .success(completion):
@@ -87,6 +103,29 @@ extension ConnectionHandler {
                                                    expected: task.expectedLength))
                 }
             }
+    }
+
+    /// The command's Data-In is on the channel (or it ended without): the next reads may start.
+    private func releaseDataIn(_ task: SCSITask) {
+        guard task.dataInInFlight > 0 else { return }
+        output.finished(task.dataInInFlight)
+        task.dataInInFlight = 0
+        runWaitingCommands()
+    }
+
+    /// Starts the reads that waited, in order, as far as the budget and the socket allow.
+    func runWaitingCommands() {
+        guard isAttached else { return }
+        while let task = output.next(writable: context.channel.isWritable, length: {
+            $0.header.readFlag ? Int($0.header.expectedDataTransferLength) : 0
+        }) {
+            guard !task.aborted, let command = task.prepared else { continue }
+            let dataIn = task.header.readFlag ? Int(task.header.expectedDataTransferLength) : 0
+            output.started(dataIn)
+            task.dataInInFlight = dataIn
+            task.executing = true
+            startExecution(task, command)
+        }
     }
 
     /// The context a command is decoded in: the target's LUNs, the I_T nexus it came on.

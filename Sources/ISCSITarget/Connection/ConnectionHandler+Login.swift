@@ -111,7 +111,14 @@ extension ConnectionHandler {
     /// unanswered (any PDU from the initiator counts as an answer).
     private func checkLiveness() {
         guard machine.isFullFeature else { return }
-        switch liveness.check(at: .now()) {
+        let now = NIODeadline.now()
+        // A peer that sends but never reads would keep its reads waiting forever.
+        if output.isStalled(longerThan: .seconds(settings.nopTimeout), at: now) {
+            logger.warning("initiator has not read its socket for \(settings.nopTimeout) s; dropping the connection")
+            closeNow(reason: "output stalled")
+            return
+        }
+        switch liveness.check(at: now) {
         case .wait:
             break
         case .ping:

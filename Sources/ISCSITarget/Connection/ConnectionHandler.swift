@@ -38,6 +38,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     var sequencer: CommandSequencer?
     /// The commands that arrived on this connection and are not answered yet.
     var tasks: [UInt32: SCSITask] = [:]
+    /// Reads in the making and commands waiting for the peer to drain its socket.
+    var output = OutputBudget<SCSITask>(limit: ConnectionHandler.dataInLimit)
 
     // Output batching: flushed at the end of a read batch, or at once from a completion.
     var needsFlush = false
@@ -85,6 +87,17 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Between `handlerAdded` and `handlerRemoved`: late completions find nothing to write to.
     var isAttached: Bool { context != nil }
+
+    /// Data-In a connection may have being read at once before further reads wait (about
+    /// 32 commands of 512 KiB: more than a QD32 initiator keeps in flight).
+    static let dataInLimit = 16 << 20
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        output.writabilityChanged(to: writable, at: .now())
+        if writable { runWaitingCommands() }
+        context.fireChannelWritabilityChanged()
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -142,6 +155,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             releaseWindowPlace(task)
         }
         tasks.removeAll()
+        _ = output.removeAllWaiting()
         // The session may go on over its other connections: this one's parked commands
         // become no-ops so that theirs are not held up.
         sequencer?.detach(connection: connectionID)

@@ -22,6 +22,9 @@ final class SCSITask: TaskHandle {
     /// The command holds a place in the session's CmdSN window (a non-immediate command that
     /// came up in CmdSN order); answering or aborting it gives the place back.
     var holdsWindow = false
+    /// Data-In bytes this command counts against the connection's `OutputBudget` while its
+    /// data is being read (0 once handed to the channel, or for a command without Data-In).
+    var dataInInFlight = 0
 
     init(header: BasicHeaderSegment, unit: LogicalUnit?, unsolicitedLength: Int) {
         self.header = header

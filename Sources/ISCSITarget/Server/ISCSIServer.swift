@@ -36,6 +36,9 @@ public final class ISCSIServer: Sendable {
             .childChannelOption(.socketOption(.so_sndbuf), value: 1 << 20)
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 1 << 20))
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            // Writability (OutputBudget): reads wait while more than 4 MiB sits unsent in
+            // NIO's queue behind a full socket, and start again below 1 MiB.
+            .childChannelOption(.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: 1 << 20, high: 4 << 20))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.serveConnection(on: channel, settings: settings, registry: registry, logger: logger)

@@ -70,3 +70,33 @@ final class HandlerDataInTests: HandlerTestCase {
         XCTAssertEqual(h.registry.connectionHandles.count, 0, "the connection left the registry")
     }
 }
+
+/// Reads wait while the channel is not writable (the peer does not drain its socket), keep
+/// their order, and go out when it is writable again.
+final class HandlerOutputBackpressureTests: HandlerTestCase {
+    func testReadsWaitWhileTheChannelIsNotWritable() throws {
+        let h = harness!
+        try h.loginNormal()
+        try h.expectPowerOnUnitAttention()
+        let data = pattern(blocks: 4, seed: 9)
+        let itt = try h.sendCommand(CDBs.write10(lba: 20, blocks: 4), write: true, edtl: data.count)
+        let r2t = try XCTUnwrap(h.receive().first)
+        try h.send(InitiatorPDUBuilder.dataOut(itt: itt, ttt: r2t.header.targetTransferTag, dataSN: 0, offset: 0,
+                                               expStatSN: h.expStatSN, final: true), data: data)
+        XCTAssertEqual(try h.receive().map(\.opcode), [.scsiResponse])
+
+        h.channel.isWritable = false
+        h.channel.pipeline.fireChannelWritabilityChanged()
+        let first = try h.sendCommand(CDBs.read10(lba: 20, blocks: 2), read: true, edtl: 1024)
+        let second = try h.sendCommand(CDBs.read10(lba: 22, blocks: 2), read: true, edtl: 1024)
+        XCTAssertEqual(try h.receive().count, 0, "no read starts while the peer does not drain")
+        try h.send(InitiatorPDUBuilder.nopOut(itt: 0x77, cmdSN: h.cmdSN, expStatSN: h.expStatSN))
+        XCTAssertEqual(try h.receive().map(\.opcode), [.nopIn], "the connection itself still answers")
+
+        h.channel.isWritable = true
+        h.channel.pipeline.fireChannelWritabilityChanged()
+        let answers = try h.receive()
+        XCTAssertEqual(answers.map(\.header.initiatorTaskTag), [first, second], "in their order")
+        XCTAssertEqual(answers.flatMap(\.dataBytes), data)
+    }
+}

@@ -1,0 +1,59 @@
+// Attacks that try to make the target allocate without limit (issue 17), run against
+// `targe serve` with a raw-socket initiator, while a real initiator keeps working.
+import Foundation
+import XCTest
+
+final class ExhaustionTests: EndToEndTestCase {
+    /// Resident memory of `pid` in bytes.
+    private func residentBytes(_ pid: pid_t) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+        }
+        return 0
+    }
+
+    /// Hundreds of 8 MiB READs from a session that never reads its socket: before, every
+    /// read's buffer and Data-In were allocated and queued (1,536 of them took the target to
+    /// 3.66 GB). Now reads wait while the socket does not drain (OutputBudget), so the
+    /// target's memory stays within the budget, another initiator is served meanwhile, and
+    /// the stalled connection is dropped after the NOP timeout.
+    func testReadsForAPeerThatNeverReadsStayBounded() throws {
+        let iscsiInq = try Tools.iscsiInq()
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "64MiB")
+        config.target("disk", luns: ["r1"])
+        config.timeouts = [("nop-interval", "1"), ("nop-timeout", "3"), ("login-timeout", "15")]
+        let targe = try startTarge(config)
+        let before = residentBytes(targe.pid)
+
+        let attacker = try RawSession(host: targe.host, port: targe.port)
+        try attacker.login(initiator: "iqn.2026-11.org.targe.test:greedy", target: ConfigBuilder.iqn("disk"), headerDigest: "None")
+        let read8MiB: [UInt8] = [0x28, 0, 0, 0, 0, 0, 0, 0x40, 0x00, 0]   // READ(10) LBA 0, 16384 blocks
+        for i in 0..<400 {
+            try attacker.send(attacker.scsiCommand(cdb: read8MiB, read: true, write: false, expectedLength: 8 << 20,
+                                                   itt: 0x1000 + UInt32(i)))
+        }
+        var peak = 0
+        for _ in 0..<20 {
+            peak = max(peak, residentBytes(targe.pid))
+            usleep(100_000)
+        }
+        print("[e2e] resident memory \(before >> 20) MiB before, \(peak >> 20) MiB at most with 400 8 MiB READs unread")
+        XCTAssertLessThan(peak - before, 128 << 20, "the target allocated for reads its peer does not take")
+
+        let inq = runTool(iscsiInq, [targe.lunURL(target: "disk")], timeout: 30, abortIf: targe.abortIfDead)
+        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), "another initiator is served: \(inq)")
+
+        let deadline = Date().addingTimeInterval(15)
+        var dropped = false
+        while Date() < deadline && !dropped {
+            let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+            dropped = log.contains("has not read its socket")
+            if !dropped { usleep(200_000) }
+        }
+        XCTAssertTrue(dropped, "the stalled connection is dropped after nop-timeout\n\(targe.diagnostics)")
+        attacker.conn.close()
+        assertAlive(targe, "after the read flood")
+    }
+}
