@@ -56,4 +56,42 @@ final class ExhaustionTests: EndToEndTestCase {
         attacker.conn.close()
         assertAlive(targe, "after the read flood")
     }
+
+    /// Immediate WRITEs carrying 512 bytes each, one per TCP segment, that never send the
+    /// rest of their data: before, each kept a task and a whole 64 KiB receive buffer (5,000
+    /// of them cost 323 MB). Now tasks past the window's worth plus a few get the RFC's Reject
+    /// (too many immediate commands), waiting pieces are copied out of the receive buffer, and
+    /// another initiator is served meanwhile.
+    func testImmediateCommandsCannotPileUp() throws {
+        let iscsiInq = try Tools.iscsiInq()
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "16MiB")
+        config.target("disk", luns: ["r1"])
+        let targe = try startTarge(config)
+        let before = residentBytes(targe.pid)
+
+        let attacker = try RawSession(host: targe.host, port: targe.port)
+        try attacker.login(initiator: "iqn.2026-11.org.targe.test:piler", target: ConfigBuilder.iqn("disk"), headerDigest: "None")
+        let write1K: [UInt8] = [0x2A, 0, 0, 0, 0, 0, 0, 0, 2, 0]   // WRITE(10) LBA 0, 2 blocks
+        for i in 0..<5000 {
+            var pdu = attacker.scsiCommand(cdb: write1K, read: false, write: true, expectedLength: 1024,
+                                           data: [UInt8](repeating: 0xA5, count: 512), itt: 0x10000 + UInt32(i))
+            attacker.cmdSN &-= 1    // immediate: carries the current CmdSN without taking it
+            pdu.bhs[0] |= 0x40
+            try attacker.send(pdu)
+        }
+        var rejects = 0
+        while let rsp = try? attacker.conn.readPDU(headerDigest: false, deadline: Date().addingTimeInterval(2)) {
+            if rsp.opcode == Opcode.reject && rsp.bhs[2] == 0x06 { rejects += 1 }
+        }
+        let after = residentBytes(targe.pid)
+        print("[e2e] resident memory \(before >> 20) MiB before, \(after >> 20) MiB after 5,000 waiting immediate WRITEs; \(rejects) rejected")
+        XCTAssertGreaterThan(rejects, 4000, "past the limit, immediate commands are rejected (reason 0x06)")
+        XCTAssertLessThan(after - before, 32 << 20, "the waiting commands kept their receive buffers")
+
+        let inq = runTool(iscsiInq, [targe.lunURL(target: "disk")], timeout: 30, abortIf: targe.abortIfDead)
+        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), "another initiator is served: \(inq)")
+        attacker.conn.close()
+        assertAlive(targe, "after the immediate flood")
+    }
 }

@@ -16,6 +16,27 @@ final class DataOutSequenceTests: XCTestCase {
         return sent
     }
 
+    /// A small piece that waits for the rest of its command is copied out of the receive
+    /// buffer it came in (else 512 bytes would keep 64 KiB alive); the piece that completes the
+    /// command, and a large one, stay slices (no copy on the write path).
+    func testWaitingSmallPiecesDoNotPinTheirReceiveBuffer() {
+        var receive = ByteBuffer(bytes: [UInt8](repeating: 3, count: 65_536))
+        let small = receive.readSlice(length: 512)!
+        let last = receive.readSlice(length: 512)!
+        var seq = DataOutSequence(expectedLength: 1024, unsolicitedLength: 1024)
+        seq.receiveImmediate(small)
+        XCTAssertEqual(seq.chunks.first?.storageCapacity, 512, "the waiting piece was copied out")
+        XCTAssertEqual(seq.receive(last, offset: 512, dataSN: 0, targetTransferTag: reservedTag, isFinal: true), .accepted)
+        XCTAssertEqual(seq.chunks.last?.storageCapacity, 65_536, "the completing piece stays a slice")
+        XCTAssertEqual(seq.chunks.map(\.readableBytes), [512, 512])
+        XCTAssertTrue(seq.hasAllData)
+
+        var large = ByteBuffer(bytes: [UInt8](repeating: 4, count: 65_536))
+        var bigSeq = DataOutSequence(expectedLength: 131_072, unsolicitedLength: 65_536)
+        bigSeq.receiveImmediate(large.readSlice(length: 8192)!)
+        XCTAssertEqual(bigSeq.chunks.first?.storageCapacity, 65_536, "an eighth of its buffer: kept as a slice")
+    }
+
     func testBurstsFollowMaxBurstLengthAndMaxOutstandingR2T() {
         var seq = DataOutSequence(expectedLength: 20_000, unsolicitedLength: 0)
         seq.plan(20_000)

@@ -17,6 +17,13 @@ extension ConnectionHandler {
             sendReject(.taskInProgress, header: h)
             return
         }
+        // Immediate commands bypass the CmdSN window: past the window's worth of tasks plus a
+        // few, the RFC's answer (Reject, "too many immediate commands") instead of a task.
+        if h.isImmediate && tasks.count >= Int(settings.commandWindow) + Self.immediateTaskAllowance {
+            logger.debug("\(tasks.count) tasks open; immediate command rejected")
+            sendReject(.immediateCommandReject, header: h)
+            return
+        }
         let immediateLength = pdu.data.readableBytes
         let edtl = Int(h.expectedDataTransferLength)
         if immediateLength > 0 && (!h.writeFlag || !parameters.immediateData || immediateLength > edtl
@@ -64,6 +71,7 @@ extension ConnectionHandler {
             if task.dataOut.hasAllData {
                 run(task, command)
             } else {
+                task.waitingForDataSince = .now()
                 solicitData(task)
             }
         }
@@ -128,6 +136,20 @@ extension ConnectionHandler {
         }
     }
 
+    /// Immediate tasks a connection may have beyond its CmdSN window's worth.
+    static let immediateTaskAllowance = 32
+
+    /// Fails the commands whose Data-Out has not come for `timeout` (an initiator that sent
+    /// a command and never its data would keep the task, its R2Ts and its window place).
+    func failCommandsWaitingForData(longerThan timeout: TimeAmount, at now: NIODeadline) {
+        for task in tasks.values {
+            guard let since = task.waitingForDataSince, now - since > timeout, !task.aborted else { continue }
+            logger.warning("no Data-Out for task 0x\(String(task.itt, radix: 16)) in \(timeout.nanoseconds / 1_000_000_000) s; failing it")
+            task.waitingForDataSince = nil
+            complete(task, .dataPhaseError(for: task.unit, expected: task.expectedLength))
+        }
+    }
+
     /// The context a command is decoded in: the target's LUNs, the I_T nexus it came on.
     func commandContext(for h: BasicHeaderSegment) -> CommandContext {
         CommandContext(lunList: target?.lunList ?? [], expectedDataTransferLength: h.expectedDataTransferLength,
@@ -174,9 +196,11 @@ extension ConnectionHandler {
         }
         guard let command = task.prepared, !task.executing else { return }
         if task.dataOut.hasAllData {
+            task.waitingForDataSince = nil
             run(task, command)
-        } else if h.isFinal {
-            solicitData(task)
+        } else {
+            task.waitingForDataSince = .now()  // data is coming: the wait starts again
+            if h.isFinal { solicitData(task) }
         }
     }
 

@@ -118,6 +118,7 @@ extension ConnectionHandler {
             closeNow(reason: "output stalled")
             return
         }
+        failCommandsWaitingForData(longerThan: .seconds(settings.nopTimeout), at: now)
         switch liveness.check(at: now) {
         case .wait:
             break

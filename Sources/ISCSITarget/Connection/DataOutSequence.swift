@@ -127,9 +127,22 @@ struct DataOutSequence {
         let limit = wanted ?? expectedLength
         let take = min(data.readableBytes, max(0, limit - kept))
         if take > 0 {
-            chunks.append(take == data.readableBytes ? data : data.getSlice(at: data.readerIndex, length: take)!)
+            var piece = take == data.readableBytes ? data : data.getSlice(at: data.readerIndex, length: take)!
+            // A piece that waits for the rest of its command must not keep a receive buffer
+            // many times its size alive (512 bytes pinning 64 KiB, a thousand times over).
+            if arrived < max(wanted ?? expectedLength, unsolicitedLength) { piece = Self.compacted(piece) }
+            chunks.append(piece)
             kept += take
         }
         return true
+    }
+
+    /// A copy of `piece` when it holds less than 1/16 of the storage it keeps alive, else
+    /// `piece` itself (a large slice costs a copy only when it pins 16 times its size).
+    static func compacted(_ piece: ByteBuffer) -> ByteBuffer {
+        guard piece.readableBytes * 16 < piece.storageCapacity else { return piece }
+        var copy = ByteBufferAllocator().buffer(capacity: piece.readableBytes)
+        copy.writeImmutableBuffer(piece)
+        return copy
     }
 }

@@ -79,11 +79,7 @@ final class HandlerOutputBackpressureTests: HandlerTestCase {
         try h.loginNormal()
         try h.expectPowerOnUnitAttention()
         let data = pattern(blocks: 4, seed: 9)
-        let itt = try h.sendCommand(CDBs.write10(lba: 20, blocks: 4), write: true, edtl: data.count)
-        let r2t = try XCTUnwrap(h.receive().first)
-        try h.send(InitiatorPDUBuilder.dataOut(itt: itt, ttt: r2t.header.targetTransferTag, dataSN: 0, offset: 0,
-                                               expStatSN: h.expStatSN, final: true), data: data)
-        XCTAssertEqual(try h.receive().map(\.opcode), [.scsiResponse])
+        XCTAssertEqual(try h.write(lba: 20, data: data).status, 0)
 
         h.channel.isWritable = false
         h.channel.pipeline.fireChannelWritabilityChanged()

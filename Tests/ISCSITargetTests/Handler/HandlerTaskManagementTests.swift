@@ -2,6 +2,8 @@ import ISCSI
 import NIOCore
 import XCTest
 
+@testable import ISCSITarget
+
 /// ABORT TASK (function 1) on a bare handler, and Logout with a command in flight.
 final class HandlerTaskManagementTests: HandlerTestCase {
     override func setUpWithError() throws {
@@ -141,5 +143,44 @@ final class HandlerTaskManagementTests: HandlerTestCase {
         XCTAssertEqual(answers.map(\.opcode), [.logoutResponse])
         XCTAssertEqual(answers.first?.response, 2, "connection recovery is not supported")
         XCTAssertTrue(harness.isOpen)
+    }
+}
+
+/// Tasks cannot pile up: immediate commands past the window's worth of tasks get the RFC's
+/// Reject, and commands whose Data-Out never comes are failed.
+final class HandlerTaskLimitTests: HandlerTestCase {
+    func testImmediateCommandsPastTheTaskLimitAreRejected() throws {
+        try makeHarness(commandWindow: 4)
+        let h = harness!
+        try h.loginNormal()  // InitialR2T=Yes, ImmediateData=No: each WRITE waits for an R2T's data
+        try h.expectPowerOnUnitAttention()
+        let limit = 4 + ConnectionHandler.immediateTaskAllowance
+        var rejects = 0
+        for i in 0..<(limit + 5) {
+            try h.sendCommand(CDBs.write10(lba: UInt32(i), blocks: 1), write: true, edtl: 512, immediate: true)
+            rejects += try h.receive().filter { $0.opcode == .reject }.count
+        }
+        XCTAssertEqual(rejects, 5, "exactly the commands past the limit")
+        XCTAssertTrue(h.isOpen)
+    }
+
+    func testACommandWhoseDataNeverComesIsFailed() throws {
+        let h = harness!
+        try h.loginNormal()
+        try h.expectPowerOnUnitAttention()
+        let itt = try h.sendCommand(CDBs.write10(lba: 0, blocks: 1), write: true, edtl: 512)
+        XCTAssertEqual(try h.receive().map(\.opcode), [.readyToTransfer])
+        let handler = try h.channel.pipeline.syncOperations.handler(type: ConnectionHandler.self)
+        handler.failCommandsWaitingForData(longerThan: .seconds(15), at: .now())
+        XCTAssertEqual(try h.receive().count, 0, "not before its time")
+        handler.failCommandsWaitingForData(longerThan: .seconds(15), at: .now() + .seconds(16))
+        let answer = try XCTUnwrap(h.receive().first)
+        XCTAssertEqual(answer.opcode, .scsiResponse)
+        XCTAssertEqual(answer.header.initiatorTaskTag, itt)
+        XCTAssertEqual(answer.status, 0x02, "CHECK CONDITION")
+        // Its data arriving late is ignored; the connection goes on.
+        try h.sendDataOut(itt: itt, ttt: 0x1234, dataSN: 0, offset: 0, data: [UInt8](repeating: 1, count: 512), final: true)
+        XCTAssertEqual(try h.receive().count, 0)
+        XCTAssertTrue(h.isOpen)
     }
 }
