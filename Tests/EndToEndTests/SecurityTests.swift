@@ -155,6 +155,39 @@ final class SecurityTests: EndToEndTestCase {
         good.conn.close()
     }
 
+    /// A valid CHAP user cannot take over another initiator's session: a login with the
+    /// victim's InitiatorName and ISID (session reinstatement) as another user is refused with
+    /// 2/2 and the victim's session goes on; the same user reinstating its own session still
+    /// works, as RFC 7143 section 6.3.5 has it.
+    func testACHAPUserCannotTakeOverAnotherInitiatorsSession() throws {
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "16MiB")
+        config.raw("[target sec]\nlun 0 r1\nincoming alice alice-secret-12\nincoming mallory mallory-secret-1")
+        let targe = try startTarge(config)
+        let victimName = "iqn.2026-11.org.targe.test:victim"
+        let isid: [UInt8] = [0x80, 0x12, 0x34, 0x56, 0x78, 0x9a]
+        let victim = try RawSession(host: targe.host, port: targe.port)
+        try victim.login(initiator: victimName, target: ConfigBuilder.iqn("sec"), headerDigest: "None",
+                         chap: ("alice", "alice-secret-12"), fixedISID: isid)
+        try victim.ping()
+
+        let thief = try RawSession(host: targe.host, port: targe.port)
+        XCTAssertThrowsError(try thief.login(initiator: victimName, target: ConfigBuilder.iqn("sec"), headerDigest: "None",
+                                             chap: ("mallory", "mallory-secret-1"), fixedISID: isid)) {
+            XCTAssertTrue("\($0)".contains("status class 0x2 detail 0x2"), "expected authorization failure: \($0)")
+        }
+        XCTAssertNoThrow(try victim.ping(), "the victim's session is untouched")
+
+        let again = try RawSession(host: targe.host, port: targe.port)
+        XCTAssertNoThrow(try again.login(initiator: victimName, target: ConfigBuilder.iqn("sec"), headerDigest: "None",
+                                         chap: ("alice", "alice-secret-12"), fixedISID: isid),
+                         "the same user may reinstate its own session")
+        XCTAssertNoThrow(try again.ping())
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("authorization failure"), "the refused takeover is logged")
+        for s in [victim, thief, again] { s.conn.close() }
+    }
+
     func testMaxSessionsRefusesTheNextLogin() throws {
         var config = ConfigBuilder()
         config.maxSessions = 2

@@ -267,3 +267,10 @@ private func quoted(_ text: String) -> String {
     let cut = text.count > 128 ? String(text.prefix(128)) + "..." : text
     return cut.debugDescription
 }
+
+/// RFC 1994's CHAP response, for an initiator's side (the tests' raw client) as well.
+public enum CHAPResponse {
+    public static func md5(identifier: UInt8, secret: [UInt8], challenge: [UInt8]) -> [UInt8] {
+        CHAPAuthenticator.response(identifier: identifier, secret: secret, challenge: challenge)
+    }
+}

@@ -50,6 +50,10 @@ public final class SessionRegistry: Sendable {
         var parameters: OperationalParameters
         /// The I_T nexus of a normal session (nil for discovery).
         var nexus: NexusIdentity?
+        /// The CHAP user its leading login authenticated as (nil: none was required).
+        /// Reinstating or joining the session takes the same identity: a valid user must not
+        /// take over another initiator's session, and the nexus its reservations belong to.
+        var authenticatedUser: String?
         /// The session's command window, made by its first connection to reach full feature.
         var sequencer: CommandSequencer?
 
@@ -198,6 +202,7 @@ public final class SessionRegistry: Sendable {
                       entry.initiatorName.lowercased() == outcome.initiatorName.lowercased() else {
                     return .failure(.sessionDoesNotExist)
                 }
+                guard entry.authenticatedUser == outcome.authenticatedUser else { return .failure(.authorizationFailure) }
                 if let (old, _) = entry.connections.first(where: { $0.value == outcome.connectionID }) {
                     s.sessions[tsih]?.connections[old] = nil
                     s.sessions[tsih]?.order.removeAll { $0 == old }
@@ -216,6 +221,7 @@ public final class SessionRegistry: Sendable {
                     && ($0.nexus != nil && $0.nexus == nexus
                         || $0.initiatorName.lowercased() == outcome.initiatorName.lowercased())
             }) {
+                guard old.authenticatedUser == outcome.authenticatedUser else { return .failure(.authorizationFailure) }
                 s.sessions[old.tsih] = nil
                 nexusLost(old)
                 reinstated = old.order.compactMap { s.connections[$0] }
@@ -227,7 +233,8 @@ public final class SessionRegistry: Sendable {
             s.sessions[tsih] = SessionEntry(tsih: tsih, initiatorName: outcome.initiatorName, isid: outcome.isid,
                                             targetName: targetName, connections: [connection: outcome.connectionID],
                                             order: [connection], maxConnections: Int(max(1, outcome.parameters.maxConnections)),
-                                            parameters: outcome.parameters, nexus: nexus)
+                                            parameters: outcome.parameters, nexus: nexus,
+                                            authenticatedUser: outcome.authenticatedUser)
             return .success(tsih)
         }
         for handle in reinstated { handle.close() }

@@ -1,6 +1,7 @@
 // A deliberately small, independent iSCSI initiator over a raw socket, for feeding the target
 // bad input. PDUs are built by hand (RFC 7143: 48-byte BHS, big-endian fields).
 import Foundation
+import enum ISCSI.CHAPResponse
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -300,9 +301,11 @@ final class RawSession {
     /// connection's CID), starting from the session's next CmdSN.
     func login(initiator: String, target: String, headerDigest: String, immediateData: Bool = true,
                initialR2T: Bool = false, dataDigest: String = "None", maxConnections: Int = 1,
-               join: (isid: [UInt8], tsih: UInt16, cid: UInt16, cmdSN: UInt32)? = nil) throws {
+               join: (isid: [UInt8], tsih: UInt16, cid: UInt16, cmdSN: UInt32)? = nil,
+               chap: (user: String, secret: String)? = nil, fixedISID: [UInt8]? = nil) throws {
         var isid: [UInt8] = [0x80, 0, 0, 0, 0, 0]    // random-qualifier ISID
         for i in 1..<6 { isid[i] = UInt8.random(in: 0...255) }
+        if let fixedISID { isid = fixedISID }
         if let join {
             isid = join.isid
             cmdSN = join.cmdSN
@@ -327,6 +330,10 @@ final class RawSession {
             ("DefaultTime2Retain", "0"),
             ("MaxConnections", "\(maxConnections)"),
         ]
+        if let chap {
+            try authenticate(chap, isid: isid, itt: loginITT, declared: Array(keys.prefix(3)), deadline: deadline)
+            keys.removeFirst(3)   // InitiatorName, SessionType, TargetName went in the security stage
+        }
         for step in 0..<4 {
             var req = PDU(data: textSegment(keys))
             req.bhs[0] = 0x40 | Opcode.loginRequest               // I bit: login is immediate
@@ -369,6 +376,44 @@ final class RawSession {
             keys = []   // the target wants another round: ask again to transit
         }
         throw E2EError("target never set the T bit to full feature phase; keys so far: \(negotiated)")
+    }
+
+    /// The security stage with CHAP (MD5): AuthMethod, then CHAP_A, then CHAP_N/CHAP_R with
+    /// the T bit to the operational stage. Throws on any refusal.
+    private func authenticate(_ chap: (user: String, secret: String), isid: [UInt8], itt: UInt32,
+                              declared: [(String, String)], deadline: Date) throws {
+        func exchange(_ keys: [(String, String)], transit: Bool, first: Bool) throws -> [String: String] {
+            var req = PDU(data: textSegment(keys))
+            req.bhs[0] = 0x40 | Opcode.loginRequest
+            req.bhs[1] = transit ? 0x80 | 1 : 0                     // CSG=0; with T: NSG=1
+            req.setDataSegmentLength(req.data.count)
+            for i in 0..<6 { req.bhs[8 + i] = isid[i] }
+            req.setU32(16, itt)
+            req.setU32(24, cmdSN)
+            req.setU32(28, first ? 0 : statSN &+ 1)
+            try conn.send(req.wire(headerDigest: false))
+            let rsp = try conn.readPDU(headerDigest: false, deadline: deadline)
+            guard rsp.opcode == Opcode.loginResponse else { throw E2EError("expected a Login Response, got \(rsp)") }
+            guard rsp.bhs[36] == 0 else {
+                throw E2EError("login rejected: status class 0x\(String(rsp.bhs[36], radix: 16)) detail 0x\(String(rsp.bhs[37], radix: 16)), keys \(rsp.keys)")
+            }
+            statSN = rsp.u32(24)
+            return rsp.keys
+        }
+        _ = try exchange(declared + [("AuthMethod", "CHAP")], transit: false, first: true)
+        let challenge = try exchange([("CHAP_A", "5")], transit: false, first: false)
+        guard let id = challenge["CHAP_I"].flatMap({ UInt8($0) }), let c = challenge["CHAP_C"], c.hasPrefix("0x") else {
+            throw E2EError("no CHAP challenge: \(challenge)")
+        }
+        var bytes: [UInt8] = []
+        var hex = Substring(c.dropFirst(2))
+        while hex.count >= 2 {
+            bytes.append(UInt8(hex.prefix(2), radix: 16)!)
+            hex = hex.dropFirst(2)
+        }
+        let response = CHAPResponse.md5(identifier: id, secret: Array(chap.secret.utf8), challenge: bytes)
+        _ = try exchange([("CHAP_N", chap.user), ("CHAP_R", "0x" + response.map { String(format: "%02x", $0) }.joined())],
+                         transit: true, first: false)
     }
 
     /// Sends a PDU with this session's header-digest setting (or a corrupted digest).
