@@ -37,6 +37,13 @@ extension ConfigParser {
                     continue
                 }
                 target.luns.append(LUNMapping(lun: number, device: values[1], line: entry.line))
+            case "target-reset":
+                guard let value = reader.single(entry) else { continue }
+                if let policy = TargetResetPolicy(rawValue: value.lowercased()) {
+                    target.targetReset = policy
+                } else {
+                    reader.error(entry.line, "bad target-reset '\(value)' (expected allow or refuse)")
+                }
             case "access":
                 guard let value = reader.single(entry) else { continue }
                 switch value.lowercased() {

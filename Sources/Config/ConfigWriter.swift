@@ -96,6 +96,7 @@ public enum ConfigWriter {
             if let alias = target.alias { rows.append(("alias", alias)) }
             for lun in target.luns { rows.append(("lun", "\(lun.lun) \(lun.device)")) }
             rows.append(("access", target.access.rawValue))
+            if target.targetReset != .allow { rows.append(("target-reset", target.targetReset.rawValue)) }
             for entry in target.allow { rows.append(("allow", entry.description)) }
             rows += chapRows(incoming: target.incoming, outgoing: target.outgoing)
             blocks.append(block("[target \(target.name)]", rows))

@@ -18,6 +18,12 @@ public struct LUNMapping: Sendable, Equatable {
     }
 }
 
+/// `target-reset allow|refuse` in `[target NAME]`.
+public enum TargetResetPolicy: String, Sendable {
+    case allow
+    case refuse
+}
+
 public enum TargetAccess: String, Sendable {
     case readWrite = "rw"
     case readOnly = "ro"
@@ -62,6 +68,9 @@ public struct TargetConfig: Sendable, Equatable {
     public var incoming: [CHAPUser]
     /// This target's mutual-CHAP identity; when nil, `[auth]`'s applies.
     public var outgoing: CHAPUser?
+    /// `target-reset`: whether initiators may send TARGET WARM/COLD RESET, which reset every
+    /// LU of the target and (cold) close every other session on it.
+    public var targetReset: TargetResetPolicy = .allow
     /// Line of the `[target NAME]` header.
     public var line: Int
     /// Key -> first line ("iqn", "alias", "lun", "access", "allow", "incoming", "outgoing").

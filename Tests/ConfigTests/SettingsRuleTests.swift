@@ -97,6 +97,19 @@ final class SettingsRuleTests: XCTestCase {
         }
     }
 
+    /// `[target] target-reset allow|refuse`: allow by default, written back only when refused.
+    func testTargetReset() throws {
+        let base = "[device d]\nram 1MiB\n[target t]\nlun 0 d\n"
+        XCTAssertEqual(try parseValid(base).targets[0].targetReset, .allow)
+        let refused = try parseValid(base + "target-reset Refuse\n")
+        XCTAssertEqual(refused.targets[0].targetReset, .refuse)
+        let written = ConfigWriter.render(refused)
+        XCTAssertTrue(written.split(separator: "\n").contains { $0.split(separator: " ") == ["target-reset", "refuse"] }, written)
+        XCTAssertEqual(try parseValid(written).targets[0].targetReset, .refuse)
+        XCTAssertFalse(ConfigWriter.render(try parseValid(base)).contains("target-reset"))
+        assertError(base + "target-reset never\n", line: 5, "bad target-reset 'never' (expected allow or refuse)")
+    }
+
     /// `[server] sanitize-rate`: a size per second, 0 meaning unpaced; the writer keeps it.
     func testSanitizeRate() throws {
         XCTAssertNil(try parseValid("").server.sanitizeRate, "unpaced by default")

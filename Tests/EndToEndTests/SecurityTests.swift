@@ -188,6 +188,41 @@ final class SecurityTests: EndToEndTestCase {
         for s in [victim, thief, again] { s.conn.close() }
     }
 
+    /// `target-reset refuse`: TARGET WARM and COLD RESET from an initiator get "function
+    /// authorization failed" and the other sessions on the target go on; by default they run.
+    func testTargetResetCanBeRefused() throws {
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "16MiB")
+        config.ramDevice("r2", size: "16MiB")
+        config.raw("[target guarded]\nlun 0 r1\ntarget-reset refuse")
+        config.target("open", luns: ["r2"])
+        let targe = try startTarge(config)
+        /// Sends TARGET WARM (6) or COLD (7) RESET and returns the TMF response code.
+        func reset(_ s: RawSession, function: UInt8) throws -> UInt8 {
+            var pdu = s.nopOut(itt: 0x5150 + UInt32(function))
+            pdu.bhs[0] = 0x40 | 0x02            // immediate Task Management Function Request
+            pdu.bhs[1] = 0x80 | function
+            try s.send(pdu)
+            for _ in 0..<8 {
+                let rsp = try s.readPDU()
+                if rsp.opcode == 0x22 { return rsp.bhs[2] }
+            }
+            throw E2EError("no Task Management response")
+        }
+        let bystander = try RawSession(host: targe.host, port: targe.port)
+        try bystander.login(initiator: "iqn.2026-11.org.targe.test:bystander", target: ConfigBuilder.iqn("guarded"), headerDigest: "None")
+        let resetter = try RawSession(host: targe.host, port: targe.port)
+        try resetter.login(initiator: "iqn.2026-11.org.targe.test:resetter", target: ConfigBuilder.iqn("guarded"), headerDigest: "None")
+        XCTAssertEqual(try reset(resetter, function: 7), 6, "COLD RESET: function authorization failed")
+        XCTAssertEqual(try reset(resetter, function: 6), 6, "WARM RESET: function authorization failed")
+        XCTAssertNoThrow(try bystander.ping(), "the other session goes on")
+
+        let other = try RawSession(host: targe.host, port: targe.port)
+        try other.login(initiator: "iqn.2026-11.org.targe.test:resetter", target: ConfigBuilder.iqn("open"), headerDigest: "None")
+        XCTAssertEqual(try reset(other, function: 6), 0, "where it is not refused, WARM RESET completes")
+        for s in [bystander, resetter, other] { s.conn.close() }
+    }
+
     func testMaxSessionsRefusesTheNextLogin() throws {
         var config = ConfigBuilder()
         config.maxSessions = 2

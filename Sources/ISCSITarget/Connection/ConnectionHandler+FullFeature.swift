@@ -171,6 +171,12 @@ extension ConnectionHandler {
             } else {
                 response = .lunDoesNotExist
             }
+        case .targetWarmReset where target?.allowsTargetReset == false,
+             .targetColdReset where target?.allowsTargetReset == false:
+            // `target-reset refuse`: one initiator may not reset the LUs under every other
+            // one, nor close their sessions.
+            logger.warning("TARGET \(function == .targetColdReset ? "COLD" : "WARM") RESET refused (target-reset refuse)")
+            response = .functionAuthorizationFailed
         case .targetWarmReset, .targetColdReset:
             abortAll(where: { _ in true })
             if let target {
@@ -205,7 +211,8 @@ extension ConnectionHandler {
         logger.info("task management function \(h.taskFunction) -> \(response)")
         let seq = nextStatus()
         send(TargetPDU.taskManagementResponse(itt: h.initiatorTaskTag, response: response, seq: seq))
-        if function == .targetColdReset { closeAfterFlush() }
+        // A cold reset that happened ends this connection too (RFC 7143 11.5.1); a refused one not.
+        if function == .targetColdReset && response == .functionComplete { closeAfterFlush() }
     }
 
     func abort(_ task: SCSITask) {

@@ -94,7 +94,8 @@ public enum CatalogBuilder {
                 incoming: config.incomingUsers(for: target).map(credential),
                 outgoing: config.outgoingUser(for: target).map(credential))
             targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units,
-                                          allow: target.allow, authentication: policy))
+                                          allow: target.allow, authentication: policy,
+                                          allowsTargetReset: target.targetReset == .allow))
         }
         return TargetCatalog(targets: targets)
     }

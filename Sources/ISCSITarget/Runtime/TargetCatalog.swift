@@ -14,9 +14,12 @@ public final class ExportedTarget: Sendable {
     public let allow: [TargetAllow]
     /// CHAP users for this target (its own, else [auth]'s); none = no authentication.
     public let authentication: AuthenticationPolicy
+    /// Whether initiators may reset the whole target (`target-reset`).
+    public let allowsTargetReset: Bool
 
     public init(name: String, alias: String?, units: [UInt64: LogicalUnit], allow: [TargetAllow] = [],
-                authentication: AuthenticationPolicy = .none) {
+                authentication: AuthenticationPolicy = .none, allowsTargetReset: Bool = true) {
+        self.allowsTargetReset = allowsTargetReset
         self.name = name
         self.alias = alias
         self.units = units
