@@ -55,8 +55,16 @@ public enum ConfigParser {
     /// Node base and target IQNs that the file leaves out are derived from other values, so
     /// they can only be filled in once every section has been read.
     private static func applyNameDefaults(_ config: inout TargeConfig, diagnostics: inout Diagnostics) {
-        if config.server.lines["node-base"] == nil, let hostname = config.appliance?.hostname {
-            config.server.nodeBase = ServerSettings.hostNodeBasePrefix + ":" + hostname.lowercased()
+        if config.server.lines["node-base"] == nil, let appliance = config.appliance, let hostname = appliance.hostname {
+            let derived = ServerSettings.hostNodeBasePrefix + ":" + hostname.lowercased()
+            if ISCSIName.normalize(derived) != nil {
+                config.server.nodeBase = derived
+            } else {
+                // A hostname may be longer than an iSCSI name can hold after the prefix.
+                diagnostics.error(appliance.lines["hostname"] ?? appliance.line,
+                                  "hostname '\(hostname.prefix(40))...' is too long for the node base derived from it"
+                                      + " (\(derived.utf8.count) bytes, at most \(ISCSIName.maximumLength)); set 'node-base' in [server]")
+            }
         }
         for index in config.targets.indices where config.targets[index].lines["iqn"] == nil {
             let target = config.targets[index]

@@ -49,6 +49,19 @@ final class TargetRuleTests: XCTestCase {
         XCTAssertEqual(withHost.targets[0].iqn, "iqn.2026-11.org.targe:storage7:t")
     }
 
+    /// Fuzz/Regressions/FuzzConfig/long-hostname-derived-node-base: a hostname that is valid
+    /// but makes the derived node base longer than an iSCSI name may be was accepted, and the
+    /// rendered config (which names the node base) then failed to parse. It is refused at the
+    /// hostname line; with `node-base` set the same hostname is fine.
+    func testHostnameTooLongForTheDerivedNodeBase() throws {
+        let label = String(repeating: "a", count: 60)
+        let hostname = [label, label, label, label].joined(separator: ".")   // 243 bytes
+        assertError("[appliance]\nhostname \(hostname)\n", line: 2, "is too long for the node base derived from it")
+        let explicit = try parseValid("[appliance]\nhostname \(hostname)\n[server]\nnode-base iqn.2026-11.org.example:box\n")
+        XCTAssertEqual(explicit.server.nodeBase, "iqn.2026-11.org.example:box")
+        XCTAssertNoThrow(try ConfigParser.parse(ConfigWriter.render(explicit)))
+    }
+
     func testAccessAndAlias() throws {
         assertError(minimalConfig + "access rx\n", line: 5, "bad access 'rx' (expected rw or ro)")
         let config = try parseValid(minimalConfig + "access RO\nalias Main   database  server\n")
