@@ -154,7 +154,8 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
     let serviceAction = cdb[1] & 0x1F
     switch action {
     case .dataIn(let data):
-        checkDataIn(data, cdb: cdb, serviceAction: serviceAction, lu: lu, context: context, missingLUN: missingLUN)
+        checkDataIn(data, cdb: cdb, serviceAction: serviceAction, lu: lu, context: context, missingLUN: missingLUN,
+                    softwareWriteProtect: stateBefore.softwareWriteProtect)
     case .checkCondition(let sense):
         // SPC-4 4.5.3: fixed format is response code 70h with ADDITIONAL SENSE LENGTH n-7.
         let fixed = sense.fixedFormat()
@@ -226,8 +227,10 @@ func checkAction(_ action: SCSIAction, cdb: CDB, lu: LogicalUnitInfo, stateBefor
 
 /// SPC-4 4.2.5.6: never more data than the ALLOCATION LENGTH; the length fields describe the
 /// data the device server has (whatever the allocation length cut off).
+/// `softwareWriteProtect`: the Control mode page's SWP when the command came (MODE SENSE's WP
+/// bit reports it for current values, SBC-4 6.5.1: the medium is write-protected then too).
 func checkDataIn(_ data: [UInt8], cdb: CDB, serviceAction: UInt8, lu: LogicalUnitInfo,
-                 context: CommandContext, missingLUN: Bool) {
+                 context: CommandContext, missingLUN: Bool, softwareWriteProtect: Bool) {
     let allocation: Int
     switch cdb.opcode {
     case 0x12: // INQUIRY
@@ -250,7 +253,7 @@ func checkDataIn(_ data: [UInt8], cdb: CDB, serviceAction: UInt8, lu: LogicalUni
         allocation = Int(cdb[4])
         if data.count < allocation, !data.isEmpty { fuzzCheck(Int(data[0]) + 1 == data.count, "MODE DATA LENGTH") }
         if data.count >= 3, cdb[2] >> 6 == 0 { // current values: WP is the LU's write protection
-            fuzzCheck((data[2] & 0x80 != 0) == lu.readOnly, "MODE SENSE WP bit")
+            fuzzCheck((data[2] & 0x80 != 0) == (lu.readOnly || softwareWriteProtect), "MODE SENSE WP bit")
         }
     case 0x5A: // MODE SENSE(10)
         allocation = Int(cdb.u16(at: 7))
@@ -258,7 +261,7 @@ func checkDataIn(_ data: [UInt8], cdb: CDB, serviceAction: UInt8, lu: LogicalUni
             fuzzCheck(Int(data.bigEndian(at: 0, count: 2)) + 2 == data.count, "MODE DATA LENGTH")
         }
         if data.count >= 4, cdb[2] >> 6 == 0 {
-            fuzzCheck((data[3] & 0x80 != 0) == lu.readOnly, "MODE SENSE WP bit")
+            fuzzCheck((data[3] & 0x80 != 0) == (lu.readOnly || softwareWriteProtect), "MODE SENSE WP bit")
         }
     case 0xA0: // REPORT LUNS
         allocation = Int(cdb.u32(at: 6))
