@@ -13,6 +13,21 @@ final class ExhaustionTests: EndToEndTestCase {
         return 0
     }
 
+    /// `targe serve` with one RAM LU (target "disk"), its resident memory, and a raw session
+    /// logged in to it as `iqn.2026-11.org.targe.test:<name>`.
+    private func startAttack(as name: String, lunSize: String, timeouts: [(key: String, value: String)]? = nil)
+        throws -> (TargeProcess, RawSession, Int) {
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: lunSize)
+        config.target("disk", luns: ["r1"])
+        if let timeouts { config.timeouts = timeouts }
+        let targe = try startTarge(config)
+        let before = residentBytes(targe.pid)
+        let attacker = try RawSession(host: targe.host, port: targe.port)
+        try attacker.login(initiator: "iqn.2026-11.org.targe.test:\(name)", target: ConfigBuilder.iqn("disk"), headerDigest: "None")
+        return (targe, attacker, before)
+    }
+
     /// Hundreds of 8 MiB READs from a session that never reads its socket: before, every
     /// read's buffer and Data-In were allocated and queued (1,536 of them took the target to
     /// 3.66 GB). Now reads wait while the socket does not drain (OutputBudget), so the
@@ -20,15 +35,8 @@ final class ExhaustionTests: EndToEndTestCase {
     /// the stalled connection is dropped after the NOP timeout.
     func testReadsForAPeerThatNeverReadsStayBounded() throws {
         let iscsiInq = try Tools.iscsiInq()
-        var config = ConfigBuilder()
-        config.ramDevice("r1", size: "64MiB")
-        config.target("disk", luns: ["r1"])
-        config.timeouts = [("nop-interval", "1"), ("nop-timeout", "3"), ("login-timeout", "15")]
-        let targe = try startTarge(config)
-        let before = residentBytes(targe.pid)
-
-        let attacker = try RawSession(host: targe.host, port: targe.port)
-        try attacker.login(initiator: "iqn.2026-11.org.targe.test:greedy", target: ConfigBuilder.iqn("disk"), headerDigest: "None")
+        let (targe, attacker, before) = try startAttack(as: "greedy", lunSize: "64MiB",
+                                                        timeouts: [("nop-interval", "1"), ("nop-timeout", "3"), ("login-timeout", "15")])
         let read8MiB: [UInt8] = [0x28, 0, 0, 0, 0, 0, 0, 0x40, 0x00, 0]   // READ(10) LBA 0, 16384 blocks
         for i in 0..<400 {
             try attacker.send(attacker.scsiCommand(cdb: read8MiB, read: true, write: false, expectedLength: 8 << 20,
@@ -64,14 +72,7 @@ final class ExhaustionTests: EndToEndTestCase {
     /// another initiator is served meanwhile.
     func testImmediateCommandsCannotPileUp() throws {
         let iscsiInq = try Tools.iscsiInq()
-        var config = ConfigBuilder()
-        config.ramDevice("r1", size: "16MiB")
-        config.target("disk", luns: ["r1"])
-        let targe = try startTarge(config)
-        let before = residentBytes(targe.pid)
-
-        let attacker = try RawSession(host: targe.host, port: targe.port)
-        try attacker.login(initiator: "iqn.2026-11.org.targe.test:piler", target: ConfigBuilder.iqn("disk"), headerDigest: "None")
+        let (targe, attacker, before) = try startAttack(as: "piler", lunSize: "16MiB")
         let write1K: [UInt8] = [0x2A, 0, 0, 0, 0, 0, 0, 0, 2, 0]   // WRITE(10) LBA 0, 2 blocks
         for i in 0..<5000 {
             var pdu = attacker.scsiCommand(cdb: write1K, read: false, write: true, expectedLength: 1024,
