@@ -150,6 +150,8 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         MallocTuning.apply()
+        let openFiles = FileLimit.raiseToHard()
+        logger.debug("open file limit \(openFiles)")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)
         let bound: [SocketAddress]

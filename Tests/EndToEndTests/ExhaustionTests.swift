@@ -95,4 +95,24 @@ final class ExhaustionTests: EndToEndTestCase {
         attacker.conn.close()
         assertAlive(targe, "after the immediate flood")
     }
+
+    /// The open file limit a target inherits (1,024 under most inits) is raised to the hard
+    /// limit at start, so connections do not run out of descriptors at a thousand.
+    func testOpenFileLimitIsRaisedToTheHardLimit() throws {
+        let prlimit = try Tools.require("prlimit", package: "util-linux")
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "16MiB")
+        config.target("disk", luns: ["r1"])
+        let dir = try makeScratchDir()
+        let configPath = dir.appendingPathComponent("targe.conf").path
+        try config.render(dir: dir.path).write(toFile: configPath, atomically: false, encoding: .utf8)
+        let targe = TargeProcess(binary: prlimit, arguments: ["--nofile=256:4096", try Paths.targeBinary(), "serve",
+                                                                "--config", configPath], dir: dir)
+        targes.append(targe)
+        try targe.start()
+        let limits = (try? String(contentsOfFile: "/proc/\(targe.pid)/limits", encoding: .utf8)) ?? ""
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
+        XCTAssertEqual(line.split(separator: " ").filter { Int($0) != nil }, ["4096", "4096"],
+                       "soft limit raised from 256 to the hard 4096: \(line)")
+    }
 }
