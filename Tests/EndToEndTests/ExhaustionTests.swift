@@ -115,4 +115,29 @@ final class ExhaustionTests: EndToEndTestCase {
         XCTAssertEqual(line.split(separator: " ").filter { Int($0) != nil }, ["4096", "4096"],
                        "soft limit raised from 256 to the hard 4096: \(line)")
     }
+
+    /// 500 connections that send 22 bytes of a login header and go quiet: each used to keep
+    /// the 64 KiB buffer its bytes came in (and, closed, its whole handler); now its bytes.
+    func testHalfHeadersCostTheirBytes() throws {
+        let iscsiInq = try Tools.iscsiInq()
+        var config = ConfigBuilder()
+        config.ramDevice("r1", size: "16MiB")
+        config.target("disk", luns: ["r1"])
+        let targe = try startTarge(config)
+        let before = residentBytes(targe.pid)
+        var idle: [RawConnection] = []
+        for _ in 0..<500 {
+            let c = try RawConnection(host: targe.host, port: targe.port)
+            try c.send([0x43, 0x87] + [UInt8](repeating: 0, count: 20))
+            idle.append(c)
+        }
+        usleep(1_000_000)
+        let during = residentBytes(targe.pid)
+        print("[e2e] resident memory \(before >> 20) MiB before, \(during >> 20) MiB with 500 connections holding half a header")
+        XCTAssertLessThan(during - before, 16 << 20, "about 64 KiB a connection is kept")
+        let inq = runTool(iscsiInq, [targe.lunURL(target: "disk")], timeout: 30, abortIf: targe.abortIfDead)
+        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), "a real login meanwhile: \(inq)")
+        for c in idle { c.close() }
+        assertAlive(targe, "after the half-header connections")
+    }
 }

@@ -118,4 +118,17 @@ final class PDUFramerTests: XCTestCase {
             guard case .dataSegmentTooLong? = error as? ISCSIError else { return XCTFail("\(error)") }
         }
     }
+
+    /// Half a header in a large receive buffer (a connection that then goes quiet) keeps only
+    /// a buffer of about its own size, not the 64 KiB the read came in.
+    func testAPartialHeaderDoesNotPinItsReceiveBuffer() {
+        var f = framer(headerDigest: false, dataDigest: false)
+        var read = allocator.buffer(capacity: 65_536)
+        read.writeBytes([UInt8](repeating: 0x01, count: 22))
+        f.append(read)
+        XCTAssertNil(try f.next())
+        f.endOfBatch(allocator: allocator)
+        XCTAssertEqual(f.pendingBytes, 22)
+        XCTAssertLessThanOrEqual(f.pendingStorage, 4096, "the 22 bytes moved to a buffer of their own")
+    }
 }

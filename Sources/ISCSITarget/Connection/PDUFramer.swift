@@ -64,6 +64,9 @@ struct PDUFramer {
         return pdu
     }
 
+    /// The storage the pending bytes keep alive (for tests and accounting).
+    var pendingStorage: Int { cumulation?.storageCapacity ?? 0 }
+
     /// Bytes received and not yet part of a PDU.
     var pendingBytes: Int { (cumulation?.readableBytes ?? 0) + (queued?.readableBytes ?? 0) }
 
@@ -83,10 +86,14 @@ struct PDUFramer {
         guard let buffer = cumulation else { return }
         if buffer.readableBytes == 0 {
             cumulation = nil
-        } else if handedOutData {
+        } else if handedOutData || buffer.readableBytes * 16 < buffer.storageCapacity {
+            // Also when a few bytes would keep a whole receive buffer alive: a connection that
+            // sent half a header then goes quiet costs its bytes, not 64 KiB.
             // Room for the whole PDU when its header says how long it is (bounded by the
             // data segment limit), so completing it copies each byte once.
-            let room = parser.wireLength(ofPDUIn: buffer) ?? BasicHeaderSegment.size
+            // A peer still sending data gets room for its whole PDU (completing it copies each
+            // byte once); a quiet one only what it sent, whatever length its header announces.
+            let room = handedOutData ? parser.wireLength(ofPDUIn: buffer) ?? BasicHeaderSegment.size : 0
             var fresh = allocator.buffer(capacity: max(buffer.readableBytes, room))
             fresh.writeImmutableBuffer(buffer)
             cumulation = fresh

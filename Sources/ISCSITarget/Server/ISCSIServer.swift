@@ -34,7 +34,10 @@ public final class ISCSIServer: Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
             .childChannelOption(.socketOption(.so_sndbuf), value: 1 << 20)
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 1 << 20))
+            // Each channel keeps its receive buffer for the next read, so the initial size is
+            // what an idle or half-open connection costs: 4 KiB, growing within a few reads
+            // for a busy one (up to 1 MiB).
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 4096, maximum: 1 << 20))
             .childChannelOption(.maxMessagesPerRead, value: 4)
             // Writability (OutputBudget): reads wait while more than 4 MiB sits unsent in
             // NIO's queue behind a full socket, and start again below 1 MiB.
