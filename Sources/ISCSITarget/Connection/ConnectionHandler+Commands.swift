@@ -83,20 +83,19 @@ extension ConnectionHandler {
         guard isAttached else { return }
         // A read waits while the peer does not drain its socket or enough Data-In is in the
         // making already (OutputBudget); it keeps its place in the CmdSN window meanwhile.
-        let dataIn = task.header.readFlag ? Int(task.header.expectedDataTransferLength) : 0
-        if dataIn > 0 {
-            guard output.waitingCount == 0, output.admits(dataIn, writable: context.channel.isWritable) else {
-                output.wait(task)
-                return
-            }
-            output.started(dataIn)
-            task.dataInInFlight = dataIn
+        if task.dataInLength > 0,
+           output.waitingCount > 0 || !output.admits(task.dataInLength, writable: context.channel.isWritable) {
+            output.wait(task)
+            return
         }
-        task.executing = true
         startExecution(task, command)
     }
 
+    /// Counts the command's Data-In against the budget and hands it to the LU.
     private func startExecution(_ task: SCSITask, _ command: PreparedCommand) {
+        output.started(task.dataInLength)
+        task.dataInInFlight = task.dataInLength
+        task.executing = true
         command.execute(dataOut: task.dataOut.chunks, task: task, services: self, on: context.eventLoop)
             .assumeIsolated().whenComplete { [self] result in
                 defer { releaseDataIn(task) }
@@ -124,14 +123,8 @@ extension ConnectionHandler {
     /// Starts the reads that waited, in order, as far as the budget and the socket allow.
     func runWaitingCommands() {
         guard isAttached else { return }
-        while let task = output.next(writable: context.channel.isWritable, length: {
-            $0.header.readFlag ? Int($0.header.expectedDataTransferLength) : 0
-        }) {
+        while let task = output.next(writable: context.channel.isWritable, length: \.dataInLength) {
             guard !task.aborted, let command = task.prepared else { continue }
-            let dataIn = task.header.readFlag ? Int(task.header.expectedDataTransferLength) : 0
-            output.started(dataIn)
-            task.dataInInFlight = dataIn
-            task.executing = true
             startExecution(task, command)
         }
     }

@@ -25,6 +25,8 @@ final class SCSITask: TaskHandle {
     /// Data-In bytes this command counts against the connection's `OutputBudget` while its
     /// data is being read (0 once handed to the channel, or for a command without Data-In).
     var dataInInFlight = 0
+    /// The Data-In the command may return: EDTL for a read (R bit), else nothing.
+    var dataInLength: Int { header.readFlag ? Int(header.expectedDataTransferLength) : 0 }
     /// Since when the command has waited for Data-Out without any arriving (nil while it
     /// waits for nothing): a command whose data stops coming is failed after a while.
     var waitingForDataSince: NIODeadline?
