@@ -10,9 +10,12 @@ enum FileLimit {
     static func raiseToHard() -> UInt64 {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
-        if limit.rlim_cur < limit.rlim_max {
+        // An unlimited hard limit cannot be the soft one for descriptors (the kernel caps
+        // them at fs.nr_open, 1,048,576 by default): aim for that instead.
+        let target = limit.rlim_max == rlim_t.max ? rlim_t(1 << 20) : limit.rlim_max
+        if limit.rlim_cur < target {
             var raised = limit
-            raised.rlim_cur = limit.rlim_max
+            raised.rlim_cur = target
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return UInt64(raised.rlim_cur) }
         }
         return UInt64(limit.rlim_cur)

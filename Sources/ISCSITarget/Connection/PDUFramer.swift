@@ -53,15 +53,20 @@ struct PDUFramer {
     /// consumed (its boundaries were sound); after any other error nothing past it can be
     /// trusted.
     mutating func next() throws(ISCSIError) -> PDU? {
-        if cumulation?.readableBytes ?? 0 == 0, let rest = queued {
-            cumulation = rest
-            queued = nil
-        }
+        takeQueuedWhenParsed()
         guard var buffer = cumulation else { return nil }
         defer { cumulation = buffer }
         guard let pdu = try parser.parse(&buffer) else { return nil }
         if pdu.data.readableBytes > 0 { handedOutData = true }
         return pdu
+    }
+
+    /// Once the front buffer is used up, the rest of the read becomes the front.
+    private mutating func takeQueuedWhenParsed() {
+        if cumulation?.readableBytes ?? 0 == 0, let rest = queued {
+            cumulation = rest
+            queued = nil
+        }
     }
 
     /// The storage the pending bytes keep alive (for tests and accounting).
@@ -73,15 +78,11 @@ struct PDUFramer {
     /// The read batch is over: every whole PDU was taken, what is left is the start of one.
     mutating func endOfBatch(allocator: ByteBufferAllocator) {
         defer { handedOutData = false }
+        takeQueuedWhenParsed()
         if var rest = queued {
             // Left unparsed (the connection is closing): keep the stream in one piece.
             queued = nil
-            if var buffer = cumulation, buffer.readableBytes > 0 {
-                buffer.writeBuffer(&rest)
-                cumulation = buffer
-            } else {
-                cumulation = rest
-            }
+            cumulation!.writeBuffer(&rest)
         }
         guard let buffer = cumulation else { return }
         if buffer.readableBytes == 0 {
@@ -89,8 +90,6 @@ struct PDUFramer {
         } else if handedOutData || buffer.readableBytes * 16 < buffer.storageCapacity {
             // Also when a few bytes would keep a whole receive buffer alive: a connection that
             // sent half a header then goes quiet costs its bytes, not 64 KiB.
-            // Room for the whole PDU when its header says how long it is (bounded by the
-            // data segment limit), so completing it copies each byte once.
             // A peer still sending data gets room for its whole PDU (completing it copies each
             // byte once); a quiet one only what it sent, whatever length its header announces.
             let room = handedOutData ? parser.wireLength(ofPDUIn: buffer) ?? BasicHeaderSegment.size : 0
