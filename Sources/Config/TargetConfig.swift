@@ -113,5 +113,6 @@ public struct TargetConfig: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.name == b.name && a.iqn == b.iqn && a.alias == b.alias && a.luns == b.luns && a.access == b.access
             && a.allow == b.allow && a.incoming == b.incoming && a.outgoing == b.outgoing
+            && a.targetReset == b.targetReset
     }
 }
