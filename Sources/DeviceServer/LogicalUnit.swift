@@ -69,6 +69,18 @@ public final class LogicalUnit: Sendable {
         reservationFile?.close()
     }
 
+    /// Closes the reservation file only: a reload moved the device to another LU, which
+    /// goes on using it.
+    public func closeKeepingDevice() {
+        reservationFile?.close()
+    }
+
+    /// Queues a unit attention for every I_T nexus that knows this LU (a reload changed the
+    /// target's LUN map: REPORTED LUNS DATA HAS CHANGED, 3F/0E).
+    public func establishUnitAttention(_ sense: SenseData) {
+        state.withLockedValue { $0.establishUnitAttention(sense) }
+    }
+
     /// Updates the LU state under its lock (the sanitize runner's progress and end).
     func updateState(_ body: (inout LogicalUnitState) -> Void) {
         state.withLockedValue { body(&$0) }

@@ -68,6 +68,7 @@ struct Serve: ParsableCommand {
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
@@ -137,14 +138,17 @@ struct Serve: ParsableCommand {
         // The aio engine starts no thread: its contexts are made by the event loops on first use.
         let aioEngine = AIOEngine()
         let catalog: TargetCatalog
+        let raidLogger = logger
+        let environment = CatalogBuilder.Environment(
+            fileName: fileName, opener: opener, aioEngine: aioEngine, stateDirectory: stateDirectory,
+            hooks: .init(memberFailed: { combination, member, error in
+                raidLogger.error("member failed; the combination keeps serving from the others",
+                                 metadata: ["combination": "\(combination)", "member": "\(member)", "error": "\(error)"])
+            }, notice: { raidLogger.notice("\($0)") }))
         do {
-            let raidLogger = logger
             catalog = try CatalogBuilder.buildCatalog(
                 parsed, fileName: fileName, opener: opener, aioEngine: aioEngine, stateDirectory: stateDirectory,
-                hooks: .init(memberFailed: { combination, member, error in
-                    raidLogger.error("member failed; the combination keeps serving from the others",
-                                     metadata: ["combination": "\(combination)", "member": "\(member)", "error": "\(error)"])
-                }, notice: { raidLogger.notice("\($0)") }))
+                hooks: environment.hooks)
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(1)
@@ -162,48 +166,30 @@ struct Serve: ParsableCommand {
             catalog.closeDevices()
             throw ExitCode(1)
         }
-        let portals = bound.map { address in
-            let host = address.ipAddress ?? "?"
-            return (host.contains(":") ? "[\(host)]" : host) + ":\(address.port ?? 0)"
+        let portals = bound.map(Self.portalText)
+        // The embedded default is parsed again on reload (it is the same, unless the data
+        // directory's file changed); a file is read from disk.
+        let dataDirectory = dataDir
+        let live = LiveConfiguration(running: parsed, server: server, environment: environment, group: group,
+                                     logger: logger) { [config] in
+            if let config { return try ConfigParser.load(path: config) }
+            return try ConfigParser.parse(EmbeddedDefault.text(dataDirectory: dataDirectory), fileName: "<embedded default>")
         }
-        let sources = Dictionary(parsed.devices.map { device -> (String, String) in
-            switch device.source {
-            case let .path(path): return (device.name, path)
-            case .ram: return (device.name, "")
-            }
-        }, uniquingKeysWith: { a, _ in a })
         let pid = getpid()
         let registry = server.registry
         var controlChannel: Channel?
         if let controlSocket {
             do {
-            controlChannel = try controlSocket.serve(on: group) {
-                StatusReport.capture(pid: pid, portals: portals, catalog: catalog, registry: registry, sources: sources).render()
-            }
+                controlChannel = try controlSocket.serve(on: group, status: {
+                    StatusReport.capture(pid: pid, portals: server.boundAddresses.map(Self.portalText),
+                                         catalog: registry.catalog, registry: registry,
+                                         sources: Self.deviceSources(live.config)).render()
+                }, reload: { live.reload().render() })
             } catch {
                 logger.warning("control socket \(controlPath): \(error)")
             }
         }
-        // Members that are stale (failed before, new, or after an unclean stop) catch up in
-        // the background while I/O goes on.
-        for mirror in catalog.mirrors {
-            let mirrorLogger = logger
-            let name = mirror.name
-            mirror.resyncStale(on: group.next()).whenComplete { result in
-                switch result {
-                case let .success(done) where !done.isEmpty:
-                    for r in done {
-                        mirrorLogger.notice("resync complete", metadata: [
-                            "combination": "\(name)", "member": "\(r.member)", "from": "\(r.source)",
-                            "regions": "\(r.regions)", "bytes": "\(r.bytes)"])
-                    }
-                case .success:
-                    break
-                case let .failure(error):
-                    mirrorLogger.error("resync failed: \(error)", metadata: ["combination": "\(name)"])
-                }
-            }
-        }
+        MirrorResync.start(catalog.mirrors, on: group, logger: logger)
         for target in catalog.targets {
             logger.info("target ready", metadata: ["target": "\(target.name)", "luns": "\(target.lunList)"])
         }
@@ -213,7 +199,12 @@ struct Serve: ParsableCommand {
         fflush(nil)
 
         var received: Int32 = 0
-        sigwait(&signals, &received)
+        while true {
+            sigwait(&signals, &received)
+            guard received == SIGHUP else { break }
+            logger.notice("SIGHUP: reloading \(fileName)")
+            _ = live.reload()
+        }
         logger.notice("signal \(received): logging sessions out and shutting down")
         if let controlChannel {
             try? controlChannel.close().wait()
@@ -222,7 +213,8 @@ struct Serve: ParsableCommand {
         server.shutdown()
         // Everything acknowledged must be on stable storage before we exit.
         let loop = group.next()
-        for target in catalog.targets {
+        let finalCatalog = registry.catalog
+        for target in finalCatalog.targets {
             for unit in target.units.values {
                 do {
                     try unit.device.flush(on: loop).wait()
@@ -231,9 +223,24 @@ struct Serve: ParsableCommand {
                 }
             }
         }
-        catalog.closeDevices()
+        finalCatalog.closeDevices()
         aioEngine.shutdown()
         try? group.syncShutdownGracefully()
         logger.notice("stopped")
+    }
+
+    static func portalText(_ address: SocketAddress) -> String {
+        let host = address.ipAddress ?? "?"
+        return (host.contains(":") ? "[\(host)]" : host) + ":\(address.port ?? 0)"
+    }
+
+    /// Device name -> path, for `targe status`.
+    static func deviceSources(_ config: TargeConfig) -> [String: String] {
+        Dictionary(config.devices.map { device -> (String, String) in
+            switch device.source {
+            case let .path(path): return (device.name, path)
+            case .ram: return (device.name, "")
+            }
+        }, uniquingKeysWith: { a, _ in a })
     }
 }

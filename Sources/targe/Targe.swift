@@ -9,7 +9,7 @@ struct Targe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "targe",
         abstract: "Targe: an iSCSI storage target and appliance.",
-        subcommands: [Serve.self, Check.self, Status.self, DefaultConfig.self, Menu.self, Init.self,
+        subcommands: [Serve.self, Check.self, Status.self, Reload.self, DefaultConfig.self, Menu.self, Init.self,
                       ModuleOrderCommand.self],
         defaultSubcommand: Serve.self)
 

@@ -37,6 +37,16 @@ public struct AuthenticationPolicy: Sendable, Equatable {
     public static let none = AuthenticationPolicy()
 
     public var requiresCHAP: Bool { !incoming.isEmpty }
+
+    /// Whether a session that logged in as `user` under `earlier` may go on under this policy
+    /// (a reload changed the users): no authentication required now, or the same user with
+    /// the same secret still listed. A removed user or a new secret ends the session; so does
+    /// a requirement where none was.
+    public func stillAdmits(user: String?, admittedUnder earlier: AuthenticationPolicy) -> Bool {
+        guard requiresCHAP else { return true }
+        guard let user, let now = incoming.first(where: { $0.name == user }) else { return false }
+        return earlier.incoming.first(where: { $0.name == user }) == now
+    }
 }
 
 /// The security-stage keys of one login: AuthMethod and the CHAP exchange (RFC 7143 section

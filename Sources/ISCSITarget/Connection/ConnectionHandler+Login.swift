@@ -44,7 +44,8 @@ extension ConnectionHandler {
         let isDiscovery: Bool
         if case .discovery = outcome.sessionType { isDiscovery = true } else { isDiscovery = false }
         machine.enterFullFeature(FullFeatureState(tsih: tsih, cid: outcome.connectionID,
-                                                  initiatorName: outcome.initiatorName, isDiscovery: isDiscovery),
+                                                  initiatorName: outcome.initiatorName, isDiscovery: isDiscovery,
+                                                  authenticatedUser: outcome.authenticatedUser),
                                  parameters: parameters)
         sequencer = registry.sequencer(forSession: tsih) {
             CommandSequencer(firstCmdSN: firstCmdSN, window: settings.commandWindow)

@@ -128,6 +128,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             requestLogout: { loop.execute { bound.value.requestLogout() } },
             close: { loop.execute { bound.value.closeNow(reason: "closed by the server") } },
             peer: peerText,
+            localHost: context.channel.localAddress?.ipAddress,
+            localPort: context.channel.localAddress?.port,
             abortTasks: { unit in
                 loop.submit { bound.value.abortAll(where: { task in unit.map { task.unit === $0 } ?? true }) }
             },
@@ -137,7 +139,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                     bound.value.abort(task)
                     return true
                 }
-            }))
+            },
+            adopt: { catalog in loop.submit { bound.value.adopt(catalog) } },
+            taskCount: { unit in loop.submit { bound.value.tasks.values.count { $0.unit === unit } } }))
         loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
             if machine.isLoggingIn {
                 logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")

@@ -33,34 +33,9 @@ public enum CatalogBuilder {
     public static func buildCatalog(_ config: TargeConfig, fileName: String, opener: FileOpener = DirectFileOpener(),
                                     aioEngine: AIOEngine? = nil,
                                     stateDirectory: String? = nil, hooks: Hooks = Hooks()) throws -> TargetCatalog {
-        let used = usedDeviceNames(config)
-        var opened: [String: BlockDevice] = [:]
-        var assembled: [String: BlockDevice] = [:]
-        do {
-            for device in config.devices where used.contains(device.name) {
-                do {
-                    opened[device.name] = try DeviceOpener.open(deviceSpec(device), opener: opener, aioEngine: aioEngine)
-                } catch {
-                    throw BuildError(file: fileName, line: device.line, message: "device \(device.name): \(error)")
-                }
-            }
-            let specs = config.combinations.map { c in
-                CombinationSpec(name: c.name, level: c.raid == .raid1 ? .raid1 : .raid0, members: c.members, chunk: c.chunk)
-            }
-            let options = CombinationBuilder.Options(
-                stateDirectory: stateDirectory, onMemberFailure: hooks.memberFailed, onNotice: hooks.notice, opener: opener)
-            do {
-                assembled = try CombinationBuilder.buildAll(specs, devices: opened, options: options)
-            } catch {
-                opened = [:]  // buildAll closed them
-                let line = config.combinations.first.map(\.line) ?? 0
-                throw BuildError(file: fileName, line: line, message: "\(error)")
-            }
-        } catch {
-            for device in opened.values { device.close() }
-            throw error
-        }
-
+        let environment = Environment(fileName: fileName, opener: opener, aioEngine: aioEngine,
+                                      stateDirectory: stateDirectory, hooks: hooks)
+        let assembled = try openDevices(roots: config.targets.flatMap { $0.luns.map(\.device) }, of: config, in: environment)
         var targets: [ExportedTarget] = []
         for target in config.targets {
             var units: [UInt64: LogicalUnit] = [:]
@@ -69,41 +44,106 @@ public enum CatalogBuilder {
                     for device in assembled.values { device.close() }
                     throw BuildError(file: fileName, line: mapping.line, message: "lun \(mapping.lun): no device '\(mapping.device)'")
                 }
-                let identity = LogicalUnitInfo.stableIdentity(targetIQN: target.iqn, deviceName: mapping.device)
-                let blockSize = blockSize(of: mapping.device, in: config)
-                var info = LogicalUnitInfo(lun: UInt64(mapping.lun), blockSize: blockSize,
-                                           blockCount: backing.size / UInt64(blockSize),
-                                           readOnly: target.access == .readOnly,
-                                           writeCache: backing.hasVolatileCache,
-                                           serial: identity.serial, naaIdentifier: identity.naa,
-                                           targetName: target.iqn)
-                info.thinProvisioned = (backing as? Deallocating)?.canDeallocate ?? false
-                var reservations: ReservationStateFile?
-                if let stateDirectory {
-                    let path = ReservationStateFile.path(directory: stateDirectory, target: target.name, lun: UInt64(mapping.lun))
-                    do {
-                        reservations = try ReservationStateFile(path: path, owner: identity.serial, opener: opener)
-                    } catch {
-                        hooks.notice("persistent reservations of \(target.iqn) lun \(mapping.lun) will not survive a restart: \(error)")
-                    }
-                }
-                units[UInt64(mapping.lun)] = LogicalUnit(info: info, device: backing, reservationFile: reservations,
-                                                         sanitizeRate: config.server.sanitizeRate, notice: hooks.notice)
+                units[UInt64(mapping.lun)] = makeUnit(mapping, of: target, backing: backing, config: config, in: environment)
             }
-            let policy = AuthenticationPolicy(
-                incoming: config.incomingUsers(for: target).map(credential),
-                outgoing: config.outgoingUser(for: target).map(credential))
-            targets.append(ExportedTarget(name: target.iqn, alias: target.alias, units: units,
-                                          allow: target.allow, authentication: policy,
-                                          allowsTargetReset: target.targetReset == .allow))
+            targets.append(makeTarget(target, units: units, config: config))
         }
         return TargetCatalog(targets: targets)
     }
 
-    /// Devices reachable from a target, through any nesting of combinations.
-    static func usedDeviceNames(_ config: TargeConfig) -> Set<String> {
+    /// How devices and LUs are made: the same at the start and for a reload's new ones.
+    public struct Environment: Sendable {
+        public var fileName: String
+        public var opener: FileOpener
+        public var aioEngine: AIOEngine?
+        public var stateDirectory: String?
+        public var hooks: Hooks
+
+        public init(fileName: String, opener: FileOpener = DirectFileOpener(), aioEngine: AIOEngine? = nil,
+                    stateDirectory: String? = nil, hooks: Hooks = Hooks()) {
+            self.fileName = fileName
+            self.opener = opener
+            self.aioEngine = aioEngine
+            self.stateDirectory = stateDirectory
+            self.hooks = hooks
+        }
+    }
+
+    /// Opens the devices and combinations named in `roots` and everything under them
+    /// (members first). Returns each of them by name, the members included; a combination
+    /// owns its members, so closing the roots closes everything. On error nothing stays open.
+    public static func openDevices(roots: [String], of config: TargeConfig, in environment: Environment) throws -> [String: BlockDevice] {
+        let used = reachableDeviceNames(from: roots, in: config)
+        var opened: [String: BlockDevice] = [:]
+        do {
+            for device in config.devices where used.contains(device.name) {
+                do {
+                    opened[device.name] = try DeviceOpener.open(deviceSpec(device), opener: environment.opener,
+                                                                aioEngine: environment.aioEngine)
+                } catch {
+                    throw BuildError(file: environment.fileName, line: device.line, message: "device \(device.name): \(error)")
+                }
+            }
+            let combinations = config.combinations.filter { used.contains($0.name) }
+            let specs = combinations.map { c in
+                CombinationSpec(name: c.name, level: c.raid == .raid1 ? .raid1 : .raid0, members: c.members, chunk: c.chunk)
+            }
+            let options = CombinationBuilder.Options(
+                stateDirectory: environment.stateDirectory, onMemberFailure: environment.hooks.memberFailed,
+                onNotice: environment.hooks.notice, opener: environment.opener)
+            do {
+                return try CombinationBuilder.buildAll(specs, devices: opened, options: options)
+            } catch {
+                opened = [:]  // buildAll closed them
+                let line = combinations.first.map(\.line) ?? 0
+                throw BuildError(file: environment.fileName, line: line, message: "\(error)")
+            }
+        } catch {
+            for device in opened.values { device.close() }
+            throw error
+        }
+    }
+
+    /// The LU that exports `backing` as `mapping` of `target`: its stable identity (from the
+    /// target's IQN and the device's name), geometry, and persistent reservation file.
+    public static func makeUnit(_ mapping: LUNMapping, of target: TargetConfig, backing: BlockDevice, config: TargeConfig,
+                                in environment: Environment) -> LogicalUnit {
+        let identity = LogicalUnitInfo.stableIdentity(targetIQN: target.iqn, deviceName: mapping.device)
+        let blockSize = blockSize(of: mapping.device, in: config)
+        var info = LogicalUnitInfo(lun: UInt64(mapping.lun), blockSize: blockSize,
+                                   blockCount: backing.size / UInt64(blockSize),
+                                   readOnly: target.access == .readOnly,
+                                   writeCache: backing.hasVolatileCache,
+                                   serial: identity.serial, naaIdentifier: identity.naa,
+                                   targetName: target.iqn)
+        info.thinProvisioned = (backing as? Deallocating)?.canDeallocate ?? false
+        var reservations: ReservationStateFile?
+        if let stateDirectory = environment.stateDirectory {
+            let path = ReservationStateFile.path(directory: stateDirectory, target: target.name, lun: UInt64(mapping.lun))
+            do {
+                reservations = try ReservationStateFile(path: path, owner: identity.serial, opener: environment.opener)
+            } catch {
+                environment.hooks.notice("persistent reservations of \(target.iqn) lun \(mapping.lun) will not survive a restart: \(error)")
+            }
+        }
+        return LogicalUnit(info: info, device: backing, reservationFile: reservations,
+                           sanitizeRate: config.server.sanitizeRate, notice: environment.hooks.notice)
+    }
+
+    /// A target as it runs, over LUs made (or kept) by the caller.
+    public static func makeTarget(_ target: TargetConfig, units: [UInt64: LogicalUnit], config: TargeConfig) -> ExportedTarget {
+        let policy = AuthenticationPolicy(
+            incoming: config.incomingUsers(for: target).map(credential),
+            outgoing: config.outgoingUser(for: target).map(credential))
+        return ExportedTarget(name: target.iqn, alias: target.alias, units: units,
+                              allow: target.allow, authentication: policy,
+                              allowsTargetReset: target.targetReset == .allow)
+    }
+
+    /// Devices and combinations reachable from `roots`, through any nesting of combinations.
+    static func reachableDeviceNames(from roots: [String], in config: TargeConfig) -> Set<String> {
         var used = Set<String>()
-        var pending = config.targets.flatMap { $0.luns.map(\.device) }
+        var pending = roots
         while let name = pending.popLast() {
             guard used.insert(name).inserted else { continue }
             if let combination = config.combination(named: name) { pending += combination.members }

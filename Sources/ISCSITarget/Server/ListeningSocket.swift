@@ -42,14 +42,19 @@ public struct ListeningSocket: Sendable {
         let bound = address.withSockAddr { sa, len in bind(fd, sa, socklen_t(len)) }
         guard bound == 0 else {
             let e = errno
-            close(fd)
+            Glibc.close(fd)
             throw .call("bind", host, port, errno: e)
         }
         guard listen(fd, backlog) == 0 else {
             let e = errno
-            close(fd)
+            Glibc.close(fd)
             throw .call("listen", host, port, errno: e)
         }
         return ListeningSocket(descriptor: fd, host: host, port: port)
+    }
+
+    /// Closes a socket that was never handed to the server (a reload that did not commit).
+    public func close() {
+        _ = Glibc.close(descriptor)
     }
 }

@@ -17,12 +17,22 @@ public final class SessionRegistry: Sendable {
         public let close: @Sendable () -> Void
         /// The initiator's address and port as text, for status output.
         public var peer: String = "?"
+        /// The local address and port the connection came in on (a portal a reload removes
+        /// logs its connections out).
+        public var localHost: String? = nil
+        public var localPort: Int? = nil
         /// Aborts the connection's tasks on one LU (nil: every LU) without a response, on its
         /// event loop (PREEMPT AND ABORT, resets from another session).
         public var abortTasks: (@Sendable (LogicalUnit?) -> EventLoopFuture<Void>)? = nil
         /// Aborts the connection's task with this ITT on this LUN field, if it has it (ABORT
         /// TASK from another connection of the session); true when it had it.
         public var abortTask: (@Sendable (UInt32, UInt64) -> EventLoopFuture<Bool>)? = nil
+        /// A reload replaced the catalog: the connection takes its target's new version, or
+        /// asks its initiator to log out when the target is gone or no longer admits it.
+        public var adopt: (@Sendable (TargetCatalog) -> EventLoopFuture<CatalogAdoption>)? = nil
+        /// How many of the connection's commands are addressed to this LU (a removed LU is
+        /// closed once none are).
+        public var taskCount: (@Sendable (LogicalUnit) -> EventLoopFuture<Int>)? = nil
     }
 
     /// One logged-in session as `targe status` shows it.
@@ -67,15 +77,33 @@ public final class SessionRegistry: Sendable {
         var connections: [UInt64: ConnectionHandle] = [:]
     }
 
+    /// What a reload may replace: read by logins and SendTargets, never per command.
+    struct Policy {
+        var catalog: TargetCatalog
+        var maxSessions: Int
+        var discoveryAuthentication: AuthenticationPolicy
+    }
+
     private let state = NIOLockedValueBox(State())
-    public let catalog: TargetCatalog
-    public let maxSessions: Int
-    public let discoveryAuthentication: AuthenticationPolicy
+    private let policy: NIOLockedValueBox<Policy>
 
     public init(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy = .none) {
-        self.catalog = catalog
-        self.maxSessions = maxSessions
-        self.discoveryAuthentication = discoveryAuthentication
+        self.policy = NIOLockedValueBox(Policy(catalog: catalog, maxSessions: maxSessions,
+                                               discoveryAuthentication: discoveryAuthentication))
+    }
+
+    /// The targets new logins and SendTargets see (a running session keeps its own
+    /// `ExportedTarget` until it adopts a reload's).
+    public var catalog: TargetCatalog { policy.withLockedValue { $0.catalog } }
+    public var maxSessions: Int { policy.withLockedValue { $0.maxSessions } }
+    public var discoveryAuthentication: AuthenticationPolicy { policy.withLockedValue { $0.discoveryAuthentication } }
+
+    /// A reload: new logins see `catalog` and the limits from now on. Running connections are
+    /// told by the caller (`ConnectionHandle.adopt`).
+    public func replace(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy) {
+        policy.withLockedValue {
+            $0 = Policy(catalog: catalog, maxSessions: maxSessions, discoveryAuthentication: discoveryAuthentication)
+        }
     }
 
     public func makeConnectionID() -> UInt64 {
@@ -192,6 +220,7 @@ public final class SessionRegistry: Sendable {
             NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
         }
         var reinstated: [ConnectionHandle] = []
+        let maxSessions = self.maxSessions
         let result: Result<UInt16, LoginStatus> = state.withLockedValue { s in
             if outcome.requestedTSIH != 0 {
                 // A connection joining a session (MC/S, RFC 7143 section 6.3.5): the same

@@ -71,12 +71,14 @@ public struct ControlSocket: Sendable {
     }
 
     /// Serves commands on `group` until the returned channel closes. `status` produces the
-    /// report's lines; it runs on an event loop, so it must not block.
-    public func serve(on group: EventLoopGroup, status: @escaping @Sendable () -> [String]) throws -> Channel {
+    /// report's lines; it runs on an event loop, so it must not block. `reload` applies the
+    /// config file again and may block: it runs on NIO's thread pool.
+    public func serve(on group: EventLoopGroup, status: @escaping @Sendable () -> [String],
+                      reload: @escaping @Sendable () -> [String] = { ["error: this target cannot reload"] }) throws -> Channel {
         try ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ControlCommandHandler(status: status))
+                    try channel.pipeline.syncOperations.addHandler(ControlCommandHandler(status: status, reload: reload))
                 }
             }
             .withBoundSocket(descriptor).wait()
@@ -90,9 +92,11 @@ final class ControlCommandHandler: ChannelInboundHandler {
 
     private var pending: ByteBuffer?
     private let status: @Sendable () -> [String]
+    private let reload: @Sendable () -> [String]
 
-    init(status: @escaping @Sendable () -> [String]) {
+    init(status: @escaping @Sendable () -> [String], reload: @escaping @Sendable () -> [String]) {
         self.status = status
+        self.reload = reload
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -107,7 +111,18 @@ final class ControlCommandHandler: ChannelInboundHandler {
             .trimmingCharacters(inSet: [" ", "\r", "\t"])
         switch line {
         case "status": answer(context: context, status())
-        default: answer(context: context, ["error: unknown command '\(line.prefix(40))'; try: status"])
+        case "reload":
+            pending = nil
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            NIOThreadPool.singleton.runIfActive(eventLoop: loop, reload).whenComplete { result in
+                let (handler, context) = bound.value
+                switch result {
+                case let .success(lines): handler.answer(context: context, lines)
+                case let .failure(error): handler.answer(context: context, ["error: \(error)"])
+                }
+            }
+        default: answer(context: context, ["error: unknown command '\(line.prefix(40))'; try: status, reload"])
         }
     }
 
@@ -161,11 +176,12 @@ public enum ControlClient {
         return fd
     }
 
-    /// Sends `command` and returns the answer's lines. Blocking, with a 5 s timeout.
-    public static func request(_ command: String, path: String) throws(Failure) -> [String] {
+    /// Sends `command` and returns the answer's lines. Blocking, with a timeout (a reload
+    /// waits for removed LUs' commands, so it may take longer than a status).
+    public static func request(_ command: String, path: String, timeoutSeconds: Int = 5) throws(Failure) -> [String] {
         let fd = try connect(path: path)
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let line = Array((command + "\n").utf8)
         guard line.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == line.count else {

@@ -9,13 +9,18 @@ struct FullFeatureState {
     var cid: UInt16
     var initiatorName: String
     var isDiscovery: Bool
+    /// The CHAP user the leading login authenticated as (nil: none was required); a reload
+    /// that drops the user or changes its secret logs the session out.
+    var authenticatedUser: String?
     /// The rest of a text answer longer than the initiator's MaxRecvDataSegmentLength, and
     /// the TTT it asks for it with (RFC 7143 section 11.10: the C bit).
     var textContinuation: (ttt: UInt32, remaining: [UInt8])?
     private var nextTransferTag: UInt32
 
-    init(tsih: UInt16, cid: UInt16, initiatorName: String, isDiscovery: Bool, firstTransferTag: UInt32 = 1) {
+    init(tsih: UInt16, cid: UInt16, initiatorName: String, isDiscovery: Bool, authenticatedUser: String? = nil,
+         firstTransferTag: UInt32 = 1) {
         self.nextTransferTag = firstTransferTag
+        self.authenticatedUser = authenticatedUser
         self.tsih = tsih
         self.cid = cid
         self.initiatorName = initiatorName

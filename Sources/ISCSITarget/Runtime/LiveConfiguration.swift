@@ -1,0 +1,175 @@
+import Config
+import DeviceServer
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SCSI
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running configuration and how a new one is applied to it without a restart (`targe
+/// reload`, SIGHUP). Only the difference is applied (`ConfigDifference`): an LU whose target,
+/// LUN and device stay keeps its object, so its reservations, unit attentions, mode pages and
+/// running commands are untouched; sessions of targets that stay and still admit their
+/// initiator keep running. A reload is all or nothing up to its commit: an invalid file, a
+/// device that does not open or a portal that does not bind changes nothing.
+public final class LiveConfiguration: Sendable {
+    private let server: ISCSIServer
+    private let environment: CatalogBuilder.Environment
+    private let group: EventLoopGroup
+    private let logger: Logger
+    /// Reads and parses the config file again (the caller knows where it is).
+    private let load: @Sendable () throws -> TargeConfig
+    /// What runs now (read by `targe status` on an event loop: never held for long).
+    private let running: NIOLockedValueBox<TargeConfig>
+    /// Held for a whole reload, so that two reloads (a signal and the control socket) queue.
+    private let reloading = NIOLock()
+    /// How long a removed LU's commands may take before its device is closed anyway.
+    let drainLimit: TimeAmount
+
+    public init(running config: TargeConfig, server: ISCSIServer, environment: CatalogBuilder.Environment,
+                group: EventLoopGroup, logger: Logger, drainLimit: TimeAmount = .seconds(30),
+                load: @escaping @Sendable () throws -> TargeConfig) {
+        self.running = NIOLockedValueBox(config)
+        self.server = server
+        self.environment = environment
+        self.group = group
+        self.logger = logger
+        self.drainLimit = drainLimit
+        self.load = load
+    }
+
+    /// The configuration that runs now.
+    public var config: TargeConfig { running.withLockedValue { $0 } }
+
+    /// Reads the file again and applies what changed. Blocking (it opens devices and waits
+    /// for event loops): never call it on an event loop.
+    public func reload() -> ReloadReport {
+        let report = reloading.withLock { reloadLocked() }
+        for line in report.render() {
+            report.outcome == .refused ? logger.error("\(line)") : logger.notice("\(line)")
+        }
+        return report
+    }
+
+    private func reloadLocked() -> ReloadReport {
+        let current = config
+        let new: TargeConfig
+        do {
+            new = try load()
+        } catch let errors as ConfigErrors {
+            return .refused(errors.errors.map(\.description))
+        } catch {
+            return .refused(["\(error)"])
+        }
+        let unsupported = FeatureGate.unsupported(in: new, file: environment.fileName)
+        guard unsupported.isEmpty else { return .refused(unsupported.map(\.description)) }
+        let difference = ConfigDifference(from: current, to: new)
+        guard !difference.isEmpty else { return ReloadReport(outcome: .unchanged) }
+
+        let catalog = server.registry.catalog
+        let plan = ReloadPlan(difference: difference, running: current, new: new, catalog: catalog,
+                              fileName: environment.fileName)
+        let refusals = plan.refusals()
+        guard refusals.isEmpty else { return .refused(refusals) }
+
+        // Everything that can fail happens before anything changes: portals are bound and
+        // devices opened, and undone on failure.
+        var sockets: [(socket: ListeningSocket, portal: ListeningPortal)] = []
+        for entry in difference.portalsAdded {
+            do {
+                let socket = try ListeningSocket.open(host: entry.portal.host, port: entry.portal.port)
+                sockets.append((socket, ListeningPortal(host: entry.portal.host, port: entry.portal.port,
+                                                        advertised: entry.advertised.map(\.description))))
+            } catch {
+                for (socket, _) in sockets { socket.close() }
+                let line = new.server.portalLines[entry.portal] ?? new.server.lines["listen"] ?? 0
+                return .refused(["\(environment.fileName):\(line): \(error)"])
+            }
+        }
+        let opened: [String: BlockDevice]
+        do {
+            opened = try CatalogBuilder.openDevices(roots: plan.devicesToOpen, of: new, in: environment)
+        } catch {
+            for (socket, _) in sockets { socket.close() }
+            return .refused(["\(error)"])
+        }
+        let newCatalog = plan.buildCatalog(opened: opened) { mapping, target, backing in
+            CatalogBuilder.makeUnit(mapping, of: target, backing: backing, config: new, in: environment)
+        }
+
+        // Commit: new logins see the new catalog, then every running connection adopts it.
+        server.replace(settings: CatalogBuilder.serverSettings(new), catalog: newCatalog)
+        let adoptions = tellConnections(newCatalog)
+        for unit in plan.unitsToNotify(in: newCatalog) {
+            unit.establishUnitAttention(.reportedLUNsDataChanged)
+        }
+        var report = ReloadReport(outcome: .applied)
+        report.applied = plan.describe(loggedOut: adoptions)
+        for portal in difference.portalsRemoved {
+            let asked = server.stopListening(host: portal.host, port: portal.port)
+            report.applied.append("stopped listening on \(portal)" + (asked > 0 ? " (\(asked) connection\(asked == 1 ? "" : "s") asked to log out)" : ""))
+        }
+        if !sockets.isEmpty {
+            do {
+                for address in try server.listen(adopting: sockets) {
+                    report.applied.append("listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
+                }
+            } catch {
+                report.errors.append("a new portal failed after binding: \(error)")
+            }
+        }
+        for portal in difference.advertisedChanged {
+            report.applied.append("\(portal) advertises \(new.server.advertised[portal]?.map(\.description).joined(separator: " ") ?? "its own address") in SendTargets")
+        }
+        for section in difference.settingsChanged {
+            report.applied.append("\(section) changed: new sessions use it, running ones keep what they negotiated")
+        }
+        report.needsRestart = difference.needsRestart.map { "\($0) changed; it applies when the service restarts" }
+
+        // What a restart would change is not taken over, so the next reload still names it.
+        var kept = new
+        kept.server.user = current.server.user
+        kept.appliance = current.appliance
+        running.withLockedValue { $0 = kept }
+
+        let oldMirrors = Set(catalog.mirrors.map(ObjectIdentifier.init))
+        MirrorResync.start(newCatalog.mirrors.filter { !oldMirrors.contains(ObjectIdentifier($0)) }, on: group, logger: logger)
+        retire(plan.retiredUnits(in: newCatalog))
+        return report
+    }
+
+    /// Every connection takes the new catalog on its own event loop; returns the count that
+    /// were asked to log out, by target IQN.
+    private func tellConnections(_ catalog: TargetCatalog) -> [String: Int] {
+        let handles = server.registry.connectionHandles
+        var loggedOut: [String: Int] = [:]
+        let sessions = server.registry.sessions
+        for handle in handles {
+            guard let adopt = handle.adopt else { continue }
+            let outcome = (try? adopt(catalog).wait()) ?? .unaffected
+            guard outcome == .loggedOut else { continue }
+            let target = sessions.first { $0.peer.split(separator: " ").contains(Substring(handle.peer)) }?.targetName ?? "?"
+            loggedOut[target.lowercased(), default: 0] += 1
+        }
+        return loggedOut
+    }
+
+    /// LUs no longer in the catalog: each is closed once no connection has a command for it
+    /// (or after `drainLimit`). A device that moved to another LU stays open.
+    private func retire(_ units: [(unit: LogicalUnit, keepDevice: Bool)]) {
+        guard !units.isEmpty else { return }
+        let deadline = NIODeadline.now() + drainLimit
+        for (unit, keepDevice) in units {
+            while NIODeadline.now() < deadline {
+                let busy = server.registry.connectionHandles.compactMap { $0.taskCount?(unit) }
+                    .reduce(0) { $0 + ((try? $1.wait()) ?? 0) }
+                if busy == 0 { break }
+                usleep(10_000)
+            }
+            if keepDevice { unit.closeKeepingDevice() } else { unit.close() }
+        }
+    }
+}
