@@ -13,9 +13,20 @@ import Storage
 /// (`TransferPlan`); `PreparedCommand.execute` takes that data and returns the status,
 /// Data-In, sense and residual (`SCSICompletion`). The transport never touches the device.
 public final class LogicalUnit: Sendable {
-    public let info: LogicalUnitInfo
     public let device: BlockDevice
-    private let state: NIOLockedValueBox<LogicalUnitState>
+    /// The LU's description and its SCSI state, under one lock: a reload may grow the
+    /// capacity, and every command is decoded against the capacity of its moment.
+    private let state: NIOLockedValueBox<Guarded>
+    /// Never changes: the block size is part of what initiators formatted.
+    public let blockSize: Int
+
+    struct Guarded {
+        var info: LogicalUnitInfo
+        var scsi: LogicalUnitState
+    }
+
+    /// The LU's description as it is now.
+    public var info: LogicalUnitInfo { state.withLockedValue { $0.info } }
     /// Where persistent reservations are kept across restarts (nil: not kept).
     let reservationFile: ReservationStateFile?
     /// Byte ranges being written: COMPARE AND WRITE holds its range exclusively from its read
@@ -34,7 +45,7 @@ public final class LogicalUnit: Sendable {
         logger[metadataKey: "target"] = "\(info.targetName)"
         logger[metadataKey: "lun"] = "\(info.lun)"
         self.logger = logger
-        self.info = info
+        self.blockSize = info.blockSize
         self.device = device
         self.reservationFile = reservationFile
         self.sanitizeRate = sanitizeRate
@@ -52,13 +63,13 @@ public final class LogicalUnit: Sendable {
                 }
             }
         }
-        self.state = NIOLockedValueBox(initial)
+        self.state = NIOLockedValueBox(Guarded(info: info, scsi: initial))
     }
 
     /// The first step of every command addressed to this LU: decode the CDB under the LU
     /// state lock, in CmdSN order, and say what Data-Out the command takes.
     public func prepare(_ cdb: CDB, context: CommandContext) -> PreparedCommand {
-        let action = state.withLockedValue { SCSICommandDecoder.decode(cdb, lu: info, state: &$0, context: context) }
+        let action = state.withLockedValue { SCSICommandDecoder.decode(cdb, lu: $0.info, state: &$0.scsi, context: context) }
         return PreparedCommand(unit: self, cdb: cdb, context: context, action: action)
     }
 
@@ -75,15 +86,26 @@ public final class LogicalUnit: Sendable {
         reservationFile?.close()
     }
 
+    /// A reload grew the device under this LU: the capacity is `blockCount` blocks from the
+    /// next command on, and every I_T nexus gets CAPACITY DATA HAS CHANGED (2A/09). Never
+    /// smaller (the caller refuses a shrink).
+    public func grow(toBlocks blockCount: UInt64) {
+        state.withLockedValue {
+            guard blockCount > $0.info.blockCount else { return }
+            $0.info.blockCount = blockCount
+            $0.scsi.capacityChanged()
+        }
+    }
+
     /// Queues a unit attention for every I_T nexus that knows this LU (a reload changed the
     /// target's LUN map: REPORTED LUNS DATA HAS CHANGED, 3F/0E).
     public func establishUnitAttention(_ sense: SenseData) {
-        state.withLockedValue { $0.establishUnitAttention(sense) }
+        state.withLockedValue { $0.scsi.establishUnitAttention(sense) }
     }
 
     /// Updates the LU state under its lock (the sanitize runner's progress and end).
     func updateState(_ body: (inout LogicalUnitState) -> Void) {
-        state.withLockedValue { body(&$0) }
+        state.withLockedValue { body(&$0.scsi) }
     }
 
     /// The second phase of MODE SELECT and PERSISTENT RESERVE OUT: the parameter list has
@@ -93,18 +115,21 @@ public final class LogicalUnit: Sendable {
                   on loop: EventLoop) -> EventLoopFuture<SCSIAction> {
         // A change to the persistent reservations is queued for the file inside the lock, so
         // saves reach it in the order of the changes; the status waits for the save.
-        let (action, save): (SCSIAction, EventLoopFuture<Void>?) = state.withLockedValue { s in
-            let action = SCSICommandDecoder.complete(cdb, parameters: parameters, lu: info, state: &s, context: context)
+        let (action, save): (SCSIAction, EventLoopFuture<Void>?) = state.withLockedValue { guarded in
+            let action = SCSICommandDecoder.complete(cdb, parameters: parameters, lu: guarded.info, state: &guarded.scsi,
+                                                     context: context)
             // Only PERSISTENT RESERVE OUT saves (a change left unsaved by a failed save waits for
             // the next one): no other command's outcome may hang on the file.
-            guard cdb.opcode == 0x5F, s.persistentReservationsDirty, let file = reservationFile else { return (action, nil) }
-            s.persistentReservationsDirty = false
-            return (action, file.save(s.persistentReservationsSnapshot(), on: loop))
+            guard cdb.opcode == 0x5F, guarded.scsi.persistentReservationsDirty, let file = reservationFile else {
+                return (action, nil)
+            }
+            guarded.scsi.persistentReservationsDirty = false
+            return (action, file.save(guarded.scsi.persistentReservationsSnapshot(), on: loop))
         }
         guard let save else { return loop.makeSucceededFuture(action) }
         return save.map { action }.flatMapErrorThrowing { [state] error in
             // The change stands in memory; the next PERSISTENT RESERVE OUT saves again.
-            state.withLockedValue { $0.persistentReservationsDirty = true }
+            state.withLockedValue { $0.scsi.persistentReservationsDirty = true }
             throw error
         }
     }
@@ -112,27 +137,27 @@ public final class LogicalUnit: Sendable {
     /// The I_T nexus is gone (logout, dropped connection, reinstatement): its reservation,
     /// unit attentions and PREVENT state go (persistent registrations stay).
     public func nexusLost(_ nexus: NexusIdentity) {
-        state.withLockedValue { $0.nexusLost(nexus) }
+        state.withLockedValue { $0.scsi.nexusLost(nexus) }
     }
 
     public func logicalUnitReset(by issuer: NexusIdentity?) {
-        state.withLockedValue { $0.logicalUnitReset(by: issuer) }
+        state.withLockedValue { $0.scsi.logicalUnitReset(by: issuer) }
     }
 
     /// CLEAR TASK SET from `issuer`: the other nexuses learn their commands were cleared.
     public func clearTaskSet(by issuer: NexusIdentity?) {
-        state.withLockedValue { $0.establishUnitAttention(.commandsClearedByAnotherInitiator, except: issuer) }
+        state.withLockedValue { $0.scsi.establishUnitAttention(.commandsClearedByAnotherInitiator, except: issuer) }
     }
 
     public func targetReset(by issuer: NexusIdentity?) {
-        state.withLockedValue { $0.targetReset(by: issuer) }
+        state.withLockedValue { $0.scsi.targetReset(by: issuer) }
     }
 
     /// The end of an EXTENDED COPY this LU managed: its status for RECEIVE COPY RESULTS.
     func finishCopy(_ request: ExtendedCopyRequest, for nexus: NexusIdentity, segmentsProcessed: Int,
                            bytesCopied: UInt64, failed: Bool) {
         state.withLockedValue {
-            $0.finishCopy(request, for: nexus, segmentsProcessed: segmentsProcessed, bytesCopied: bytesCopied,
+            $0.scsi.finishCopy(request, for: nexus, segmentsProcessed: segmentsProcessed, bytesCopied: bytesCopied,
                           failed: failed)
         }
     }
@@ -140,12 +165,13 @@ public final class LogicalUnit: Sendable {
     /// Why `nexus` may not use this LU as an EXTENDED COPY source (destination when
     /// `writing`); nil when it may.
     func copyRefusal(for nexus: NexusIdentity, writing: Bool) -> SenseData? {
-        if writing && info.readOnly { return SenseData(key: .copyAborted, asc: 0x27, ascq: 0x00) }
-        return state.withLockedValue { $0.copyRefusal(for: nexus, writing: writing) }
+        return state.withLockedValue {
+            if writing && $0.info.readOnly { return SenseData(key: .copyAborted, asc: 0x27, ascq: 0x00) }
+            return $0.scsi.copyRefusal(for: nexus, writing: writing)
+        }
     }
 
     /// Whether CHECK CONDITION carries descriptor-format sense (control mode page D_SENSE).
-    var descriptorSense: Bool { state.withLockedValue { $0.descriptorSense } }
+    var descriptorSense: Bool { state.withLockedValue { $0.scsi.descriptorSense } }
 
-    public var blockSize: Int { info.blockSize }
 }

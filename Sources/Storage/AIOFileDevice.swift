@@ -33,9 +33,11 @@ import NIOCore
 /// io_submit can block inside the kernel when the file system must allocate blocks (writes
 /// into holes of a sparse file, extending writes); preallocated files and block devices
 /// keep it short.
-public final class AIOFileDevice: BlockDevice, @unchecked Sendable {
+public final class AIOFileDevice: GrowableDevice, @unchecked Sendable {
     public let name: String
-    public let size: UInt64
+    /// The exported size; a reload may grow it.
+    public var size: UInt64 { extent.size }
+    private let extent: GrowableExtent
     public let hasVolatileCache: Bool
     /// O_DIRECT granularity of file offsets, lengths and memory addresses.
     public let alignment: Int
@@ -66,7 +68,7 @@ public final class AIOFileDevice: BlockDevice, @unchecked Sendable {
         self.name = name
         self.fd = fd
         self.base = base
-        self.size = size
+        self.extent = GrowableExtent(fd: fd, base: base, size: size, name: name)
         self.alignment = alignment
         self.hasVolatileCache = hasVolatileCache
         self.engine = engine
@@ -108,8 +110,15 @@ public final class AIOFileDevice: BlockDevice, @unchecked Sendable {
         if closeNow { Glibc.close(fd) }
     }
 
+    public func availableBytes() throws(StorageError) -> UInt64 { try extent.availableBytes() }
+
+    public func grow(to size: UInt64, extendFile: Bool) throws(StorageError) {
+        try extent.grow(to: size, extendFile: extendFile)
+    }
+
     private func check(_ offset: UInt64, _ length: Int) -> StorageError? {
         if usage.withLockedValue({ $0.closed }) { return .closed(device: name) }
+        let size = self.size
         if length < 0 || offset > size || UInt64(length) > size - offset {
             return .outOfRange(device: name, offset: offset, length: length, size: size)
         }

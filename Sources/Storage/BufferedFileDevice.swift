@@ -10,9 +10,11 @@ import NIOCore
 /// at once with no thread hop and no blocking. Only when the kernel would have to wait for
 /// the disk (EAGAIN or a partial transfer) does the rest go to a thread pool. FUA writes use
 /// RWF_DSYNC and flushes use fdatasync, both on the pool.
-public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
+public final class BufferedFileDevice: GrowableDevice, @unchecked Sendable {
     public let name: String
-    public let size: UInt64
+    /// The exported size; a reload may grow it.
+    public var size: UInt64 { extent.size }
+    private let extent: GrowableExtent
     public var hasVolatileCache: Bool { true }
 
     private let fd: Int32
@@ -38,7 +40,7 @@ public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
         self.name = name
         self.fd = fd
         self.base = base
-        self.size = size
+        self.extent = GrowableExtent(fd: fd, base: base, size: size, name: name)
         self.pool = IOWorkers(threads: 1, name: name)
         var st = stat()
         canDeallocate = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
@@ -53,8 +55,15 @@ public final class BufferedFileDevice: BlockDevice, @unchecked Sendable {
         }
     }
 
+    public func availableBytes() throws(StorageError) -> UInt64 { try extent.availableBytes() }
+
+    public func grow(to size: UInt64, extendFile: Bool) throws(StorageError) {
+        try extent.grow(to: size, extendFile: extendFile)
+    }
+
     private func check(_ offset: UInt64, _ length: Int) -> StorageError? {
         if isClosed.load(ordering: .relaxed) { return .closed(device: name) }
+        let size = self.size
         if offset > size || UInt64(length) > size - offset {
             return .outOfRange(device: name, offset: offset, length: length, size: size)
         }

@@ -17,6 +17,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case stateFile(path: String, problem: String)
     /// An I/O engine that cannot work on this device (O_DIRECT refused, tmpfs...).
     case engineUnsupported(device: String, engine: String, problem: String)
+    /// A reload asked for a size the device cannot take.
+    case resize(device: String, problem: String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path): \(problem)"
         case let .engineUnsupported(device, engine, problem):
             return "device \(device): engine \(engine): \(problem)"
+        case let .resize(device, problem):
+            return "device \(device): \(problem)"
         }
     }
 }

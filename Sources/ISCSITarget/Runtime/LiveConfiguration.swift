@@ -67,13 +67,26 @@ public final class LiveConfiguration: Sendable {
         let unsupported = FeatureGate.unsupported(in: new, file: environment.fileName)
         guard unsupported.isEmpty else { return .refused(unsupported.map(\.description)) }
         let difference = ConfigDifference(from: current, to: new)
-        guard !difference.isEmpty else { return ReloadReport(outcome: .unchanged) }
-
         let catalog = server.registry.catalog
         let plan = ReloadPlan(difference: difference, running: current, new: new, catalog: catalog,
                               fileName: environment.fileName)
-        let refusals = plan.refusals()
+        // A device without `size` may have grown on disk with the file unchanged.
+        let (growths, growthRefusals) = plan.growths()
+        guard !difference.isEmpty || !growths.isEmpty || !growthRefusals.isEmpty else {
+            return ReloadReport(outcome: .unchanged)
+        }
+        let refusals = plan.refusals() + growthRefusals
         guard refusals.isEmpty else { return .refused(refusals) }
+        // The devices grow first; their LUs report the new capacity only at the commit, so a
+        // reload that fails later leaves initiators seeing what they saw.
+        for growth in growths {
+            do {
+                try growth.device.grow(to: growth.to, extendFile: growth.extendFile)
+            } catch {
+                let line = new.device(named: growth.device.name)?.line ?? 0
+                return .refused(["\(environment.fileName):\(line): \(error)"])
+            }
+        }
 
         // Everything that can fail happens before anything changes: portals are bound and
         // devices opened, and undone on failure.
@@ -106,8 +119,12 @@ public final class LiveConfiguration: Sendable {
         for unit in plan.unitsToNotify(in: newCatalog) {
             unit.establishUnitAttention(.reportedLUNsDataChanged)
         }
+        for growth in growths { growth.unit.grow(toBlocks: growth.to / UInt64(growth.unit.blockSize)) }
         var report = ReloadReport(outcome: .applied)
         report.applied = plan.describe(loggedOut: adoptions)
+        report.applied += growths.map {
+            "device \($0.device.name) grown from \($0.from) to \($0.to) bytes (\($0.target) lun \($0.lun) reports CAPACITY DATA HAS CHANGED)"
+        }
         for portal in difference.portalsRemoved {
             let asked = server.stopListening(host: portal.host, port: portal.port)
             report.applied.append("stopped listening on \(portal)" + (asked > 0 ? " (\(asked) connection\(asked == 1 ? "" : "s") asked to log out)" : ""))

@@ -66,7 +66,7 @@ struct ReloadPlan {
     /// Why this reload cannot be applied live; empty when it can.
     func refusals() -> [String] {
         var refusals: [String] = []
-        for resize in difference.devicesResized {
+        for resize in difference.devicesResized where !growsInPlace(resize.device) {
             guard let (target, lun) = exporter(of: resize.device) else { continue }
             let line = new.device(named: resize.device)?.line ?? 0
             refusals.append("\(location(line)): device \(resize.device): its size cannot change while \(target) lun \(lun) exports it; unmap the LUN first, or restart")
@@ -84,7 +84,7 @@ struct ReloadPlan {
         return refusals
     }
 
-    private func location(_ line: Int) -> String { "\(fileName):\(line)" }
+    func location(_ line: Int) -> String { "\(fileName):\(line)" }
 
     /// The running target and LUN that export `device` (directly or as a member), if any
     /// stays exported after the reload.
