@@ -1,0 +1,176 @@
+// `targe reload` under load: only the difference is applied, and the sessions it does not
+// concern never notice (issue 13). Real initiators: qemu-img writes through target A for the
+// whole reload; raw sessions watch the unit attentions and logout requests; iscsi-ls discovers.
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class LiveReloadTests: EndToEndTestCase {
+    private static let watcher = "iqn.2026-11.org.targe.test:e2e-reload-watcher"
+    private static let writer = "iqn.2026-11.org.targe.test:e2e-reload-writer"
+
+    /// A: a growing file LUN; B: removed by the reload; D: its allow rule narrowed.
+    private func config(stage: Int) -> ConfigBuilder {
+        var config = ConfigBuilder()
+        config.fileDevice("a", size: stage == 0 ? "64MiB" : "96MiB")
+        config.ramDevice("b", size: "16MiB")
+        config.ramDevice("d", size: "16MiB")
+        if stage == 0 {
+            config.target("a", luns: ["a"])
+            config.target("b", luns: ["b"])
+            config.raw("[target d]\nlun 0 d\nallow 127.0.0.0/8")
+        } else {
+            config.ramDevice("c", size: "8MiB")
+            config.ramDevice("n", size: "4MiB")
+            config.target("a", luns: ["a", "n"])
+            config.raw("[target d]\nlun 0 d\nallow 10.0.0.0/8")
+            config.target("c", luns: ["c"])
+        }
+        return config
+    }
+
+    private func reload(_ targe: TargeProcess) throws -> ToolResult {
+        runTool(targe.binary, ["reload", "--config", targe.configPath], timeout: 120)
+    }
+
+    private func session(_ targe: TargeProcess, target: String, initiator: String) throws -> RawSession {
+        let s = try RawSession(host: targe.host, port: targe.port)
+        try s.login(initiator: initiator, target: ConfigBuilder.iqn(target), headerDigest: "None")
+        try s.clearUnitAttentions()
+        return s
+    }
+
+    /// The unit attentions a session collects with TEST UNIT READY until GOOD, as ASC/ASCQ.
+    private func unitAttentions(_ s: RawSession) throws -> [String] {
+        var seen: [String] = []
+        for _ in 0..<8 {
+            let r = try s.execute([0, 0, 0, 0, 0, 0])
+            if r.status == 0 { break }
+            guard r.senseKey == 0x06, r.sense.count > 13 else { throw E2EError("TEST UNIT READY: \(r)") }
+            seen.append(String(format: "%02X/%02X", r.sense[12], r.sense[13]))
+        }
+        return seen
+    }
+
+    /// Waits for an Asynchronous Message asking for a logout (AsyncEvent 1) on `s`.
+    private func awaitLogoutRequest(_ s: RawSession, seconds: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard let pdu = try? s.conn.readPDU(headerDigest: false, deadline: deadline) else { return false }
+            if pdu.opcode == Opcode.asyncMessage && pdu.bhs[36] == 1 { return true }
+        }
+        return false
+    }
+
+    private func sessionStarts(_ targe: TargeProcess, initiator: String) -> Int {
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").filter { $0.contains("session started") && $0.contains("initiator=\(initiator) ") }.count
+    }
+
+    func testReloadUnderLoadChangesOnlyWhatItConcerns() throws {
+        let qemu = try Tools.qemuImg()
+        let iscsiLs = try Tools.iscsiLs()
+        let targe = try startTarge(config(stage: 0))
+        let pid = targe.pid
+        let watcher = try session(targe, target: "a", initiator: Self.watcher)
+        let onB = try session(targe, target: "b", initiator: Self.watcher + "-b")
+        let onD = try session(targe, target: "d", initiator: Self.watcher + "-d")
+
+        // qemu-img writes 24 MiB through A at 6 MiB/s: about 4 s, the reload in the middle.
+        let dir = try makeScratchDir()
+        let source = dir.appendingPathComponent("source.img").path
+        try writeRandomFile(source, size: 24 << 20)
+        var lun = QemuLUN(targe, target: "a")
+        lun.initiatorName = Self.writer
+        let writing = RunningTool(qemu, ["convert", "-n", "-r", "6M", "-f", "raw", "--target-image-opts", source, lun.imageOpts])
+        Thread.sleep(forTimeInterval: 1.0)
+
+        try config(stage: 1).render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let reloaded = try reload(targe)
+        print("[e2e] reload: \(reloaded.stdout)")
+        XCTAssertEqual(reloaded.status, 0, "targe reload failed:\n\(reloaded)\n\(targe.diagnostics)")
+        for expected in ["target \(ConfigBuilder.iqn("c")) added", "target \(ConfigBuilder.iqn("b")) removed",
+                         "\(ConfigBuilder.iqn("a")): LUN 1 added", "device a grown from 67108864 to 100663296",
+                         "\(ConfigBuilder.iqn("d")): allow rules"] {
+            XCTAssertTrue(reloaded.stdout.contains(expected), "the reply does not say '\(expected)':\n\(reloaded.stdout)")
+        }
+
+        let written = writing.wait(timeout: 120, abortIf: targe.abortIfDead)
+        assertSucceeded(written, "qemu-img convert through target A across the reload", targe)
+        XCTAssertGreaterThan(written.seconds, 2, "the write ended before the reload could overlap it")
+        XCTAssertEqual(sessionStarts(targe, initiator: Self.writer), 1, "the writer logged in again:\n\(targe.diagnostics)")
+        let compared = runTool(qemu, lun.compareArgs(with: source), timeout: 120, abortIf: targe.abortIfDead)
+        assertSucceeded(compared, "qemu-img compare after the reload", targe)
+
+        // A's own session: the same one, told about the new LUN and the new capacity.
+        let attentions = try unitAttentions(watcher)
+        XCTAssertEqual(Set(attentions), ["3F/0E", "2A/09"], "unit attentions on A after the reload: \(attentions)")
+        let capacity = try watcher.readCapacity10()
+        XCTAssertEqual(capacity.lastLBA, UInt32((96 << 20) / 512 - 1), "A's LUN 0 did not grow")
+        let luns = try watcher.execute([0xA0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0], expectedIn: 256)
+        XCTAssertEqual(luns.status, 0, "REPORT LUNS: \(luns)")
+        XCTAssertEqual(luns.data.prefix(4), [0, 0, 0, 16], "REPORT LUNS should list two LUNs: \(luns.data.prefix(24))")
+        XCTAssertEqual(sessionStarts(targe, initiator: Self.watcher), 1)
+
+        // B (removed) and D (no longer admitted) are asked to log out; C is there to use.
+        XCTAssertTrue(awaitLogoutRequest(onB, seconds: 5), "no logout request on removed target B")
+        XCTAssertTrue(awaitLogoutRequest(onD, seconds: 5), "no logout request on D after its allow rule narrowed")
+        let listed = runTool(iscsiLs, ["iscsi://\(targe.portal)/"], timeout: 30)
+        XCTAssertTrue(listed.stdout.contains(ConfigBuilder.iqn("c")), "C not discovered:\n\(listed)")
+        XCTAssertFalse(listed.stdout.contains(ConfigBuilder.iqn("b")), "B still discovered:\n\(listed)")
+        XCTAssertFalse(listed.stdout.contains(ConfigBuilder.iqn("d")), "D still offered to 127.0.0.1:\n\(listed)")
+        try qemuRoundTrip(targe, target: "c", size: 8 << 20)
+        XCTAssertEqual(targe.pid, pid)
+        assertAlive(targe, "after the reload")
+    }
+
+    func testABrokenFileChangesNothingAndAnUnchangedFileTouchesNothing() throws {
+        let targe = try startTarge(config(stage: 0))
+        let s = try session(targe, target: "a", initiator: Self.watcher)
+
+        var broken = config(stage: 0).render(dir: targe.dir.path)
+        broken += "\n[target E]\nlun 0 nosuch\n"
+        try broken.write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let brokenLine = broken.split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex(of: "lun 0 nosuch")! + 1
+        let refused = try reload(targe)
+        XCTAssertEqual(refused.status, 1, "a broken file must fail the reload:\n\(refused)")
+        XCTAssertTrue(refused.stdout.contains("reload refused: nothing was changed"), refused.stdout)
+        XCTAssertTrue(refused.stdout.contains("targe.conf:\(brokenLine): "), "no file:line in:\n\(refused.stdout)")
+
+        try config(stage: 0).render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let unchanged = try reload(targe)
+        XCTAssertEqual(unchanged.status, 0, "\(unchanged)")
+        XCTAssertTrue(unchanged.stdout.hasPrefix("reloaded: no changes"), unchanged.stdout)
+        XCTAssertEqual(try unitAttentions(s), [], "a reload that changed nothing raised unit attentions")
+        XCTAssertNoThrow(try s.ping())
+    }
+
+    func testShrinkingAnExportedDeviceIsRefusedWithTheReason() throws {
+        let targe = try startTarge(config(stage: 0))
+        let text = config(stage: 0).render(dir: targe.dir.path).replacingOccurrences(of: "size    64MiB", with: "size    32MiB")
+        try text.write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let refused = try reload(targe)
+        XCTAssertEqual(refused.status, 1, "\(refused)")
+        XCTAssertTrue(refused.stdout.contains("shrinking would cut off blocks initiators wrote"), refused.stdout)
+        let s = try session(targe, target: "a", initiator: Self.watcher)
+        XCTAssertEqual(try s.readCapacity10().lastLBA, UInt32((64 << 20) / 512 - 1))
+    }
+
+    func testSIGHUPReloads() throws {
+        let iscsiLs = try Tools.iscsiLs()
+        let targe = try startTarge(config(stage: 0))
+        try config(stage: 1).render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        kill(targe.pid, SIGHUP)
+        var listed = runTool(iscsiLs, ["iscsi://\(targe.portal)/"], timeout: 30)
+        for _ in 0..<50 where !listed.stdout.contains(ConfigBuilder.iqn("c")) {
+            Thread.sleep(forTimeInterval: 0.1)
+            listed = runTool(iscsiLs, ["iscsi://\(targe.portal)/"], timeout: 30)
+        }
+
+        XCTAssertTrue(listed.stdout.contains(ConfigBuilder.iqn("c")), "SIGHUP did not add C:\n\(listed)\n\(targe.diagnostics)")
+        assertAlive(targe, "after SIGHUP")
+    }
+}
