@@ -35,17 +35,3 @@ struct Init: ParsableCommand {
         system.run()
     }
 }
-
-/// The menu's Status page on the appliance: what the running service says over its
-/// control socket (the same text as `targe status`).
-struct ControlSocketStatus: StatusSource {
-    let path: String
-
-    func statusLines() throws(StatusUnavailable) -> [String] {
-        do {
-            return try ControlClient.request("status", path: path)
-        } catch {
-            throw StatusUnavailable("no status from the iSCSI service: \(error)")
-        }
-    }
-}

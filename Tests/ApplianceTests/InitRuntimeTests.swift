@@ -122,6 +122,7 @@ final class InitRuntimeTests: XCTestCase {
         XCTAssertEqual(ConsoleCommand.parse("  Status \r"), .status)
         XCTAssertEqual(ConsoleCommand.parse("poweroff"), .powerOff)
         XCTAssertEqual(ConsoleCommand.parse("restart"), .restart)
+        XCTAssertEqual(ConsoleCommand.parse("Reload"), .reload)
         XCTAssertEqual(ConsoleCommand.parse("reboot"), .reboot)
         XCTAssertEqual(ConsoleCommand.parse(""), .empty)
         XCTAssertEqual(ConsoleCommand.parse("menu"), .menu)

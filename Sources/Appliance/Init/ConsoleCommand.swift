@@ -1,6 +1,6 @@
 /// The interim console UI until the setup menu lands: one word per line.
 public enum ConsoleCommand: Equatable, Sendable {
-    case status, start, stop, restart, reboot, powerOff, help, menu
+    case status, start, stop, restart, reload, reboot, powerOff, help, menu
     case empty
     case unknown(String)
 
@@ -12,6 +12,7 @@ public enum ConsoleCommand: Equatable, Sendable {
         case "start": return .start
         case "stop": return .stop
         case "restart": return .restart
+        case "reload": return .reload
         case "reboot": return .reboot
         case "poweroff", "power-off", "halt", "shutdown": return .powerOff
         case "help", "?", "h": return .help
@@ -20,6 +21,6 @@ public enum ConsoleCommand: Equatable, Sendable {
         }
     }
 
-    public static let helpLine = "commands: status | start | stop | restart (the iSCSI service) | reboot | poweroff"
-    public static let helpLineWithMenu = "commands: menu (setup) | status | start | stop | restart (the iSCSI service) | reboot | poweroff"
+    public static let helpLine = "commands: status | start | stop | restart | reload (the iSCSI service) | reboot | poweroff"
+    public static let helpLineWithMenu = "commands: menu (setup) | status | start | stop | restart | reload (the iSCSI service) | reboot | poweroff"
 }

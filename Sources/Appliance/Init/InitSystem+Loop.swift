@@ -55,7 +55,7 @@ extension InitSystem {
             if signal <= 0 { return action }
             switch signal {
             case SIGCHLD: reapChildren()
-            case SIGHUP: if recheckConfig() { supervisor?.restart(now: MonotonicClock.now()) }
+            case SIGHUP: reloadService()
             case SIGUSR1:
                 console.say("signal \(signal): rebooting")
                 action = .reboot
@@ -93,6 +93,18 @@ extension InitSystem {
         return nil
     }
 
+    /// SIGHUP to PID 1 or `reload` on the console: the running service applies the config
+    /// file again itself (SIGHUP to `targe serve`); sessions it does not concern go on. Its
+    /// log says what was applied. A stopped service reads the file when it starts.
+    func reloadService() {
+        guard let supervisor, let pid = supervisor.childPID, case .running = supervisor.state else {
+            console.say("the iSCSI service is not running; it reads \(configPath) when it starts")
+            return
+        }
+        console.say("asking the iSCSI service (pid \(pid)) to reload \(configPath)")
+        kill(pid, SIGHUP)
+    }
+
     func readConsole() -> Shutdown.Action? {
         var chunk = [UInt8](repeating: 0, count: 512)
         let n = chunk.withUnsafeMutableBytes { read(consoleInput, $0.baseAddress, $0.count) }
@@ -119,6 +131,7 @@ extension InitSystem {
         case .start: control.start()
         case .stop: control.stop()
         case .restart: control.restart()
+        case .reload: reloadService()
         case .reboot: control.reboot()
         case .powerOff: control.powerOff()
         case .help: console.say(helpLine)

@@ -1,7 +1,9 @@
 import Config
 
 /// "Save and apply": validate the whole config with the Config module, write it atomically
-/// with its writer, then ask the service control to restart the target so it takes effect.
+/// with its writer, then ask the running target to reload it: only what changed is applied,
+/// and sessions the change does not concern keep running. A restart stays a separate choice
+/// on the Service page.
 enum SaveAction {
     /// True when the file was written.
     static func run(_ context: MenuContext) throws(MenuExit) -> Bool {
@@ -45,14 +47,19 @@ enum SaveAction {
         for error in FeatureGate.unsupported(in: context.session.config, file: path) {
             try io.say("  Note: line \(error.line): \(error.message)")
         }
-        let applied: String
-        do throws(ServiceControlError) {
-            try context.service.restart()
-            applied = "Restart of the iSCSI service requested, to apply the new config."
+        let reply: Result<[String], StatusUnavailable>
+        do throws(StatusUnavailable) {
+            reply = .success(try context.status.reload())
         } catch {
-            applied = "Not applied yet: \(error.message)"
+            reply = .failure(error)
         }
-        try io.say(applied)
+        switch reply {
+        case let .success(lines):
+            try io.page(lines)
+        case let .failure(error):
+            try io.say("Not applied now: \(error.message).")
+            try io.say("The service uses the new config when it starts or restarts (Service page).")
+        }
         try io.pause()
         return true
     }

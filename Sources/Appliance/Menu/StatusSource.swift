@@ -14,6 +14,9 @@ public struct StatusUnavailable: Error, Sendable, Equatable, CustomStringConvert
 /// longer than the terminal and pages them.
 public protocol StatusSource {
     func statusLines() throws(StatusUnavailable) -> [String]
+    /// Asks the running target to apply its config file again (`targe reload`): the lines
+    /// say what was applied and what needs a restart, or why it was refused.
+    func reload() throws(StatusUnavailable) -> [String]
 }
 
 /// For `targe menu` on an ordinary host, where no supervisor holds the target's status.
@@ -22,5 +25,9 @@ public struct UnsupportedStatusSource: StatusSource {
 
     public func statusLines() throws(StatusUnavailable) -> [String] {
         throw StatusUnavailable("Status is only available on the appliance (targe running as PID 1).")
+    }
+
+    public func reload() throws(StatusUnavailable) -> [String] {
+        throw StatusUnavailable("no target to reload here; run `targe reload --config FILE` where `targe serve` runs")
     }
 }

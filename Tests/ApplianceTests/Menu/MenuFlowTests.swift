@@ -22,7 +22,9 @@ final class MenuFlowTests: MenuTestCase {
             "0",
             "12", "",                           // save, then Enter
             "0",                                // quit: nothing unsaved
-        ], service: service, expect: .quit(saved: true))
+        ], service: service,
+           status: FixedStatus(reloadLines: ["reloaded: 1 change applied", "  applied: target iqn.x:db added with LUN 0"]),
+           expect: .quit(saved: true))
 
         var expected = TargeConfig()
         expected.devices = [DeviceConfig(name: "d1", source: .ram(bytes: 64 << 20)),
@@ -34,7 +36,8 @@ final class MenuFlowTests: MenuTestCase {
         let saved = try ConfigParser.load(path: configPath)
         XCTAssertEqual(saved, expected, transcriptTail(terminal))
         XCTAssertEqual(try ConfigParser.parse(ConfigWriter.render(saved)), saved)
-        XCTAssertEqual(service.calls, [.restart], "saving applies the config")
+        XCTAssertEqual(service.calls, [], "saving reloads the running target; it does not restart it")
+        assertShows(terminal, "applied: target iqn.x:db added with LUN 0")
         XCTAssertEqual(terminal.secretReads, 1, "the secret is read without echo")
         XCTAssertFalse(terminal.transcript.contains("bob-secret-123"), "the secret is never shown")
         assertShows(terminal, "bob (secret: 14 characters)")

@@ -28,12 +28,15 @@ final class MenuServiceTests: MenuTestCase {
         assertShows(terminal, "Restart is only available on the appliance")
     }
 
-    /// Saving applies through the service; a failed restart is reported, the file stays saved.
-    func testSaveReportsAFailedRestart() throws {
+    /// Saving applies through a reload of the running target; when none answers, the menu
+    /// says so and when the file will be used, and the file stays saved.
+    func testSaveReportsAFailedReload() throws {
         let service = SpyServiceControl()
-        service.failures[.restart] = "target not running"
-        let terminal = runMenu(["12", "", "0"], service: service, expect: .quit(saved: true))
-        assertShows(terminal, "Not applied yet: target not running")
+        let terminal = runMenu(["12", "", "0"], service: service, status: FixedStatus(reloadLines: nil),
+                               expect: .quit(saved: true))
+        assertShows(terminal, "Not applied now: target not running")
+        assertShows(terminal, "uses the new config when it starts or restarts")
+        XCTAssertEqual(service.calls, [])
         XCTAssertEqual(try ConfigParser.load(path: configPath), TargeConfig())
     }
 

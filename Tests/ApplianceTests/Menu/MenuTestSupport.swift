@@ -70,10 +70,17 @@ final class SpyServiceControl: ServiceControlling {
 
 struct FixedStatus: StatusSource {
     var lines: [String]?
+    /// What `reload` answers; nil: the target is not running.
+    var reloadLines: [String]?
 
     func statusLines() throws(StatusUnavailable) -> [String] {
         guard let lines else { throw StatusUnavailable("target not running") }
         return lines
+    }
+
+    func reload() throws(StatusUnavailable) -> [String] {
+        guard let reloadLines else { throw StatusUnavailable("target not running") }
+        return reloadLines
     }
 }
 
