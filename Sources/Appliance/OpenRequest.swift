@@ -4,11 +4,18 @@
 ///              flags bit 0: create a sparse file of createSize bytes if the path is missing
 ///     reply:   errno (4 bytes, big-endian; 0 = success, the descriptor rides along as SCM_RIGHTS)
 ///
+///     request: 0x01 'C'
+///              open the config file the helper was started with, read-only (a reload
+///              after the privilege drop reads it through here: the file is root's, mode 0600)
+///
 /// Anything else is refused: the helper runs with privileges, so its parser is small and
-/// strict, and it only ever opens paths that the config names as devices.
+/// strict, and it only ever opens paths that the config names as devices, and the config.
 public struct OpenRequest: Sendable, Equatable {
     public static let version: UInt8 = 1
     public static let openOperation = UInt8(ascii: "O")
+    public static let readConfigOperation = UInt8(ascii: "C")
+    /// The whole 'C' request.
+    public static let readConfigRequest: [UInt8] = [version, readConfigOperation]
     public static let maxPathLength = 4096
     static let headerLength = 11
 

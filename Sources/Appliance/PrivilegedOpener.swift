@@ -31,8 +31,8 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
     }
 
     /// Forks the helper. `policy` returns the current allowed opens (called in the helper for
-    /// every request).
-    public static func spawn(policy: @escaping () -> OpenPolicy) throws(Failure) -> PrivilegedOpener {
+    /// every request); `configPath` is the one file it opens read-only on request (nil: none).
+    public static func spawn(configPath: String? = nil, policy: @escaping () -> OpenPolicy) throws(Failure) -> PrivilegedOpener {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw .socketpair(errno)
@@ -45,7 +45,7 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
         }
         if child == 0 {
             close(pair[0])
-            serve(socket: pair[1], policy: policy)  // never returns
+            serve(socket: pair[1], configPath: configPath, policy: policy)  // never returns
         }
         close(pair[1])
         return PrivilegedOpener(socket: pair[0], pid: child)
@@ -65,7 +65,15 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
     }
 
     public func openReadWrite(path: String, createSize: UInt64?) -> Result<Int32, OpenFailure> {
-        let request = OpenRequest(path: path, createSize: createSize).encoded()
+        exchange(OpenRequest(path: path, createSize: createSize).encoded())
+    }
+
+    /// The config file, open read-only: after the privilege drop a reload reads it here.
+    public func openConfig() -> Result<Int32, OpenFailure> {
+        exchange(OpenRequest.readConfigRequest)
+    }
+
+    private func exchange(_ request: [UInt8]) -> Result<Int32, OpenFailure> {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         let sent = request.withUnsafeBytes { targe_send_with_fd(socket, $0.baseAddress, $0.count, -1) }
@@ -88,7 +96,7 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
 
     // MARK: the helper process
 
-    private static func serve(socket: Int32, policy: () -> OpenPolicy) -> Never {
+    private static func serve(socket: Int32, configPath: String?, policy: () -> OpenPolicy) -> Never {
         _ = targe_die_with_parent(SIGKILL)
         // Nothing but the socket and stdio stays open.
         for fd in 3..<Int32(1024) where fd != socket { close(fd) }
@@ -107,7 +115,10 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
                 _exit(0)
             }
             let answer: (code: Int32, fd: Int32)
-            do {
+            if Array(buffer[0..<n]) == OpenRequest.readConfigRequest {
+                let fd = configPath.map { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) } ?? -1
+                answer = fd >= 0 ? (0, fd) : (configPath == nil ? EACCES : errno, -1)
+            } else { do {
                 let request = try OpenRequest.decode(Array(buffer[0..<n]))
                 if let refusal = policy().refusal(for: request) {
                     report("refused: \(refusal)")
@@ -121,7 +132,7 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
             } catch {
                 report("malformed request (\(error)); refused")
                 answer = (EINVAL, -1)
-            }
+            } }
             let code = UInt32(bitPattern: answer.code)
             let reply: [UInt8] = [UInt8(code >> 24), UInt8((code >> 16) & 0xff), UInt8((code >> 8) & 0xff), UInt8(code & 0xff)]
             _ = reply.withUnsafeBytes { targe_send_with_fd(socket, $0.baseAddress, 4, answer.fd) }

@@ -31,9 +31,19 @@ public enum ConfigParser {
     /// Reads and parses a file; a missing, unreadable or non-UTF-8 file is reported like any
     /// other config error (line 0, or the line holding the bad bytes).
     public static func load(path: String) throws(ConfigErrors) -> TargeConfig {
+        try load(path: path, descriptor: nil)
+    }
+
+    /// Parses the file open at `descriptor` (taken over and closed) as `path`: a target that
+    /// dropped its privileges reads its config through the privileged helper.
+    public static func load(path: String, descriptor: Int32?) throws(ConfigErrors) -> TargeConfig {
         let bytes: [UInt8]
         do throws(ConfigFileError) {
-            bytes = try FileIO.readAll(path: path, limit: maximumFileSize)
+            if let descriptor {
+                bytes = try FileIO.readAll(fd: descriptor, path: path, limit: maximumFileSize)
+            } else {
+                bytes = try FileIO.readAll(path: path, limit: maximumFileSize)
+            }
         } catch {
             throw ConfigErrors([ConfigError(file: path, line: 0, message: error.reason)])
         }

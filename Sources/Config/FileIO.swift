@@ -39,6 +39,11 @@ enum FileIO {
     static func readAll(path: String, limit: Int) throws(ConfigFileError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ConfigFileError(path: path, operation: "open") }
+        return try readAll(fd: fd, path: path, limit: limit)
+    }
+
+    /// Reads `fd` to its end and closes it.
+    static func readAll(fd: Int32, path: String, limit: Int) throws(ConfigFileError) -> [UInt8] {
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)

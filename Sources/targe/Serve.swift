@@ -99,7 +99,7 @@ struct Serve: ParsableCommand {
             let configPath = config
             let initial = OpenPolicy(config: parsed, stateDirectory: stateDirectory)
             do {
-                opener = try PrivilegedOpener.spawn(policy: {
+                opener = try PrivilegedOpener.spawn(configPath: config, policy: {
                     guard let configPath, let current = try? ConfigParser.load(path: configPath) else { return initial }
                     return OpenPolicy(config: current, stateDirectory: stateDirectory)
                 })
@@ -160,7 +160,10 @@ struct Serve: ParsableCommand {
         let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)
         let bound: [SocketAddress]
         do {
-            bound = try server.start(adopting: sockets)
+            // Each socket with the portal the config names, so that a reload removing that
+            // line finds it (port 0 included).
+            let portals = CatalogBuilder.serverSettings(parsed).portals
+            bound = try server.listen(adopting: Array(zip(sockets, portals)).map { (socket: $0.0, portal: Optional($0.1)) })
         } catch {
             writeStderr("cannot listen: \(error)\n")
             catalog.closeDevices()
@@ -171,7 +174,16 @@ struct Serve: ParsableCommand {
         // directory's file changed); a file is read from disk.
         let dataDirectory = dataDir
         let live = LiveConfiguration(running: parsed, server: server, environment: environment, group: group,
-                                     logger: logger) { [config] in
+                                     logger: logger) { [config, opener] in
+            // After the privilege drop the file (root's, 0600) is opened by the helper.
+            if let config, let privileged = opener as? PrivilegedOpener {
+                switch privileged.openConfig() {
+                case let .success(fd): return try ConfigParser.load(path: config, descriptor: fd)
+                case let .failure(failure):
+                    throw ConfigErrors([ConfigError(file: config, line: 0,
+                                                    message: "cannot open: \(String(cString: strerror(failure.code)))")])
+                }
+            }
             if let config { return try ConfigParser.load(path: config) }
             return try ConfigParser.parse(EmbeddedDefault.text(dataDirectory: dataDirectory), fileName: "<embedded default>")
         }

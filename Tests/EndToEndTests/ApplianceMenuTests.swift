@@ -1,6 +1,6 @@
 // The appliance set up the way its user would: over the serial console, with the setup
 // menu, on a machine with two blank data disks. The menu builds a RAID1 of the disks and a
-// target for it with a CHAP user, saves (the service restarts on the new config), the host
+// target for it with a CHAP user, saves (the running service reloads the new config), the host
 // writes 64 MiB through the forwarded port, the menu reboots the machine, and afterwards
 // the config and the data are still there; both disks hold the data as plain copies.
 import Foundation
@@ -46,11 +46,15 @@ extension ApplianceImageTests {
             ("for LUN 0", "mirror"), ("Choice:", "7"), ("Choice:", "1"), ("CHAP user name", "alice"),
             ("Secret for alice", Self.secret), ("Choice:", "0"), ("Choice:", "0"), ("Choice:", "0"),
             // Save and apply: the first-boot file has comments, so the menu asks first.
-            ("Choice:", "12"), ("Save anyway?", "y"), ("Press Enter", ""),
+            ("Choice:", "12"), ("Save anyway?", "y"),
         ]
         for step in steps { try machine.answer(step.prompt, step.answer) }
-        XCTAssertNotNil(machine.wait(for: Self.readyLine, count: 2, timeout: 120),
-                        machine.failure("the service did not come back after save and apply"))
+        guard machine.waitForPrompt("Press Enter", timeout: 120) else { return XCTFail(machine.failure("no reply to save and apply")) }
+        let reply = machine.sinceInput
+        for expected in ["target iqn.2026-11.org.targe.appliance:data removed", "target \(Self.mirrorIQN) added with LUN 0"] {
+            XCTAssertTrue(reply.contains(expected), machine.failure("the reload's reply does not say `\(expected)`"))
+        }
+        machine.type("\n")
         XCTAssertFalse(machine.console.contains(Self.secret), machine.failure("the CHAP secret was echoed on the console"))
 
         // The menu's Status page: what the running service reports over its control socket.

@@ -173,4 +173,60 @@ final class LiveReloadTests: EndToEndTestCase {
         XCTAssertTrue(listed.stdout.contains(ConfigBuilder.iqn("c")), "SIGHUP did not add C:\n\(listed)\n\(targe.diagnostics)")
         assertAlive(targe, "after SIGHUP")
     }
+
+    /// A portal added by reload is listened on at once; a removed one stops listening and its
+    /// connections are asked to log out.
+    func testPortalsAddedAndRemoved() throws {
+        let iscsiLs = try Tools.iscsiLs()
+        let targe = try startTarge(config(stage: 0))
+        let first = try session(targe, target: "a", initiator: Self.watcher)
+
+        var both = config(stage: 0)
+        both.listen = "127.0.0.1:0 127.0.0.2:0"
+        try both.render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let added = try reload(targe)
+        XCTAssertEqual(added.status, 0, "\(added)\n\(targe.diagnostics)")
+        guard let range = added.stdout.range(of: #"listening on 127\.0\.0\.2:\d+"#, options: .regularExpression) else {
+            return XCTFail("no new portal in the reply:\n\(added.stdout)")
+        }
+        let newPortal = String(added.stdout[range].dropFirst("listening on ".count))
+        let listed = runTool(iscsiLs, ["iscsi://\(newPortal)/"], timeout: 30)
+        XCTAssertTrue(listed.stdout.contains(ConfigBuilder.iqn("a")), "nothing answers on \(newPortal):\n\(listed)")
+
+        var second = config(stage: 0)
+        second.listen = "127.0.0.2:0"
+        try second.render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let removed = try reload(targe)
+        XCTAssertEqual(removed.status, 0, "\(removed)")
+        XCTAssertTrue(removed.stdout.contains("stopped listening on 127.0.0.1:0 (1 connection asked to log out)"), removed.stdout)
+        XCTAssertTrue(awaitLogoutRequest(first, seconds: 5), "the old portal's session was not asked to log out")
+        let gone = runTool(iscsiLs, ["iscsi://\(targe.portal)/"], timeout: 30)
+        XCTAssertFalse(gone.succeeded, "the removed portal still answers:\n\(gone)")
+        XCTAssertTrue(runTool(iscsiLs, ["iscsi://\(newPortal)/"], timeout: 30).succeeded)
+    }
+
+    /// After the privilege drop the target cannot read its own config (root's, mode 0600, in
+    /// a directory only root may enter) nor open new devices: both go through the privileged
+    /// helper, which opens only that file and the devices it names.
+    func testReloadAfterThePrivilegeDrop() throws {
+        guard getuid() == 0 else { throw XCTSkip("the privilege drop needs the test to run as root") }
+        guard getpwnam("nobody") != nil else { throw XCTSkip("no user 'nobody' on this machine") }
+        let iscsiLs = try Tools.iscsiLs()
+        var before = config(stage: 0)
+        before.user = "nobody"
+        let targe = try startTarge(before)
+        XCTAssertEqual(chmod(targe.configPath, 0o600), 0)
+        var after = before
+        after.fileDevice("e", size: "16MiB")
+        after.target("e", luns: ["e"])
+        try after.render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(targe.configPath, 0o600), 0)
+        let reloaded = try reload(targe)
+        XCTAssertEqual(reloaded.status, 0, "\(reloaded)\n\(targe.diagnostics)")
+        XCTAssertTrue(reloaded.stdout.contains("target \(ConfigBuilder.iqn("e")) added"), reloaded.stdout)
+        let listed = runTool(iscsiLs, ["-s", "iscsi://\(targe.portal)/"], timeout: 30)
+        XCTAssertTrue(listed.stdout.contains(ConfigBuilder.iqn("e")), "\(listed)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: targe.dir.appendingPathComponent("e.img").path),
+                      "the helper did not create the new device's file")
+    }
 }

@@ -95,8 +95,9 @@ public final class ISCSIServer: Sendable {
         }
         var asked = 0
         for listener in matching {
+            let local = listener.channel.localAddress
             try? listener.channel.close().wait()
-            guard let local = listener.channel.localAddress else { continue }
+            guard let local else { continue }
             for handle in registry.connectionHandles where handle.localPort == local.port
                 && (Self.isWildcard(host) || handle.localHost == local.ipAddress) {
                 handle.requestLogout()
