@@ -10,7 +10,7 @@ SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib
 TARGE := .build/release/targe
 DATA_DIR ?= $(CURDIR)/.targe-data
 
-.PHONY: all deps bench-deps build run serve test unit-test e2e-test conformance bench clean image boot
+.PHONY: all deps bench-deps build run serve test unit-test e2e-test conformance bench bench-reload clean image boot
 
 all: build
 
@@ -81,6 +81,13 @@ test: build
 # RAM, the protocol path alone (targe `ram` vs tgtd rdwr on a /dev/shm file), files (buffered
 # vs rdwr), loop devices (aio vs aio), a RAID1 of loop devices (vs tgtd aio on one). Each run
 # also measures one loopback TCP stream with iperf3. BENCH_BACKINGS="file" runs one kind.
+# `make bench-reload`: the longest I/O pause one session sees while reloads run with 64
+# sessions open (Tests/EndToEndTests/ReloadPauseBenchmark.swift; a benchmark, so `make test`
+# skips it). TARGE_BENCH_SESSIONS and TARGE_BENCH_RELOADS change the counts.
+bench-reload: build
+	TARGE_BIN=$(CURDIR)/$(TARGE) TARGE_BENCH_RELOAD=1 swift test --filter ReloadPauseBenchmark 2>&1 | grep -E '\[bench\]|error|failed|Executed'; \
+	  rc=$${PIPESTATUS[0]}; $(tidy_swiftpm_tmp); exit $$rc
+
 BENCH_BACKINGS ?= ram file aio-loop raid1-loop
 bench: build bench-deps
 	@rc=0; for kind in $(BENCH_BACKINGS); do \

@@ -85,7 +85,7 @@ extension ApplianceImageTests {
         try machine.answer("Choice:", "11")
         try machine.answer("Choice:", "4")
         try machine.answer("(y/N)", "y")
-        guard machine.wait(for: Self.readyLine, count: 3, timeout: Self.bootDeadline) != nil else {
+        guard machine.wait(for: Self.readyLine, count: 2, timeout: Self.bootDeadline) != nil else {
             return XCTFail(machine.failure("no ready line after the reboot"))
         }
         let afterReboot = String(machine.console.components(separatedBy: "Reboot requested.").last ?? "")

@@ -49,17 +49,17 @@ extension ApplianceImageTests {
         let written = writing.wait(timeout: 600)
         XCTAssertTrue(written.succeeded, machine.failure("the writer failed across save and apply: \(written)"))
         XCTAssertGreaterThan(written.seconds, 8, "the write ended before the menu saved")
-        let inq = runTool(iscsiInq, ["iscsi://\(portal)/iqn.2026-11.org.targe.appliance:scratch/0"], timeout: 120)
-        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), machine.failure("the new target: \(inq)"))
-        let slice = "driver=raw,offset=0,size=\(size)," + lun.split(separator: ",").map { "file.\($0)" }.joined(separator: ",")
-        try readBack(qemuImg, slice: slice, equals: source, into: dir.appendingPathComponent("back.bin").path, machine: machine)
-
-        // One login for the writer; the service never restarted.
+        // One login for the writer (before reading back, which logs in again); the service
+        // never restarted.
         let writerLogins = machine.console.split(separator: "\n")
             .filter { $0.contains("session started") && $0.contains("initiator=\(writer) ") }.count
         XCTAssertEqual(writerLogins, 1, machine.failure("the writer logged in \(writerLogins) times "))
         XCTAssertFalse(machine.console.contains("iSCSI service stopped"), machine.failure("the service restarted"))
         XCTAssertNil(machine.wait(for: Self.readyLine, count: 2, timeout: 0.1), machine.failure("a second ready line"))
+        let inq = runTool(iscsiInq, ["iscsi://\(portal)/iqn.2026-11.org.targe.appliance:scratch/0"], timeout: 120)
+        XCTAssertTrue(inq.succeeded && inq.stdout.contains("DIRECT_ACCESS"), machine.failure("the new target: \(inq)"))
+        let slice = "driver=raw,offset=0,size=\(size)," + lun.split(separator: ",").map { "file.\($0)" }.joined(separator: ",")
+        try readBack(qemuImg, slice: slice, equals: source, into: dir.appendingPathComponent("back.bin").path, machine: machine)
 
         machine.type("poweroff\n")
         try expectCleanPowerOff(machine)

@@ -77,6 +77,11 @@ final class LiveReloadTests: EndToEndTestCase {
         let watcher = try session(targe, target: "a", initiator: Self.watcher)
         let onB = try session(targe, target: "b", initiator: Self.watcher + "-b")
         let onD = try session(targe, target: "d", initiator: Self.watcher + "-d")
+        // State the LU must keep: a persistent reservation key registered (memory only).
+        let key: UInt64 = 0x5eed_0000_0000_0013
+        let register = try watcher.execute(ReservationCDB.persistentReserveOut(serviceAction: 0x00),
+                                           dataOut: ReservationCDB.parameters(key: 0, serviceActionKey: key))
+        XCTAssertEqual(register.status, 0, "REGISTER: \(register)")
 
         // qemu-img writes 24 MiB through A at 6 MiB/s: about 4 s, the reload in the middle.
         let dir = try makeScratchDir()
@@ -113,6 +118,9 @@ final class LiveReloadTests: EndToEndTestCase {
         XCTAssertEqual(luns.status, 0, "REPORT LUNS: \(luns)")
         XCTAssertEqual(luns.data.prefix(4), [0, 0, 0, 16], "REPORT LUNS should list two LUNs: \(luns.data.prefix(24))")
         XCTAssertEqual(sessionStarts(targe, initiator: Self.watcher), 1)
+        let keys = try watcher.execute(ReservationCDB.persistentReserveIn(serviceAction: 0x00), expectedIn: 256)
+        XCTAssertEqual(keys.data.count, 16, "the registration did not survive the reload: \(keys)")
+        if keys.data.count >= 16 { XCTAssertEqual(ReservationCDB.be64(keys.data, at: 8), key) }
 
         // B (removed) and D (no longer admitted) are asked to log out; C is there to use.
         XCTAssertTrue(awaitLogoutRequest(onB, seconds: 5), "no logout request on removed target B")
@@ -228,5 +236,77 @@ final class LiveReloadTests: EndToEndTestCase {
         XCTAssertTrue(listed.stdout.contains(ConfigBuilder.iqn("e")), "\(listed)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: targe.dir.appendingPathComponent("e.img").path),
                       "the helper did not create the new device's file")
+    }
+
+    /// A failed RAID1 member replaced by a reload while qemu-img writes through the mirror:
+    /// no initiator error, the new member is copied in the background, and afterwards both
+    /// members hold what was written.
+    func testAFailedMirrorMemberIsReplacedUnderLoad() throws {
+        let qemu = try Tools.qemuImg()
+        var mirror = ConfigBuilder()
+        mirror.fileDevice("m1", size: "32MiB")
+        mirror.fileDevice("m2", size: "32MiB")
+        mirror.raw("[combination mirror]\nraid 1\nmembers m1 m2")
+        mirror.target("r", luns: ["mirror"])
+        let targe = try startTarge(mirror)
+        let dir = try makeScratchDir()
+        let first = dir.appendingPathComponent("first.img").path
+        try writeRandomFile(first, size: 32 << 20)
+        let lun = QemuLUN(targe, target: "r")
+        assertSucceeded(runTool(qemu, lun.writeArgs(from: first), timeout: 120), "the first write", targe)
+        // m2 vanishes: reads balanced onto it come back short and it is failed.
+        XCTAssertEqual(truncate(targe.dir.appendingPathComponent("m2.img").path, 0), 0)
+        var failed = false
+        for _ in 0..<4 where !failed {
+            assertSucceeded(runTool(qemu, lun.compareArgs(with: first), timeout: 120), "reading degraded", targe)
+            failed = ((try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? "").contains("member failed")
+        }
+        XCTAssertTrue(failed, "m2 did not fail\n\(targe.diagnostics)")
+
+        let second = dir.appendingPathComponent("second.img").path
+        try writeRandomFile(second, size: 16 << 20)
+        let writing = RunningTool(qemu, ["convert", "-n", "-r", "6M", "-f", "raw", "--target-image-opts", second, lun.imageOpts])
+        Thread.sleep(forTimeInterval: 0.7)
+        var replaced = mirror
+        replaced.fileDevice("m3", size: "32MiB")
+        let text = replaced.render(dir: targe.dir.path).replacingOccurrences(of: "members m1 m2", with: "members m1 m3")
+        try text.write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let reloaded = try reload(targe)
+        XCTAssertEqual(reloaded.status, 0, "\(reloaded)\n\(targe.diagnostics)")
+        XCTAssertTrue(reloaded.stdout.contains("combination mirror: m3 replaces failed member m2"), reloaded.stdout)
+        let written = writing.wait(timeout: 120, abortIf: targe.abortIfDead)
+        assertSucceeded(written, "qemu-img writing through the mirror across the member replacement", targe)
+
+        let deadline = Date().addingTimeInterval(120)
+        var resynced = false
+        while Date() < deadline && !resynced {
+            usleep(200_000)
+            resynced = ((try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? "").contains("resync complete")
+        }
+        XCTAssertTrue(resynced, "m3 was not resynced\n\(targe.diagnostics)")
+        XCTAssertTrue(targe.stop()?.clean ?? false)
+        let m1 = try Data(contentsOf: targe.dir.appendingPathComponent("m1.img"))
+        let m3 = try Data(contentsOf: targe.dir.appendingPathComponent("m3.img"))
+        XCTAssertTrue(m1 == m3, "the members differ after the resync")
+        let expected = try Data(contentsOf: URL(fileURLWithPath: second)) + Data(contentsOf: URL(fileURLWithPath: first)).dropFirst(16 << 20)
+        XCTAssertTrue(m1 == expected, "the mirror does not hold what was written")
+    }
+
+    /// `[connection]` changes apply to new sessions; a running session keeps what it negotiated.
+    func testConnectionSettingsApplyToNewSessions() throws {
+        let targe = try startTarge(config(stage: 0))
+        let before = try session(targe, target: "a", initiator: Self.watcher)
+        XCTAssertEqual(before.negotiated["MaxBurstLength"], "262144")
+        var smaller = config(stage: 0)
+        smaller.set("MaxBurstLength", "131072")
+        try smaller.render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let reloaded = try reload(targe)
+        XCTAssertTrue(reloaded.stdout.contains("[connection] changed"), reloaded.stdout)
+        let after = try session(targe, target: "a", initiator: Self.watcher + "-new")
+        XCTAssertEqual(after.negotiated["MaxBurstLength"], "131072", "a new session did not get the new value")
+        XCTAssertNoThrow(try before.ping(), "the running session was disturbed")
+        let read = try before.execute([0x28, 0, 0, 0, 0, 0, 0, 0x01, 0, 0], expectedIn: 256 * 512)
+        XCTAssertEqual(read.status, 0, "a 128 KiB read on the old session: \(read)")
+        XCTAssertEqual(read.data.count, 256 * 512)
     }
 }

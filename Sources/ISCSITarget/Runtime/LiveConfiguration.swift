@@ -104,7 +104,7 @@ public final class LiveConfiguration: Sendable {
         }
         let opened: [String: BlockDevice]
         do {
-            opened = try CatalogBuilder.openDevices(roots: plan.devicesToOpen, of: new, in: environment)
+            opened = try CatalogBuilder.openDevices(roots: plan.devicesToOpen + plan.swapDevices, of: new, in: environment)
         } catch {
             for (socket, _) in sockets { socket.close() }
             return .refused(["\(error)"])
@@ -120,8 +120,20 @@ public final class LiveConfiguration: Sendable {
             unit.establishUnitAttention(.reportedLUNsDataChanged)
         }
         for growth in growths { growth.unit.grow(toBlocks: growth.to / UInt64(growth.unit.blockSize)) }
+        var swapErrors: [String] = []
+        for swap in plan.memberSwaps.values.flatMap({ $0 }) {
+            guard let mirror = plan.keptMirror(swap.mirror), let device = opened[swap.new] else { continue }
+            do {
+                try mirror.replaceMember(swap.slot, with: device, on: group.next()).wait()
+                MirrorResync.start([mirror], on: group, logger: logger)
+            } catch {
+                device.close()
+                swapErrors.append("combination \(swap.mirror): \(swap.new) did not replace \(swap.old): \(error)")
+            }
+        }
         var report = ReloadReport(outcome: .applied)
         report.applied = plan.describe(loggedOut: adoptions)
+        report.errors += swapErrors
         report.applied += growths.map {
             "device \($0.device.name) grown from \($0.from) to \($0.to) bytes (\($0.target) lun \($0.lun) reports CAPACITY DATA HAS CHANGED)"
         }

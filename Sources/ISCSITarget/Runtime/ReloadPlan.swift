@@ -27,6 +27,8 @@ struct ReloadPlan {
     private(set) var kept: [Key: LogicalUnit] = [:]
     /// Devices of LUs that go, which the new config exports under another target or LUN.
     private(set) var moved: [String: BlockDevice] = [:]
+    /// Failed RAID1 members replaced in place, by mirror (the LU over the mirror stays).
+    let memberSwaps: [String: [MemberSwap]]
 
     init(difference: ConfigDifference, running: TargeConfig, new: TargeConfig, catalog: TargetCatalog,
          fileName: String) {
@@ -35,12 +37,17 @@ struct ReloadPlan {
         self.running = running
         self.new = new
         self.catalog = catalog
+        let swaps = Self.memberSwaps(difference, running: running, new: new)
+        self.memberSwaps = swaps
         let changes = Dictionary(difference.targetsChanged.map { ($0.iqn, $0) }, uniquingKeysWith: { a, _ in a })
         for target in new.targets {
             guard let old = catalog.target(named: target.iqn) else { continue }
             let change = changes[target.iqn]
             for mapping in target.luns {
-                if change?.lunsAdded.contains(mapping.lun) == true || change?.lunsReplaced.contains(mapping.lun) == true {
+                let sameDevice = running.target(iqn: target.iqn)?.luns.contains { $0.lun == mapping.lun && $0.device == mapping.device } == true
+                let swapsOnly = sameDevice && swaps[mapping.device] != nil && change?.readOnlyChanged != true
+                if change?.lunsAdded.contains(mapping.lun) == true
+                    || (change?.lunsReplaced.contains(mapping.lun) == true && !swapsOnly) {
                     continue
                 }
                 if let unit = old.units[UInt64(mapping.lun)] { kept[Key(target.iqn, mapping.lun)] = unit }
@@ -72,7 +79,7 @@ struct ReloadPlan {
             refusals.append("\(location(line)): device \(resize.device): its size cannot change while \(target) lun \(lun) exports it; unmap the LUN first, or restart")
         }
         for target in new.targets {
-            for mapping in target.luns {
+            for mapping in target.luns where memberSwaps[mapping.device] == nil {
                 guard let combination = running.combination(named: mapping.device),
                       difference.devicesReplaced.contains(mapping.device),
                       running.target(iqn: target.iqn)?.luns.contains(where: { $0.lun == mapping.lun && $0.device == mapping.device }) == true
@@ -81,7 +88,7 @@ struct ReloadPlan {
                 refusals.append("\(location(line)): combination \(combination.name): its level, chunk or members cannot change while \(target.iqn) lun \(mapping.lun) exports it; remove the LUN in one reload and map it again in the next, or restart")
             }
         }
-        return refusals
+        return refusals + swapRefusals()
     }
 
     func location(_ line: Int) -> String { "\(fileName):\(line)" }
@@ -121,7 +128,9 @@ struct ReloadPlan {
     /// Kept LUs of targets whose LUN inventory changed: they report REPORTED LUNS DATA HAS
     /// CHANGED to every nexus that knows them. (A new LU's nexuses start with POWER ON.)
     func unitsToNotify(in catalog: TargetCatalog) -> [LogicalUnit] {
-        difference.targetsChanged.filter { $0.lunMapChanged || !$0.lunsReplaced.isEmpty }.flatMap { change in
+        difference.targetsChanged.filter { change in
+            change.lunMapChanged || change.lunsReplaced.contains { kept[Key(change.iqn, $0)] == nil }
+        }.flatMap { change in
             (catalog.target(named: change.iqn)?.units ?? [:]).compactMap { lun, unit in
                 kept[Key(change.iqn, Int(lun))] === unit ? unit : nil
             }
@@ -154,7 +163,7 @@ struct ReloadPlan {
             let t = "target \(change.iqn)"
             for lun in change.lunsAdded { lines.append("\(t): LUN \(lun) added") }
             for lun in change.lunsRemoved { lines.append("\(t): LUN \(lun) removed") }
-            for lun in change.lunsReplaced {
+            for lun in change.lunsReplaced where kept[Key(change.iqn, lun)] == nil {
                 let device = new.target(iqn: change.iqn)?.luns.first { $0.lun == lun }?.device ?? "?"
                 lines.append("\(t): LUN \(lun) is a new LU on device \(device)")
             }
@@ -162,8 +171,12 @@ struct ReloadPlan {
             if change.readOnlyChanged { lines.append("\(t): access is now \(new.target(iqn: change.iqn)?.access.rawValue ?? "?")") }
             if change.aliasChanged { lines.append("\(t): alias changed") }
         }
-        for name in difference.devicesReplaced where moved[name] == nil {
+        for name in difference.devicesReplaced where moved[name] == nil && memberSwaps[name] == nil
+            && !memberSwaps.values.contains(where: { $0.contains { $0.new == name } }) {
             lines.append("device \(name) opened anew")
+        }
+        for swap in memberSwaps.values.flatMap({ $0 }) {
+            lines.append("combination \(swap.mirror): \(swap.new) replaces failed member \(swap.old); resync started")
         }
         return lines
     }
