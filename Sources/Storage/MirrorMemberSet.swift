@@ -157,6 +157,8 @@ struct MirrorMemberSet {
     mutating func replace(_ index: Int, with device: BlockDevice) -> BlockDevice {
         let old = members[index].device
         members[index].device = device
+        // The config may name the new device differently (`members a b` became `members a c`).
+        members[index].name = device.name
         members[index].state = .resyncing
         members[index].reason = "replaced by \(device.name): full copy pending"
         members[index].inFlight = 0
@@ -164,6 +166,12 @@ struct MirrorMemberSet {
         members[index].resyncDone = 0
         members[index].resyncTotal = 0
         return old
+    }
+
+    /// A new member at the end, waiting for a full copy (written from now on, never read
+    /// until its resync finishes).
+    mutating func append(_ device: BlockDevice) {
+        members.append(Member(device: device, name: device.name, state: .resyncing, reason: "added: full copy pending"))
     }
 
     // MARK: start (the states from the health file; see `RAID1Device`)

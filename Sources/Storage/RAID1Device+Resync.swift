@@ -93,6 +93,34 @@ extension RAID1Device {
         }
     }
 
+    /// Adds `device` as a further member (a reload grew the mirror): it joins as `resyncing`
+    /// first, so that from then on it gets every write and the bitmap cleaner (which needs
+    /// every member healthy) leaves the bits alone; then every region is marked dirty, so the
+    /// resync that follows (`resyncStale`) copies all of it.
+    public func addMember(_ device: BlockDevice, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        let problem: String? = lock.withLock {
+            if closed { return "closed" }
+            guard device.size >= size else { return "new member \(device.name) has \(device.size) bytes, the mirror needs \(size)" }
+            guard !memberSet.devices.contains(where: { $0 === device || $0.name == device.name }) else {
+                return "\(device.name) is already a member"
+            }
+            memberSet.append(device)
+            return nil
+        }
+        if let problem { return eventLoop.makeFailedFuture(StorageError.combination(name: name, problem: problem)) }
+        return bitmap.markAllDirty(on: eventLoop).flatMap {
+            let records = self.lock.withLock { self.memberSet.records }
+            return self.saveHealth(records, on: eventLoop)
+        }.flatMapError { error in
+            // Without every bit set on disk nothing says the new member is blank: it leaves
+            // the mirror (failed) rather than ever count as a copy.
+            let index: Int? = self.lock.withLock { self.memberSet.indices.last { self.memberSet[$0].device === device } }
+            let failed = index.map { self.failMember($0, reason: "not added: \(error)", on: eventLoop) }
+                ?? eventLoop.makeSucceededVoidFuture()
+            return failed.flatMapThrowing { throw error }
+        }
+    }
+
     // MARK: what a running resync reports
 
     /// Why the resync of `device` at `member` cannot go on, if it cannot.

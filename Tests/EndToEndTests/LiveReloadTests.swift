@@ -284,10 +284,26 @@ final class LiveReloadTests: EndToEndTestCase {
             resynced = ((try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? "").contains("resync complete")
         }
         XCTAssertTrue(resynced, "m3 was not resynced\n\(targe.diagnostics)")
+
+        // A third member added by the next reload is copied in full too.
+        replaced.fileDevice("m4", size: "32MiB")
+        try replaced.render(dir: targe.dir.path).replacingOccurrences(of: "members m1 m2", with: "members m1 m3 m4")
+            .write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let grown = try reload(targe)
+        XCTAssertTrue(grown.stdout.contains("combination mirror: m4 added; resync started"), "\(grown)")
+        var twice = false
+        for _ in 0..<600 where !twice {
+            usleep(200_000)
+            let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+            twice = log.components(separatedBy: "resync complete").count - 1 >= 2
+        }
+        XCTAssertTrue(twice, "m4 was not resynced\n\(targe.diagnostics)")
         XCTAssertTrue(targe.stop()?.clean ?? false)
         let m1 = try Data(contentsOf: targe.dir.appendingPathComponent("m1.img"))
         let m3 = try Data(contentsOf: targe.dir.appendingPathComponent("m3.img"))
+        let m4 = try Data(contentsOf: targe.dir.appendingPathComponent("m4.img"))
         XCTAssertTrue(m1 == m3, "the members differ after the resync")
+        XCTAssertTrue(m1 == m4, "the added member differs after its resync")
         let expected = try Data(contentsOf: URL(fileURLWithPath: second)) + Data(contentsOf: URL(fileURLWithPath: first)).dropFirst(16 << 20)
         XCTAssertTrue(m1 == expected, "the mirror does not hold what was written")
     }

@@ -28,12 +28,17 @@ final class ReloadPlanTests: XCTestCase {
 
     func testAMemberRenamedInPlaceIsASwap() throws {
         let found = try swaps { $0.replacingOccurrences(of: "members m1 m2", with: "members m1 m3") }
-        XCTAssertEqual(found.map { "\($0.slot) \($0.old)->\($0.new)" }, ["1 m2->m3"])
+        XCTAssertEqual(found.map { "\($0.old ?? "-")->\($0.new)" }, ["m2->m3"])
+    }
+
+    func testAMemberAddedAtTheEndIsAnAddition() throws {
+        let found = try swaps { $0.replacingOccurrences(of: "members m1 m2", with: "members m1 m2 m3") }
+        XCTAssertEqual(found.map { "\($0.old ?? "-")->\($0.new)" }, ["-->m3"])
     }
 
     func testOtherCombinationChangesAreNotSwaps() throws {
         let cases: [(String, (String) -> String)] = [
-            ("a member added", { $0.replacingOccurrences(of: "members m1 m2", with: "members m1 m2 m3") }),
+            ("a member added in front", { $0.replacingOccurrences(of: "members m1 m2", with: "members m3 m1 m2") }),
             ("members reordered", { $0.replacingOccurrences(of: "members m1 m2", with: "members m2 m1") }),
             ("level changed", { $0.replacingOccurrences(of: "raid 1", with: "raid 0") }),
             ("a kept member's path changed", {

@@ -295,6 +295,26 @@ final class RAID1DeviceTests: StorageTestCase {
         XCTAssertEqual(try contents(fresh), try contents(rams[0]))
     }
 
+    func testAddMemberCopiesEverythingWhileWritesGoOn() throws {
+        let (rams, wrapped) = try members(2)
+        let raid = try RAID1Device(name: "m", members: wrapped, regionSize: region)
+        defer { raid.close() }
+        try writeChunks(raid, offset: 0, [pattern(Int(mib), seed: 7)])
+        _ = try raid.cleanBitmap(on: loop).wait()
+        let fresh = try RAMDevice(name: "d2", size: mib)
+        try raid.addMember(fresh, on: loop).wait()
+        XCTAssertEqual(raid.memberStates.map(\.name), ["d0", "d1", "d2"])
+        XCTAssertEqual(raid.memberStates[2].state, .resyncing)
+        // A write while the new member waits reaches it too; the cleaner leaves the bits.
+        try writeChunks(raid, offset: 4096, [pattern(8192, seed: 8)])
+        XCTAssertEqual(try raid.cleanBitmap(on: loop).wait(), 0, "no bit may be cleared while a member is stale")
+        let results = try raid.resyncStale(on: loop).wait()
+        XCTAssertEqual(results.map(\.member), ["d2"])
+        XCTAssertEqual(raid.memberStates.map(\.state), [.healthy, .healthy, .healthy])
+        XCTAssertEqual(try contents(fresh), try contents(rams[0]))
+        guard case .combination? = failure(raid.addMember(fresh, on: loop)) else { return XCTFail("added twice") }
+    }
+
     func testFlushFailureFailsTheMemberNotTheFlush() throws {
         let (_, wrapped) = try members(2)
         let raid = try RAID1Device(name: "m", members: wrapped)

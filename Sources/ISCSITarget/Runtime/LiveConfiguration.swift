@@ -124,11 +124,18 @@ public final class LiveConfiguration: Sendable {
         for swap in plan.memberSwaps.values.flatMap({ $0 }) {
             guard let mirror = plan.keptMirror(swap.mirror), let device = opened[swap.new] else { continue }
             do {
-                try mirror.replaceMember(swap.slot, with: device, on: group.next()).wait()
+                if let old = swap.old {
+                    guard let index = mirror.memberStates.firstIndex(where: { $0.name == old }) else {
+                        throw StorageError.combination(name: swap.mirror, problem: "no member \(old)")
+                    }
+                    try mirror.replaceMember(index, with: device, on: group.next()).wait()
+                } else {
+                    try mirror.addMember(device, on: group.next()).wait()
+                }
                 MirrorResync.start([mirror], on: group, logger: logger)
             } catch {
                 device.close()
-                swapErrors.append("combination \(swap.mirror): \(swap.new) did not replace \(swap.old): \(error)")
+                swapErrors.append("combination \(swap.mirror): \(swap.new) not added: \(error)")
             }
         }
         var report = ReloadReport(outcome: .applied)

@@ -176,7 +176,11 @@ struct ReloadPlan {
             lines.append("device \(name) opened anew")
         }
         for swap in memberSwaps.values.flatMap({ $0 }) {
-            lines.append("combination \(swap.mirror): \(swap.new) replaces failed member \(swap.old); resync started")
+            if let old = swap.old {
+                lines.append("combination \(swap.mirror): \(swap.new) replaces failed member \(old); resync started")
+            } else {
+                lines.append("combination \(swap.mirror): \(swap.new) added; resync started")
+            }
         }
         return lines
     }
