@@ -20,6 +20,10 @@ struct MirrorMemberSet {
         var resyncRunning = false
         var resyncDone = 0
         var resyncTotal = 0
+        /// Taken out of the mirror by a reload: failed for every request, left out of status,
+        /// health records and the cleaner's "every member healthy". It keeps its index, so
+        /// requests in flight to it complete against the right slot.
+        var removed = false
     }
 
     /// A member a request was issued to; `healthy` tells whether it counts for the outcome.
@@ -38,15 +42,23 @@ struct MirrorMemberSet {
     }
 
     var indices: Range<Int> { members.indices }
-    var devices: [BlockDevice] { members.map(\.device) }
-    var allHealthy: Bool { members.allSatisfy { $0.state == .healthy } }
+    /// The members' devices (removed ones left out).
+    var devices: [BlockDevice] { members.filter { !$0.removed }.map(\.device) }
+    /// Every device, removed members' included (closing the mirror closes them all).
+    var allDevices: [BlockDevice] { members.map(\.device) }
+    var allHealthy: Bool { members.allSatisfy { $0.state == .healthy || $0.removed } }
     var firstHealthy: Int? { members.indices.first { members[$0].state == .healthy } }
+
+    /// The index of the member named `name` (removed ones never match).
+    func index(named name: String) -> Int? {
+        members.indices.first { members[$0].name == name && !members[$0].removed }
+    }
 
     subscript(index: Int) -> Member { members[index] }
 
     /// The members as `targe status` shows them, in config order.
     var statuses: [MemberStatus] {
-        members.map { m in
+        members.filter { !$0.removed }.map { m in
             let progress: Double
             switch m.state {
             case .healthy: progress = 1
@@ -59,7 +71,9 @@ struct MirrorMemberSet {
 
     /// What the health file records.
     var records: [MirrorHealthFile.Record] {
-        members.map { MirrorHealthFile.Record(name: $0.name, state: $0.state, order: $0.order, reason: $0.reason) }
+        members.filter { !$0.removed }.map {
+            MirrorHealthFile.Record(name: $0.name, state: $0.state, order: $0.order, reason: $0.reason)
+        }
     }
 
     /// True when `device` is still the member at `index` (it was not replaced meanwhile).
@@ -172,6 +186,17 @@ struct MirrorMemberSet {
     /// until its resync finishes).
     mutating func append(_ device: BlockDevice) {
         members.append(Member(device: device, name: device.name, state: .resyncing, reason: "added: full copy pending"))
+    }
+
+    /// Takes the member at `index` out of the mirror (it gets no further request); false
+    /// when that would leave no healthy member.
+    mutating func remove(_ index: Int) -> Bool {
+        let othersHealthy = members.indices.contains { $0 != index && members[$0].state == .healthy && !members[$0].removed }
+        guard othersHealthy else { return false }
+        members[index].removed = true
+        members[index].state = .failed
+        members[index].reason = "removed from the mirror"
+        return true
     }
 
     // MARK: start (the states from the health file; see `RAID1Device`)

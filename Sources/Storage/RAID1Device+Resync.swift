@@ -101,7 +101,7 @@ extension RAID1Device {
         let problem: String? = lock.withLock {
             if closed { return "closed" }
             guard device.size >= size else { return "new member \(device.name) has \(device.size) bytes, the mirror needs \(size)" }
-            guard !memberSet.devices.contains(where: { $0 === device || $0.name == device.name }) else {
+            guard !memberSet.allDevices.contains(where: { $0 === device }), memberSet.index(named: device.name) == nil else {
                 return "\(device.name) is already a member"
             }
             memberSet.append(device)
@@ -119,6 +119,39 @@ extension RAID1Device {
                 ?? eventLoop.makeSucceededVoidFuture()
             return failed.flatMapThrowing { throw error }
         }
+    }
+
+    /// The member named `name` now (removed members never match).
+    public func memberIndex(named name: String) -> Int? {
+        lock.withLock { memberSet.index(named: name) }
+    }
+
+    /// Takes the member named `name` out of the mirror (a reload removed it from `members`):
+    /// no request goes to it from now on, a resync to it stops, and the health file forgets
+    /// it. Returns its device, for the caller to close once `isIdle` says its last request
+    /// finished; fails when no healthy member would be left.
+    public func removeMember(named name: String, on eventLoop: EventLoop) -> EventLoopFuture<BlockDevice> {
+        let outcome: Result<(BlockDevice, [MirrorHealthFile.Record]), StorageError> = lock.withLock {
+            if closed { return .failure(.combination(name: self.name, problem: "closed")) }
+            guard let index = memberSet.index(named: name) else {
+                return .failure(.combination(name: self.name, problem: "no member \(name)"))
+            }
+            guard memberSet.remove(index) else {
+                return .failure(.combination(name: self.name, problem: "removing \(name) would leave no healthy member"))
+            }
+            return .success((memberSet[index].device, memberSet.records))
+        }
+        switch outcome {
+        case let .failure(error): return eventLoop.makeFailedFuture(error)
+        case let .success((device, records)):
+            notice("member \(name) removed")
+            return saveHealth(records, on: eventLoop).map { device }
+        }
+    }
+
+    /// Whether no request is in flight to `device` (a removed member, before closing it).
+    public func isIdle(_ device: BlockDevice) -> Bool {
+        lock.withLock { memberSet.indices.allSatisfy { !memberSet.holds(device, at: $0) || memberSet[$0].inFlight == 0 } }
     }
 
     // MARK: what a running resync reports

@@ -346,11 +346,11 @@ public final class RAID1Device: BlockDevice, DeviceStatusReporting, @unchecked S
     // MARK: close
 
     public func close() {
-        let state: (devices: [BlockDevice], clean: Bool, pending: [EventLoopPromise<Void>])? = lock.withLock {
+        let state: (devices: [BlockDevice], all: [BlockDevice], clean: Bool, pending: [EventLoopPromise<Void>])? = lock.withLock {
             guard !closed else { return nil }
             let clean = ownsMembers && memberSet.allHealthy && regionLocks.isIdle
             closed = true
-            return (memberSet.devices, clean, regionLocks.cancelWaiting())
+            return (memberSet.devices, memberSet.allDevices, clean, regionLocks.cancelWaiting())
         }
         guard let state else { return }
         for p in state.pending { p.fail(StorageError.closed(device: name)) }
@@ -369,7 +369,7 @@ public final class RAID1Device: BlockDevice, DeviceStatusReporting, @unchecked S
         // A mirror that never finished init leaves the health file as it found it.
         healthFile?.close(saving: lock.withLock { ownsMembers ? memberSet.records : nil })
         if lock.withLock({ ownsMembers }) {
-            for device in state.devices { device.close() }
+            for device in state.all { device.close() }  // removed members too (closing twice is harmless)
         }
     }
 }

@@ -298,14 +298,25 @@ final class LiveReloadTests: EndToEndTestCase {
             twice = log.components(separatedBy: "resync complete").count - 1 >= 2
         }
         XCTAssertTrue(twice, "m4 was not resynced\n\(targe.diagnostics)")
+
+        // m1 leaves: the mirror goes on with m3 and m4, and m1 gets no further write.
+        try replaced.render(dir: targe.dir.path).replacingOccurrences(of: "members m1 m2", with: "members m3 m4")
+            .write(toFile: targe.configPath, atomically: true, encoding: .utf8)
+        let shrunk = try reload(targe)
+        XCTAssertTrue(shrunk.stdout.contains("combination mirror: member m1 removed"), "\(shrunk)")
+        let m1Before = try Data(contentsOf: targe.dir.appendingPathComponent("m1.img"))
+        let third = dir.appendingPathComponent("third.img").path
+        try writeRandomFile(third, size: 8 << 20)
+        assertSucceeded(runTool(qemu, lun.writeArgs(from: third), timeout: 120), "a write after m1 left", targe)
+        XCTAssertTrue(try Data(contentsOf: targe.dir.appendingPathComponent("m1.img")) == m1Before, "m1 was written after its removal")
         XCTAssertTrue(targe.stop()?.clean ?? false)
-        let m1 = try Data(contentsOf: targe.dir.appendingPathComponent("m1.img"))
         let m3 = try Data(contentsOf: targe.dir.appendingPathComponent("m3.img"))
         let m4 = try Data(contentsOf: targe.dir.appendingPathComponent("m4.img"))
-        XCTAssertTrue(m1 == m3, "the members differ after the resync")
-        XCTAssertTrue(m1 == m4, "the added member differs after its resync")
-        let expected = try Data(contentsOf: URL(fileURLWithPath: second)) + Data(contentsOf: URL(fileURLWithPath: first)).dropFirst(16 << 20)
-        XCTAssertTrue(m1 == expected, "the mirror does not hold what was written")
+        XCTAssertTrue(m3 == m4, "the members differ")
+        let expected = try Data(contentsOf: URL(fileURLWithPath: third))
+            + Data(contentsOf: URL(fileURLWithPath: second)).dropFirst(8 << 20)
+            + Data(contentsOf: URL(fileURLWithPath: first)).dropFirst(16 << 20)
+        XCTAssertTrue(m3 == expected, "the mirror does not hold what was written")
     }
 
     /// `[connection]` changes apply to new sessions; a running session keeps what it negotiated.

@@ -28,12 +28,22 @@ final class ReloadPlanTests: XCTestCase {
 
     func testAMemberRenamedInPlaceIsASwap() throws {
         let found = try swaps { $0.replacingOccurrences(of: "members m1 m2", with: "members m1 m3") }
-        XCTAssertEqual(found.map { "\($0.old ?? "-")->\($0.new)" }, ["m2->m3"])
+        XCTAssertEqual(found.map { "\($0.old ?? "-")->\($0.new ?? "-")" }, ["m2->m3"])
     }
 
     func testAMemberAddedAtTheEndIsAnAddition() throws {
         let found = try swaps { $0.replacingOccurrences(of: "members m1 m2", with: "members m1 m2 m3") }
-        XCTAssertEqual(found.map { "\($0.old ?? "-")->\($0.new)" }, ["-->m3"])
+        XCTAssertEqual(found.map { "\($0.old ?? "-")->\($0.new ?? "-")" }, ["-->m3"])
+    }
+
+    func testAMemberLeftOutIsARemoval() throws {
+        let three = base.replacingOccurrences(of: "members m1 m2", with: "members m1 m2 m3")
+        let running = try ConfigParser.parse(three)
+        let new = try ConfigParser.parse(three.replacingOccurrences(of: "members m1 m2 m3", with: "members m1 m3"))
+        let found = ReloadPlan.memberSwaps(ConfigDifference(from: running, to: new), running: running, new: new)["mirror"] ?? []
+        XCTAssertEqual(found.map { "\($0.old ?? "-")->\($0.new ?? "-")" }, ["m2->-"])
+        let reordered = try ConfigParser.parse(three.replacingOccurrences(of: "members m1 m2 m3", with: "members m3 m1"))
+        XCTAssertNil(ReloadPlan.memberSwaps(ConfigDifference(from: running, to: reordered), running: running, new: reordered)["mirror"])
     }
 
     func testOtherCombinationChangesAreNotSwaps() throws {

@@ -315,6 +315,28 @@ final class RAID1DeviceTests: StorageTestCase {
         guard case .combination? = failure(raid.addMember(fresh, on: loop)) else { return XCTFail("added twice") }
     }
 
+    func testRemoveMemberStopsItsWritesAndKeepsOneHealthy() throws {
+        let (rams, wrapped) = try members(3)
+        let raid = try RAID1Device(name: "m", members: wrapped, regionSize: region)
+        defer { raid.close() }
+        try writeChunks(raid, offset: 0, [pattern(65536, seed: 9)])
+        let removed = try raid.removeMember(named: "d1", on: loop).wait()
+        XCTAssertTrue(removed === wrapped[1])
+        XCTAssertTrue(raid.isIdle(removed))
+        XCTAssertEqual(raid.memberStates.map(\.name), ["d0", "d2"])
+        XCTAssertNil(raid.memberIndex(named: "d1"))
+        let before = try contents(rams[1])
+        try writeChunks(raid, offset: 0, [pattern(65536, seed: 10)])
+        XCTAssertEqual(try contents(rams[1]), before, "a removed member got a write")
+        XCTAssertEqual(try contents(rams[0]), try contents(rams[2]))
+        XCTAssertEqual(try raid.cleanBitmap(on: loop).wait() >= 0, true)
+        _ = try raid.removeMember(named: "d0", on: loop).wait()
+        guard case .combination? = failure(raid.removeMember(named: "d2", on: loop)) else {
+            return XCTFail("the last healthy member was removed")
+        }
+        XCTAssertEqual(raid.memberStates.map(\.state), [.healthy])
+    }
+
     func testFlushFailureFailsTheMemberNotTheFlush() throws {
         let (_, wrapped) = try members(2)
         let raid = try RAID1Device(name: "m", members: wrapped)

@@ -122,10 +122,14 @@ public final class LiveConfiguration: Sendable {
         for growth in growths { growth.unit.grow(toBlocks: growth.to / UInt64(growth.unit.blockSize)) }
         var swapErrors: [String] = []
         for swap in plan.memberSwaps.values.flatMap({ $0 }) {
-            guard let mirror = plan.keptMirror(swap.mirror), let device = opened[swap.new] else { continue }
+            guard let mirror = plan.keptMirror(swap.mirror) else { continue }
+            guard let newName = swap.new, let device = opened[newName] else {
+                if let old = swap.old { removeMember(old, of: mirror, errors: &swapErrors) }
+                continue
+            }
             do {
                 if let old = swap.old {
-                    guard let index = mirror.memberStates.firstIndex(where: { $0.name == old }) else {
+                    guard let index = mirror.memberIndex(named: old) else {
                         throw StorageError.combination(name: swap.mirror, problem: "no member \(old)")
                     }
                     try mirror.replaceMember(index, with: device, on: group.next()).wait()
@@ -135,7 +139,7 @@ public final class LiveConfiguration: Sendable {
                 MirrorResync.start([mirror], on: group, logger: logger)
             } catch {
                 device.close()
-                swapErrors.append("combination \(swap.mirror): \(swap.new) not added: \(error)")
+                swapErrors.append("combination \(swap.mirror): \(newName) not added: \(error)")
             }
         }
         var report = ReloadReport(outcome: .applied)
@@ -175,6 +179,18 @@ public final class LiveConfiguration: Sendable {
         MirrorResync.start(newCatalog.mirrors.filter { !oldMirrors.contains(ObjectIdentifier($0)) }, on: group, logger: logger)
         retire(plan.retiredUnits(in: newCatalog))
         return report
+    }
+
+    /// Takes `name` out of `mirror` and closes its device once its last request finished.
+    private func removeMember(_ name: String, of mirror: RAID1Device, errors: inout [String]) {
+        do {
+            let device = try mirror.removeMember(named: name, on: group.next()).wait()
+            let deadline = NIODeadline.now() + drainLimit
+            while !mirror.isIdle(device) && NIODeadline.now() < deadline { usleep(10_000) }
+            device.close()
+        } catch {
+            errors.append("combination \(mirror.name): member \(name) not removed: \(error)")
+        }
     }
 
     /// Every connection takes the new catalog on its own event loop; returns the count that

@@ -172,14 +172,15 @@ struct ReloadPlan {
             if change.aliasChanged { lines.append("\(t): alias changed") }
         }
         for name in difference.devicesReplaced where moved[name] == nil && memberSwaps[name] == nil
-            && !memberSwaps.values.contains(where: { $0.contains { $0.new == name } }) {
+            && !memberSwaps.values.contains(where: { $0.contains { $0.new == name || $0.old == name } }) {
             lines.append("device \(name) opened anew")
         }
         for swap in memberSwaps.values.flatMap({ $0 }) {
-            if let old = swap.old {
-                lines.append("combination \(swap.mirror): \(swap.new) replaces failed member \(old); resync started")
-            } else {
-                lines.append("combination \(swap.mirror): \(swap.new) added; resync started")
+            switch (swap.old, swap.new) {
+            case let (old?, new?): lines.append("combination \(swap.mirror): \(new) replaces failed member \(old); resync started")
+            case let (nil, new?): lines.append("combination \(swap.mirror): \(new) added; resync started")
+            case let (old?, nil): lines.append("combination \(swap.mirror): member \(old) removed")
+            case (nil, nil): break
             }
         }
         return lines
