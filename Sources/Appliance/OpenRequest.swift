@@ -4,6 +4,11 @@
 ///              flags bit 0: create a sparse file of createSize bytes if the path is missing
 ///     reply:   errno (4 bytes, big-endian; 0 = success, the descriptor rides along as SCM_RIGHTS)
 ///
+///     request: 0x01 'B' port(2, big-endian) host(1...45 bytes: an IPv4 or IPv6 literal)
+///              bind and listen on a portal the config lists (a reload added it, and after the
+///              privilege drop the target cannot bind a port below 1024 itself)
+///     reply:   as for 'O', the descriptor of the listening socket
+///
 ///     request: 0x01 'C'
 ///              open the config file the helper was started with, read-only (a reload
 ///              after the privilege drop reads it through here: the file is root's, mode 0600)
@@ -67,8 +72,18 @@ public struct OpenPolicy: Sendable, Equatable {
         }
     }
     public var entries: [Entry]
+    /// The portals the config lists (`listen`): the only ones the helper binds.
+    public var portals: [BindRequest]
 
-    public init(entries: [Entry]) { self.entries = entries }
+    public init(entries: [Entry], portals: [BindRequest] = []) {
+        self.entries = entries
+        self.portals = portals
+    }
+
+    /// nil when the config lists the portal, else the reason to refuse.
+    public func refusal(for request: BindRequest) -> String? {
+        portals.contains(request) ? nil : "\(request.host):\(request.port) is not a listen portal in the config"
+    }
 
     /// nil when allowed, else the reason to refuse.
     public func refusal(for request: OpenRequest) -> String? {
@@ -79,5 +94,29 @@ public struct OpenPolicy: Sendable, Equatable {
             return "the config does not allow creating \(request.path) with \(size) bytes"
         }
         return nil
+    }
+}
+
+/// A 'B' request: the portal to bind.
+public struct BindRequest: Sendable, Equatable {
+    public static let operation = UInt8(ascii: "B")
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    public func encoded() -> [UInt8] {
+        [OpenRequest.version, Self.operation, UInt8(port >> 8), UInt8(port & 0xff)] + Array(host.utf8)
+    }
+
+    /// nil unless `bytes` is a 'B' request with a numeric address of at most 45 bytes.
+    public static func decode(_ bytes: [UInt8]) -> BindRequest? {
+        guard bytes.count > 4, bytes.count <= 4 + 45, bytes[0] == OpenRequest.version, bytes[1] == operation,
+              let host = String(validating: bytes[4...], as: UTF8.self),
+              host.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else { return nil }
+        return BindRequest(host: host, port: UInt16(bytes[2]) << 8 | UInt16(bytes[3]))
     }
 }

@@ -68,6 +68,13 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
         exchange(OpenRequest(path: path, createSize: createSize).encoded())
     }
 
+    /// A listening socket on a portal the config lists (bound and listening; backlog 256):
+    /// after the privilege drop a reload's new portal below 1024 is bound here.
+    public func bindPortal(host: String, port: Int) -> Result<Int32, OpenFailure> {
+        guard let port = UInt16(exactly: port) else { return .failure(OpenFailure(EINVAL)) }
+        return exchange(BindRequest(host: host, port: port).encoded())
+    }
+
     /// The config file, open read-only: after the privilege drop a reload reads it here.
     public func openConfig() -> Result<Int32, OpenFailure> {
         exchange(OpenRequest.readConfigRequest)
@@ -118,6 +125,18 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
             if Array(buffer[0..<n]) == OpenRequest.readConfigRequest {
                 let fd = configPath.map { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) } ?? -1
                 answer = fd >= 0 ? (0, fd) : (configPath == nil ? EACCES : errno, -1)
+            } else if n > 1 && buffer[1] == BindRequest.operation {
+                if let request = BindRequest.decode(Array(buffer[0..<n])) {
+                    if let refusal = policy().refusal(for: request) {
+                        report("refused: \(refusal)")
+                        answer = (EACCES, -1)
+                    } else {
+                        answer = listeningSocket(request)
+                    }
+                } else {
+                    report("malformed bind request; refused")
+                    answer = (EINVAL, -1)
+                }
             } else { do {
                 let request = try OpenRequest.decode(Array(buffer[0..<n]))
                 if let refusal = policy().refusal(for: request) {
@@ -140,9 +159,41 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
         }
     }
 
-    /// Bounding set down to DAC override/search, effective+permitted the same, no_new_privs.
+    /// A TCP socket bound to the portal and listening, as the target binds its own portals
+    /// (SO_REUSEADDR; an IPv6 portal is IPv6 only).
+    private static func listeningSocket(_ request: BindRequest) -> (code: Int32, fd: Int32) {
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        let isV6 = request.host.contains(":")
+        if isV6 {
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = request.port.bigEndian
+            guard inet_pton(AF_INET6, request.host, &v6.sin6_addr) == 1 else { return (EINVAL, -1) }
+        } else {
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = request.port.bigEndian
+            guard inet_pton(AF_INET, request.host, &v4.sin_addr) == 1 else { return (EINVAL, -1) }
+        }
+        let fd = Glibc.socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return (errno, -1) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if isV6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        let bound = isV6
+            ? withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+            : withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, 256) == 0 else {
+            let e = errno
+            close(fd)
+            return (e, -1)
+        }
+        return (0, fd)
+    }
+
+    /// Bounding set down to DAC override/search and binding low ports, effective+permitted
+    /// the same, no_new_privs.
     private static func restrictToFileAccess() -> String? {
-        let keep: Set<Int32> = [targe_cap_dac_override(), targe_cap_dac_read_search()]
+        let keep: Set<Int32> = [targe_cap_dac_override(), targe_cap_dac_read_search(), targe_cap_net_bind_service()]
         var cap: Int32 = 0
         while targe_capbset_read(cap) >= 0 {
             if !keep.contains(cap) && targe_capbset_drop(cap) != 0 { return "PR_CAPBSET_DROP(\(cap)): errno \(errno)" }
@@ -182,6 +233,8 @@ extension OpenPolicy {
                 }
             }
         }
-        self.init(entries: entries)
+        self.init(entries: entries, portals: config.server.listen.compactMap { portal in
+            UInt16(exactly: portal.port).map { BindRequest(host: portal.host, port: $0) }
+        })
     }
 }

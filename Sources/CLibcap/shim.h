@@ -22,10 +22,11 @@ static inline int targe_clear_process_caps(void) {
     errno = saved;
     return rc;
 }
-/* Keeps only the capabilities to open any file (DAC override and search), for the
- * privileged opener: effective and permitted, nothing inheritable. */
+/* Keeps only the capabilities to open any file (DAC override and search) and to bind a
+ * portal below 1024 that a reload adds, for the privileged helper: effective and
+ * permitted, nothing inheritable. */
 static inline int targe_keep_only_file_access_caps(void) {
-    cap_t caps = cap_from_text("cap_dac_override,cap_dac_read_search=ep");
+    cap_t caps = cap_from_text("cap_dac_override,cap_dac_read_search,cap_net_bind_service=ep");
     if (caps == NULL) return -1;
     int rc = cap_set_proc(caps);
     int saved = errno;
@@ -35,6 +36,7 @@ static inline int targe_keep_only_file_access_caps(void) {
 }
 static inline int targe_cap_dac_override(void) { return CAP_DAC_OVERRIDE; }
 static inline int targe_cap_dac_read_search(void) { return CAP_DAC_READ_SEARCH; }
+static inline int targe_cap_net_bind_service(void) { return CAP_NET_BIND_SERVICE; }
 
 /* setres[ug]id need _GNU_SOURCE, which Swift's Glibc module does not define. */
 int setresuid(uid_t ruid, uid_t euid, uid_t suid);

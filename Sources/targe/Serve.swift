@@ -174,7 +174,20 @@ struct Serve: ParsableCommand {
         // directory's file changed); a file is read from disk.
         let dataDirectory = dataDir
         let live = LiveConfiguration(running: parsed, server: server, environment: environment, group: group,
-                                     logger: logger) { [config, opener] in
+                                     logger: logger, bind: { [opener] host, port in
+            do throws(ListeningSocket.Failure) {
+                return try ListeningSocket.open(host: host, port: port)
+            } catch {
+                // After the privilege drop a port below 1024 is the helper's to bind.
+                guard case let .call("bind", _, _, code) = error, code == EACCES,
+                      let privileged = opener as? PrivilegedOpener else { throw error }
+                switch privileged.bindPortal(host: host, port: port) {
+                case let .success(fd): return ListeningSocket(descriptor: fd, host: host, port: port)
+                case let .failure(failure):
+                    throw ListeningSocket.Failure.call("bind (through the privileged helper)", host, port, errno: failure.code)
+                }
+            }
+        }) { [config, opener] in
             // After the privilege drop the file (root's, 0600) is opened by the helper.
             if let config, let privileged = opener as? PrivilegedOpener {
                 switch privileged.openConfig() {

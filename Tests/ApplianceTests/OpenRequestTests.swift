@@ -59,4 +59,28 @@ final class OpenRequestTests: XCTestCase {
         XCTAssertNotNil(policy.refusal(for: OpenRequest(path: "/etc/shadow", createSize: nil)))
         XCTAssertNotNil(policy.refusal(for: OpenRequest(path: "/dev/vdb/../vdc", createSize: nil)))
     }
+
+    func testBindRequests() {
+        for request in [BindRequest(host: "127.0.0.1", port: 860), BindRequest(host: "::", port: 3260),
+                        BindRequest(host: "2001:db8::1", port: 1)] {
+            XCTAssertEqual(BindRequest.decode(request.encoded()), request)
+        }
+        XCTAssertEqual(BindRequest(host: "10.0.0.1", port: 0x0102).encoded(),
+                       [1, UInt8(ascii: "B"), 1, 2] + Array("10.0.0.1".utf8))
+        for bad: [UInt8] in [[1, UInt8(ascii: "B"), 0, 1],                          // no address
+                             [2, UInt8(ascii: "B"), 0, 1] + Array("1.2.3.4".utf8),   // version
+                             [1, UInt8(ascii: "B"), 0, 1] + Array("/etc/passwd".utf8),
+                             [1, UInt8(ascii: "B"), 0, 1] + Array(repeating: UInt8(ascii: "1"), count: 46)] {
+            XCTAssertNil(BindRequest.decode(bad), "\(bad)")
+        }
+    }
+
+    func testThePolicyBindsOnlyTheConfigsPortals() throws {
+        let config = try ConfigParser.parse("[server]\nlisten 127.0.0.1:860 [::1]:3260\n[device d]\nram 1MiB\n[target t]\nlun 0 d\n")
+        let policy = OpenPolicy(config: config, stateDirectory: nil)
+        XCTAssertNil(policy.refusal(for: BindRequest(host: "127.0.0.1", port: 860)))
+        XCTAssertNil(policy.refusal(for: BindRequest(host: "::1", port: 3260)))
+        XCTAssertNotNil(policy.refusal(for: BindRequest(host: "127.0.0.1", port: 861)))
+        XCTAssertNotNil(policy.refusal(for: BindRequest(host: "0.0.0.0", port: 860)))
+    }
 }

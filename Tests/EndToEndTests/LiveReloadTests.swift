@@ -227,6 +227,8 @@ final class LiveReloadTests: EndToEndTestCase {
         var after = before
         after.fileDevice("e", size: "16MiB")
         after.target("e", luns: ["e"])
+        // A portal below 1024, which only the helper may bind now.
+        after.listen = "127.0.0.1:0 127.0.0.3:860"
         try after.render(dir: targe.dir.path).write(toFile: targe.configPath, atomically: true, encoding: .utf8)
         XCTAssertEqual(chmod(targe.configPath, 0o600), 0)
         let reloaded = try reload(targe)
@@ -236,6 +238,9 @@ final class LiveReloadTests: EndToEndTestCase {
         XCTAssertTrue(listed.stdout.contains(ConfigBuilder.iqn("e")), "\(listed)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: targe.dir.appendingPathComponent("e.img").path),
                       "the helper did not create the new device's file")
+        XCTAssertTrue(reloaded.stdout.contains("listening on 127.0.0.3:860"), reloaded.stdout)
+        let low = runTool(iscsiLs, ["iscsi://127.0.0.3:860/"], timeout: 30)
+        XCTAssertTrue(low.stdout.contains(ConfigBuilder.iqn("e")), "nothing answers on the new low portal:\n\(low)")
     }
 
     /// A failed RAID1 member replaced by a reload while qemu-img writes through the mirror:

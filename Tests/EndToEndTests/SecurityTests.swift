@@ -285,7 +285,8 @@ final class SecurityTests: EndToEndTestCase {
             XCTAssertEqual(fields["Groups"] ?? "", "", "task \(task) supplementary groups")
         }
         // The privileged opener (the only child) keeps just CAP_DAC_OVERRIDE and
-        // CAP_DAC_READ_SEARCH (bits 1 and 2), with no_new_privs.
+        // CAP_DAC_READ_SEARCH (bits 1 and 2), and CAP_NET_BIND_SERVICE (bit 10) for a portal
+        // below 1024 that a reload adds, with no_new_privs.
         let children = try FileManager.default.contentsOfDirectory(atPath: "/proc").filter { entry in
             guard Int32(entry) != nil, let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { return false }
@@ -295,8 +296,8 @@ final class SecurityTests: EndToEndTestCase {
         XCTAssertEqual(children.count, 1, "expected one privileged opener child, found \(children)")
         for child in children {
             let status = try String(contentsOfFile: "/proc/\(child)/status", encoding: .utf8)
-            XCTAssertTrue(status.contains("CapEff:\t0000000000000006"), "opener capabilities:\n\(status)")
-            XCTAssertTrue(status.contains("CapBnd:\t0000000000000006"), "opener bounding set:\n\(status)")
+            XCTAssertTrue(status.contains("CapEff:\t0000000000000406"), "opener capabilities:\n\(status)")
+            XCTAssertTrue(status.contains("CapBnd:\t0000000000000406"), "opener bounding set:\n\(status)")
             XCTAssertTrue(status.contains("NoNewPrivs:\t1"), "opener no_new_privs:\n\(status)")
         }
         // And it still serves I/O after the look.

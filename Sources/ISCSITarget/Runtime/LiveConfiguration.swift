@@ -28,10 +28,14 @@ public final class LiveConfiguration: Sendable {
     private let reloading = NIOLock()
     /// How long a removed LU's commands may take before its device is closed anyway.
     let drainLimit: TimeAmount
+    /// Binds a new portal (after the privilege drop, a port below 1024 needs the helper).
+    private let bind: @Sendable (String, Int) throws -> ListeningSocket
 
     public init(running config: TargeConfig, server: ISCSIServer, environment: CatalogBuilder.Environment,
                 group: EventLoopGroup, logger: Logger, drainLimit: TimeAmount = .seconds(30),
+                bind: @escaping @Sendable (String, Int) throws -> ListeningSocket = { try ListeningSocket.open(host: $0, port: $1) },
                 load: @escaping @Sendable () throws -> TargeConfig) {
+        self.bind = bind
         self.running = NIOLockedValueBox(config)
         self.server = server
         self.environment = environment
@@ -93,7 +97,7 @@ public final class LiveConfiguration: Sendable {
         var sockets: [(socket: ListeningSocket, portal: ListeningPortal)] = []
         for entry in difference.portalsAdded {
             do {
-                let socket = try ListeningSocket.open(host: entry.portal.host, port: entry.portal.port)
+                let socket = try bind(entry.portal.host, entry.portal.port)
                 sockets.append((socket, ListeningPortal(host: entry.portal.host, port: entry.portal.port,
                                                         advertised: entry.advertised.map(\.description))))
             } catch {

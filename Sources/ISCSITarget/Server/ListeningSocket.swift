@@ -53,6 +53,13 @@ public struct ListeningSocket: Sendable {
         return ListeningSocket(descriptor: fd, host: host, port: port)
     }
 
+    /// Takes over a socket bound and listening elsewhere (the privileged helper's).
+    public init(descriptor: CInt, host: String, port: Int) {
+        self.descriptor = descriptor
+        self.host = host
+        self.port = port
+    }
+
     /// Closes a socket that was never handed to the server (a reload that did not commit).
     public func close() {
         _ = Glibc.close(descriptor)
