@@ -28,12 +28,21 @@ extension ConnectionHandler {
         case .parked:
             break
         case .duplicate:
-            logger.warning("CmdSN \(h.cmdSN) received twice; ignoring the second")
+            if let dropped = ignoredCommandLog.admit(at: .now()) {
+                logger.warning("CmdSN \(h.cmdSN) received twice; ignoring the second\(Self.droppedNote(dropped))")
+            }
             forgetIgnored(h)
         case let .outOfWindow(exp, max):
-            logger.warning("CmdSN \(h.cmdSN) outside the window [\(exp), \(max)]; ignored")
+            if let dropped = ignoredCommandLog.admit(at: .now()) {
+                logger.warning("CmdSN \(h.cmdSN) outside the window [\(exp), \(max)]; ignored\(Self.droppedNote(dropped))")
+            }
             forgetIgnored(h)
         }
+    }
+
+    /// "(and N more like it)" for a rate-limited warning.
+    static func droppedNote(_ dropped: Int) -> String {
+        dropped > 0 ? " (\(dropped) more ignored commands not logged)" : ""
     }
 
     /// An ignored SCSI command leaves no task behind (its ITT stays free, its data goes).

@@ -41,6 +41,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Reads in the making and commands waiting for the peer to drain its socket.
     var output = OutputBudget<SCSITask>(limit: ConnectionHandler.dataInLimit)
 
+    /// Warnings about ignored commands (duplicate or outside the window), rate-limited.
+    var ignoredCommandLog = LogRateLimit()
+
     // Output batching: flushed at the end of a read batch, or at once from a completion.
     var needsFlush = false
     var inChannelRead = false
