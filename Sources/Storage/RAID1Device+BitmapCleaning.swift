@@ -28,7 +28,9 @@ extension RAID1Device {
             cleanScheduled = false
             guard allHealthyLocked() else { return nil }
             let candidates = bitmap.dirtyRegions.filter { !regionLocks.hasWriter($0) }
-            return (regionLocks.writeSequence, candidates, memberSet.indices.map { ($0, memberSet[$0].device) })
+            // Removed members are out of the mirror (and closed): only the others are flushed.
+            return (regionLocks.writeSequence, candidates,
+                    memberSet.indices.filter { !memberSet[$0].removed }.map { ($0, memberSet[$0].device) })
         }
         guard let snapshot, !snapshot.candidates.isEmpty else { return eventLoop.makeSucceededFuture(0) }
         let flushes = snapshot.devices.map { $0.1.flush(on: eventLoop) }

@@ -65,15 +65,21 @@ extension RAID1Device {
         return chain
     }
 
-    /// Puts a new device in place of a failed member (same slot, same name in the health
-    /// file): every region is marked dirty (and synced) first, then the device joins as
-    /// `resyncing`; the old device is closed. Follow with `resync(to:)` or `resyncStale`.
-    public func replaceMember(_ index: Int, with device: BlockDevice, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+    /// Puts a new device in place of a failed member (same slot, the new device's name in
+    /// the health file): every region is marked dirty (and synced) first, then the device
+    /// joins as `resyncing`. Returns the old device, idle, for the caller to close off the
+    /// event loop (closing may wait for its I/O thread). Follow with `resync(to:)` or
+    /// `resyncStale`.
+    @discardableResult
+    public func replaceMember(_ index: Int, with device: BlockDevice, on eventLoop: EventLoop) -> EventLoopFuture<BlockDevice> {
         let problem: String? = lock.withLock {
             if closed { return "closed" }
-            guard memberSet.indices.contains(index) else { return "no member \(index)" }
+            guard memberSet.indices.contains(index), !memberSet[index].removed else { return "no member \(index)" }
             guard memberSet[index].state == .failed, !memberSet[index].resyncRunning else {
                 return "member \(memberSet[index].name) is \(memberSet[index].state.rawValue), only a failed member can be replaced"
+            }
+            guard memberSet[index].inFlight == 0 else {
+                return "failed member \(memberSet[index].name) still has requests in flight; try again"
             }
             guard device.size >= size else { return "replacement \(device.name) has \(device.size) bytes, the mirror needs \(size)" }
             return nil
@@ -88,8 +94,7 @@ extension RAID1Device {
             guard let swapped else {
                 return eventLoop.makeFailedFuture(StorageError.combination(name: self.name, problem: "member \(index) changed during replacement"))
             }
-            if swapped.old !== device { swapped.old.close() }
-            return self.saveHealth(swapped.records, on: eventLoop)
+            return self.saveHealth(swapped.records, on: eventLoop).map { swapped.old }
         }
     }
 
@@ -104,7 +109,10 @@ extension RAID1Device {
             guard !memberSet.allDevices.contains(where: { $0 === device }), memberSet.index(named: device.name) == nil else {
                 return "\(device.name) is already a member"
             }
-            memberSet.append(device)
+            var grown = memberSet
+            grown.append(device)
+            guard MirrorHealthFile.fits(grown.records) else { return "the health file has no room for another member" }
+            memberSet = grown
             return nil
         }
         if let problem { return eventLoop.makeFailedFuture(StorageError.combination(name: name, problem: problem)) }
@@ -151,7 +159,13 @@ extension RAID1Device {
 
     /// Whether no request is in flight to `device` (a removed member, before closing it).
     public func isIdle(_ device: BlockDevice) -> Bool {
-        lock.withLock { memberSet.indices.allSatisfy { !memberSet.holds(device, at: $0) || memberSet[$0].inFlight == 0 } }
+        // A resync's copy writes are not counted in flight: a running resync to the member
+        // must have noticed the removal and stopped too.
+        lock.withLock {
+            memberSet.indices.allSatisfy {
+                !memberSet.holds(device, at: $0) || (memberSet[$0].inFlight == 0 && !memberSet[$0].resyncRunning)
+            }
+        }
     }
 
     // MARK: what a running resync reports

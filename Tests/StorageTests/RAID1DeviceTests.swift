@@ -287,7 +287,7 @@ final class RAID1DeviceTests: StorageTestCase {
         XCTAssertEqual(raid.memberStates[1].state, .failed)
         let fresh = try RAMDevice(name: "d1", size: mib)
         guard case .combination? = failure(raid.replaceMember(0, with: fresh, on: loop)) else { return XCTFail("d0 is healthy") }
-        try raid.replaceMember(1, with: fresh, on: loop).wait()
+        _ = try raid.replaceMember(1, with: fresh, on: loop).wait()
         XCTAssertEqual(raid.memberStates[1].state, .resyncing)
         let results = try raid.resyncStale(on: loop).wait()
         XCTAssertEqual(results.map(\.bytes), [mib])

@@ -62,7 +62,18 @@ extension ConnectionHandler {
         case .discovery:
             logger.info("discovery session started")
         case let .normal(name):
-            target = registry.catalog.target(named: name)
+            // A reload may have changed the target while this login ran: its rules are
+            // checked again against the catalog the session starts with.
+            let current = registry.catalog.target(named: name)
+            let userListed = !(current?.authentication.requiresCHAP ?? false) || outcome.authenticatedUser.map { user in
+                current?.authentication.incoming.contains { $0.name == user } ?? false
+            } ?? false
+            if let current, !current.admits(initiatorName: outcome.initiatorName, address: peerAddress) || !userListed {
+                logger.warning("a reload during the login no longer admits this initiator; closing")
+                closeAfterFlush()
+                return
+            }
+            target = current
             nexus = target.map {
                 NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
             }

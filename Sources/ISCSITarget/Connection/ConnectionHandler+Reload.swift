@@ -19,6 +19,9 @@ extension ConnectionHandler {
             ? "the target was removed" : "the target's allow rules or CHAP users no longer admit this initiator"
         let grace = Int64(min(max(parameters.defaultTime2Wait, 2), 60))
         logger.notice("reload: \(why); asking the initiator to log out, closing in \(grace) s")
+        // From now on its commands reach no LU (LOGICAL UNIT NOT SUPPORTED): the access it
+        // lost must not last until it logs out, and a removed LU must drain.
+        target = nil
         requestLogout()
         context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(grace)) { [self] in
             if isAttached { closeNow(reason: "did not log out after a reload (\(why))") }

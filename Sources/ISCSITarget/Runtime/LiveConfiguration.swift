@@ -18,8 +18,8 @@ import Glibc
 public final class LiveConfiguration: Sendable {
     private let server: ISCSIServer
     private let environment: CatalogBuilder.Environment
-    private let group: EventLoopGroup
-    private let logger: Logger
+    let group: EventLoopGroup
+    let logger: Logger
     /// Reads and parses the config file again (the caller knows where it is).
     private let load: @Sendable () throws -> TargeConfig
     /// What runs now (read by `targe status` on an event loop: never held for long).
@@ -81,19 +81,9 @@ public final class LiveConfiguration: Sendable {
         }
         let refusals = plan.refusals() + growthRefusals
         guard refusals.isEmpty else { return .refused(refusals) }
-        // The devices grow first; their LUs report the new capacity only at the commit, so a
-        // reload that fails later leaves initiators seeing what they saw.
-        for growth in growths {
-            do {
-                try growth.device.grow(to: growth.to, extendFile: growth.extendFile)
-            } catch {
-                let line = new.device(named: growth.device.name)?.line ?? 0
-                return .refused(["\(environment.fileName):\(line): \(error)"])
-            }
-        }
 
-        // Everything that can fail happens before anything changes: portals are bound and
-        // devices opened, and undone on failure.
+        // Everything that can fail happens before anything changes: portals are bound,
+        // devices opened and grown, and undone on failure.
         var sockets: [(socket: ListeningSocket, portal: ListeningPortal)] = []
         for entry in difference.portalsAdded {
             do {
@@ -113,6 +103,18 @@ public final class LiveConfiguration: Sendable {
             for (socket, _) in sockets { socket.close() }
             return .refused(["\(error)"])
         }
+        // The devices grow last; their LUs report the new capacity only at the commit, so
+        // initiators see what they saw until then.
+        for growth in growths {
+            do {
+                try growth.device.grow(to: growth.to, extendFile: growth.extendFile)
+            } catch {
+                for (socket, _) in sockets { socket.close() }
+                for name in plan.devicesToOpen + plan.swapDevices { opened[name]?.close() }  // roots close their members
+                let line = new.device(named: growth.device.name)?.line ?? 0
+                return .refused(["\(environment.fileName):\(line): \(error)"])
+            }
+        }
         let newCatalog = plan.buildCatalog(opened: opened) { mapping, target, backing in
             CatalogBuilder.makeUnit(mapping, of: target, backing: backing, config: new, in: environment)
         }
@@ -124,31 +126,10 @@ public final class LiveConfiguration: Sendable {
             unit.establishUnitAttention(.reportedLUNsDataChanged)
         }
         for growth in growths { growth.unit.grow(toBlocks: growth.to / UInt64(growth.unit.blockSize)) }
-        var swapErrors: [String] = []
-        for swap in plan.memberSwaps.values.flatMap({ $0 }) {
-            guard let mirror = plan.keptMirror(swap.mirror) else { continue }
-            guard let newName = swap.new, let device = opened[newName] else {
-                if let old = swap.old { removeMember(old, of: mirror, errors: &swapErrors) }
-                continue
-            }
-            do {
-                if let old = swap.old {
-                    guard let index = mirror.memberIndex(named: old) else {
-                        throw StorageError.combination(name: swap.mirror, problem: "no member \(old)")
-                    }
-                    try mirror.replaceMember(index, with: device, on: group.next()).wait()
-                } else {
-                    try mirror.addMember(device, on: group.next()).wait()
-                }
-                MirrorResync.start([mirror], on: group, logger: logger)
-            } catch {
-                device.close()
-                swapErrors.append("combination \(swap.mirror): \(newName) not added: \(error)")
-            }
-        }
-        var report = ReloadReport(outcome: .applied)
-        report.applied = plan.describe(loggedOut: adoptions)
-        report.errors += swapErrors
+        let members = applyMemberChanges(plan, opened: opened)
+        var report = ReloadReport(outcome: members.errors.isEmpty ? .applied : .incomplete)
+        report.applied = plan.describe(loggedOut: adoptions, failedMirrors: members.failed)
+        report.errors += members.errors
         report.applied += growths.map {
             "device \($0.device.name) grown from \($0.from) to \($0.to) bytes (\($0.target) lun \($0.lun) reports CAPACITY DATA HAS CHANGED)"
         }
@@ -162,6 +143,7 @@ public final class LiveConfiguration: Sendable {
                     report.applied.append("listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
                 }
             } catch {
+                report.outcome = .incomplete
                 report.errors.append("a new portal failed after binding: \(error)")
             }
         }
@@ -173,28 +155,26 @@ public final class LiveConfiguration: Sendable {
         }
         report.needsRestart = difference.needsRestart.map { "\($0) changed; it applies when the service restarts" }
 
-        // What a restart would change is not taken over, so the next reload still names it.
+        // What a restart would change is not taken over, so the next reload still names it;
+        // a mirror whose member change failed keeps its running members, so the next reload
+        // tries again.
         var kept = new
         kept.server.user = current.server.user
         kept.appliance = current.appliance
+        for name in members.failed {
+            if let index = kept.combinations.firstIndex(where: { $0.name == name }), let old = current.combination(named: name) {
+                kept.combinations[index] = old
+            }
+        }
         running.withLockedValue { $0 = kept }
 
-        let oldMirrors = Set(catalog.mirrors.map(ObjectIdentifier.init))
-        MirrorResync.start(newCatalog.mirrors.filter { !oldMirrors.contains(ObjectIdentifier($0)) }, on: group, logger: logger)
+        // Retired LUs drain before any copy starts: a device that moved into a mirror must
+        // not get an old LU's write after the resync copied its region.
         retire(plan.retiredUnits(in: newCatalog))
+        let oldMirrors = Set(catalog.mirrors.map(ObjectIdentifier.init))
+        let resync = newCatalog.mirrors.filter { !oldMirrors.contains(ObjectIdentifier($0)) } + members.resync
+        MirrorResync.start(resync, on: group, logger: logger)
         return report
-    }
-
-    /// Takes `name` out of `mirror` and closes its device once its last request finished.
-    private func removeMember(_ name: String, of mirror: RAID1Device, errors: inout [String]) {
-        do {
-            let device = try mirror.removeMember(named: name, on: group.next()).wait()
-            let deadline = NIODeadline.now() + drainLimit
-            while !mirror.isIdle(device) && NIODeadline.now() < deadline { usleep(10_000) }
-            device.close()
-        } catch {
-            errors.append("combination \(mirror.name): member \(name) not removed: \(error)")
-        }
     }
 
     /// Every connection takes the new catalog on its own event loop; returns the count that
@@ -219,11 +199,18 @@ public final class LiveConfiguration: Sendable {
         guard !units.isEmpty else { return }
         let deadline = NIODeadline.now() + drainLimit
         for (unit, keepDevice) in units {
-            while NIODeadline.now() < deadline {
-                let busy = server.registry.connectionHandles.compactMap { $0.taskCount?(unit) }
+            var busy = 0
+            repeat {
+                busy = server.registry.connectionHandles.compactMap { $0.taskCount?(unit) }
                     .reduce(0) { $0 + ((try? $1.wait()) ?? 0) }
-                if busy == 0 { break }
-                usleep(10_000)
+                if busy > 0 { usleep(10_000) }
+            } while busy > 0 && NIODeadline.now() < deadline
+            guard busy == 0 else {
+                // Closing under a running command could hand its descriptor number to
+                // another file before the command's I/O is issued: leave it open instead.
+                logger.error("a removed LU still has \(busy) commands after \(drainLimit.nanoseconds / 1_000_000_000) s; its device stays open until the service restarts",
+                             metadata: ["target": "\(unit.info.targetName)", "lun": "\(unit.info.lun)"])
+                continue
             }
             if keepDevice { unit.closeKeepingDevice() } else { unit.close() }
         }

@@ -27,8 +27,8 @@ struct ReloadPlan {
     private(set) var kept: [Key: LogicalUnit] = [:]
     /// Devices of LUs that go, which the new config exports under another target or LUN.
     private(set) var moved: [String: BlockDevice] = [:]
-    /// Failed RAID1 members replaced in place, by mirror (the LU over the mirror stays).
-    let memberSwaps: [String: [MemberSwap]]
+    /// RAID1 member changes, by mirror: only for mirrors under an LU that stays.
+    private(set) var memberSwaps: [String: [MemberSwap]]
 
     init(difference: ConfigDifference, running: TargeConfig, new: TargeConfig, catalog: TargetCatalog,
          fileName: String) {
@@ -53,6 +53,8 @@ struct ReloadPlan {
                 if let unit = old.units[UInt64(mapping.lun)] { kept[Key(target.iqn, mapping.lun)] = unit }
             }
         }
+        let keptDevices = Set(kept.values.map(\.device.name))
+        memberSwaps = swaps.filter { keptDevices.contains($0.key) }
         let keptIDs = Set(kept.values.map(ObjectIdentifier.init))
         let wanted = Set(new.targets.flatMap { $0.luns.map(\.device) })
         for target in catalog.targets {
@@ -88,7 +90,33 @@ struct ReloadPlan {
                 refusals.append("\(location(line)): combination \(combination.name): its level, chunk or members cannot change while \(target.iqn) lun \(mapping.lun) exports it; remove the LUN in one reload and map it again in the next, or restart")
             }
         }
-        return refusals + swapRefusals()
+        return refusals + swapRefusals() + sharedDeviceRefusals()
+    }
+
+    /// A device is open once. Opening again what an LU that stays still uses (directly or
+    /// as a member) would run two instances over one disk; a mirror that an LU this reload
+    /// retires still serves until that LU drained, and two mirrors over one bitmap and
+    /// health file would overwrite each other's state. A plain device of a retiring LU may
+    /// be reused: nothing copies onto it before the old LU drained.
+    func sharedDeviceRefusals() -> [String] {
+        let opening = CatalogBuilder.reachableDeviceNames(from: devicesToOpen + swapDevices, in: new)
+        guard !opening.isEmpty else { return [] }
+        var refusals: [String] = []
+        for target in running.targets {
+            for mapping in target.luns {
+                let tree = CatalogBuilder.reachableDeviceNames(from: [mapping.device], in: running)
+                let stays = kept[Key(target.iqn, mapping.lun)] != nil || moved[mapping.device] != nil
+                for name in opening.intersection(tree).sorted() {
+                    let line = new.device(named: name)?.line ?? new.combination(named: name)?.line ?? 0
+                    if stays {
+                        refusals.append("\(location(line)): \(name) is in use by \(target.iqn) lun \(mapping.lun), which stays; a device is used once")
+                    } else if running.combination(named: name)?.raid == .raid1 {
+                        refusals.append("\(location(line)): combination \(name) still serves \(target.iqn) lun \(mapping.lun) until this reload retires it; unmap it in one reload and use it again in the next")
+                    }
+                }
+            }
+        }
+        return refusals
     }
 
     func location(_ line: Int) -> String { "\(fileName):\(line)" }
@@ -148,7 +176,7 @@ struct ReloadPlan {
 
     /// One line per change, for the reply and the log. `loggedOut` counts the connections
     /// asked to log out, by lowercased target IQN.
-    func describe(loggedOut: [String: Int]) -> [String] {
+    func describe(loggedOut: [String: Int], failedMirrors: Set<String> = []) -> [String] {
         func asked(_ iqn: String) -> String {
             guard let n = loggedOut[iqn.lowercased()], n > 0 else { return "" }
             return " (\(n) connection\(n == 1 ? "" : "s") asked to log out)"
@@ -175,7 +203,7 @@ struct ReloadPlan {
             && !memberSwaps.values.contains(where: { $0.contains { $0.new == name || $0.old == name } }) {
             lines.append("device \(name) opened anew")
         }
-        for swap in memberSwaps.values.flatMap({ $0 }) {
+        for swap in memberSwaps.values.flatMap({ $0 }) where !failedMirrors.contains(swap.mirror) {
             switch (swap.old, swap.new) {
             case let (old?, new?): lines.append("combination \(swap.mirror): \(new) replaces failed member \(old); resync started")
             case let (nil, new?): lines.append("combination \(swap.mirror): \(new) added; resync started")

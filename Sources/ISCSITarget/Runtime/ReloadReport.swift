@@ -5,6 +5,8 @@ public struct ReloadReport: Sendable, Equatable {
         case applied
         /// Nothing differs from what runs.
         case unchanged
+        /// Committed, but a part failed (`errors`); the next reload tries that part again.
+        case incomplete
         /// Nothing was changed: the file is invalid or a change cannot be made live.
         case refused
     }
@@ -34,6 +36,7 @@ public struct ReloadReport: Sendable, Equatable {
         switch outcome {
         case .applied: lines = ["reloaded: \(applied.count) change\(applied.count == 1 ? "" : "s") applied"]
         case .unchanged: lines = ["reloaded: no changes"]
+        case .incomplete: lines = ["reload incomplete: \(applied.count) change\(applied.count == 1 ? "" : "s") applied, \(errors.count) failed"]
         case .refused: lines = ["reload refused: nothing was changed"]
         }
         lines += applied.map { "  applied: \($0)" }

@@ -85,9 +85,10 @@ public final class ISCSIServer: Sendable {
         return bound
     }
 
-    /// Stops listening on `host:port` (as the config names it) and closes the connections
-    /// that came in through it after asking them to log out. Returns how many it asked.
-    public func stopListening(host: String, port: Int) -> Int {
+    /// Stops listening on `host:port` (as the config names it) and asks the connections that
+    /// came in through it to log out, closing those still there after `grace`. Returns how
+    /// many it asked.
+    public func stopListening(host: String, port: Int, grace: TimeAmount = .seconds(5)) -> Int {
         let matching = listeners.withLockedValue { list -> [Listener] in
             let found = list.filter { Self.matches($0, host: host, port: port) }
             list.removeAll { Self.matches($0, host: host, port: port) }
@@ -101,6 +102,7 @@ public final class ISCSIServer: Sendable {
             for handle in registry.connectionHandles where handle.localPort == local.port
                 && (Self.isWildcard(host) || handle.localHost == local.ipAddress) {
                 handle.requestLogout()
+                group.next().scheduleTask(in: grace) { handle.close() }
                 asked += 1
             }
         }
