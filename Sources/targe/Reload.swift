@@ -14,17 +14,10 @@ struct Reload: ParsableCommand {
             SIGHUP to `targe serve` does the same.
             """)
 
-    @Option(name: .shortAndLong, help: "The config file the target runs with (its control socket is beside it).")
-    var config: String?
-
-    @Option(help: "The data directory of a target running the embedded default.")
-    var dataDir: String = "/var/lib/targe"
-
-    @Option(help: "The control socket, when the target was started with --control.")
-    var control: String?
+    @OptionGroup var socket: ControlSocketOptions
 
     func run() throws {
-        let path = control ?? ControlSocket.defaultPath(stateDirectory: configStateDirectory(config: config, dataDir: dataDir))
+        let path = socket.path
         let lines: [String]
         do {
             lines = try ControlClient.request("reload", path: path, timeoutSeconds: 120)

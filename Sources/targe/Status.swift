@@ -8,17 +8,10 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running target for its targets, devices, RAID health and sessions.")
 
-    @Option(name: .shortAndLong, help: "The config file the target runs with (its control socket is beside it).")
-    var config: String?
-
-    @Option(help: "The data directory of a target running the embedded default.")
-    var dataDir: String = "/var/lib/targe"
-
-    @Option(help: "The control socket, when the target was started with --control.")
-    var control: String?
+    @OptionGroup var socket: ControlSocketOptions
 
     func run() throws {
-        let path = control ?? ControlSocket.defaultPath(stateDirectory: configStateDirectory(config: config, dataDir: dataDir))
+        let path = socket.path
         do {
             for line in try ControlClient.request("status", path: path) { print(line) }
         } catch {

@@ -282,13 +282,7 @@ final class LiveReloadTests: EndToEndTestCase {
         let written = writing.wait(timeout: 120, abortIf: targe.abortIfDead)
         assertSucceeded(written, "qemu-img writing through the mirror across the member replacement", targe)
 
-        let deadline = Date().addingTimeInterval(120)
-        var resynced = false
-        while Date() < deadline && !resynced {
-            usleep(200_000)
-            resynced = ((try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? "").contains("resync complete")
-        }
-        XCTAssertTrue(resynced, "m3 was not resynced\n\(targe.diagnostics)")
+        XCTAssertTrue(targe.waitForLog("resync complete"), "m3 was not resynced\n\(targe.diagnostics)")
 
         // A third member added by the next reload is copied in full too.
         replaced.fileDevice("m4", size: "32MiB")
@@ -296,13 +290,7 @@ final class LiveReloadTests: EndToEndTestCase {
             .write(toFile: targe.configPath, atomically: true, encoding: .utf8)
         let grown = try reload(targe)
         XCTAssertTrue(grown.stdout.contains("combination mirror: m4 added; resync started"), "\(grown)")
-        var twice = false
-        for _ in 0..<600 where !twice {
-            usleep(200_000)
-            let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
-            twice = log.components(separatedBy: "resync complete").count - 1 >= 2
-        }
-        XCTAssertTrue(twice, "m4 was not resynced\n\(targe.diagnostics)")
+        XCTAssertTrue(targe.waitForLog("resync complete", count: 2), "m4 was not resynced\n\(targe.diagnostics)")
 
         // m1 leaves: the mirror goes on with m3 and m4, and m1 gets no further write.
         try replaced.render(dir: targe.dir.path).replacingOccurrences(of: "members m1 m2", with: "members m3 m4")

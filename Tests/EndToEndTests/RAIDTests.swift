@@ -99,13 +99,7 @@ final class RAIDTests: EndToEndTestCase {
         // and the target restarts: b is stale, resynced in the background from a.
         XCTAssertEqual(truncate(member(targe, "b"), off_t(64 * mib)), 0)
         try targe.start()
-        let deadline = Date().addingTimeInterval(120)
-        var resynced = false
-        while Date() < deadline && !resynced {
-            usleep(200_000)
-            resynced = ((try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? "").contains("resync complete")
-        }
-        XCTAssertTrue(resynced, "no resync after the member returned\n\(targe.diagnostics)")
+        XCTAssertTrue(targe.waitForLog("resync complete"), "no resync after the member returned\n\(targe.diagnostics)")
         try compare(targe, lun: 0, with: src, "after resync")
         XCTAssertTrue(targe.stop()?.clean ?? false)
         XCTAssertEqual(try bytes(member(targe, "b")), try bytes(member(targe, "a")), "members equal after resync")

@@ -117,6 +117,17 @@ final class TargeProcess: @unchecked Sendable {
         self.arguments = arguments
     }
 
+    /// Waits until the log holds `text` at least `count` times; false after `timeout`.
+    func waitForLog(_ text: String, count: Int = 1, timeout: TimeInterval = 120) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            if log.components(separatedBy: text).count - 1 >= count { return true }
+            usleep(200_000)
+        } while Date() < deadline
+        return false
+    }
+
     var port: UInt16 { portals.first?.port ?? 0 }
     var host: String { portals.first?.host ?? "127.0.0.1" }
     var portal: String { "\(host):\(port)" }
