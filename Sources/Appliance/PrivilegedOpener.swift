@@ -121,41 +121,60 @@ public final class PrivilegedOpener: FileOpener, @unchecked Sendable {
                 if errno == EINTR { continue }
                 _exit(0)
             }
-            let answer: (code: Int32, fd: Int32)
-            if Array(buffer[0..<n]) == OpenRequest.readConfigRequest {
-                let fd = configPath.map { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) } ?? -1
-                answer = fd >= 0 ? (0, fd) : (configPath == nil ? EACCES : errno, -1)
-            } else if n > 1 && buffer[1] == BindRequest.operation {
-                if let request = BindRequest.decode(Array(buffer[0..<n])) {
-                    if let refusal = policy().refusal(for: request) {
-                        report("refused: \(refusal)")
-                        answer = (EACCES, -1)
-                    } else {
-                        answer = listeningSocket(request)
-                    }
-                } else {
-                    report("malformed bind request; refused")
-                    answer = (EINVAL, -1)
-                }
-            } else { do {
-                let request = try OpenRequest.decode(Array(buffer[0..<n]))
-                if let refusal = policy().refusal(for: request) {
-                    report("refused: \(refusal)")
-                    answer = (EACCES, -1)
-                } else {
-                    switch DirectFileOpener().openReadWrite(path: request.path, createSize: request.createSize) {
-                    case let .success(fd): answer = (0, fd)
-                    case let .failure(f): answer = (f.code, -1)
-                    }
-                }
-            } catch {
-                report("malformed request (\(error)); refused")
-                answer = (EINVAL, -1)
-            } }
+            let answer = answer(Array(buffer[0..<n]), configPath: configPath, policy: policy)
             let code = UInt32(bitPattern: answer.code)
             let reply: [UInt8] = [UInt8(code >> 24), UInt8((code >> 16) & 0xff), UInt8((code >> 8) & 0xff), UInt8(code & 0xff)]
             _ = reply.withUnsafeBytes { targe_send_with_fd(socket, $0.baseAddress, 4, answer.fd) }
             if answer.fd >= 0 { close(answer.fd) }
+        }
+    }
+
+    /// One request's answer: an errno (0: success) and the descriptor to pass back (-1: none).
+    private static func answer(_ bytes: [UInt8], configPath: String?, policy: () -> OpenPolicy) -> (code: Int32, fd: Int32) {
+        if bytes == OpenRequest.readConfigRequest {
+            guard let configPath else { return (EACCES, -1) }
+            if let unsafe = SafePath.problem(configPath) {
+                report("refused: \(unsafe)")
+                return (EACCES, -1)
+            }
+            let fd = open(configPath, O_RDONLY | O_CLOEXEC)
+            return fd >= 0 ? (0, fd) : (errno, -1)
+        }
+        if bytes.count > 1 && bytes[1] == BindRequest.operation {
+            guard let request = BindRequest.decode(bytes) else {
+                report("malformed bind request; refused")
+                return (EINVAL, -1)
+            }
+            if let refusal = policy().refusal(for: request) {
+                report("refused: \(refusal)")
+                return (EACCES, -1)
+            }
+            return listeningSocket(request)
+        }
+        let request: OpenRequest
+        do {
+            request = try OpenRequest.decode(bytes)
+        } catch {
+            report("malformed request (\(error)); refused")
+            return (EINVAL, -1)
+        }
+        if let refusal = policy().refusal(for: request) ?? SafePath.problem(request.path) {
+            report("refused: \(refusal)")
+            return (EACCES, -1)
+        }
+        switch DirectFileOpener().openReadWrite(path: request.path, createSize: request.createSize) {
+        case let .success(fd):
+            // What was opened is what was checked: a regular file or a block device.
+            var st = stat()
+            let kind = fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
+            guard kind == S_IFREG || kind == S_IFBLK else {
+                close(fd)
+                report("refused: \(request.path) is neither a regular file nor a block device")
+                return (EACCES, -1)
+            }
+            return (0, fd)
+        case let .failure(f):
+            return (f.code, -1)
         }
     }
 

@@ -30,6 +30,9 @@ struct Serve: ParsableCommand {
     var control: String?
 
     func run() throws {
+        // An absolute path from here on: the state files beside it (reservations, mirror
+        // health) are opened by the privileged helper, which takes only absolute paths.
+        let config = self.config.map(Self.absolute)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -267,5 +270,13 @@ struct Serve: ParsableCommand {
             case .ram: return (device.name, "")
             }
         }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// `path` made absolute against the working directory.
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        let base = String(cString: cwd)
+        return (base.hasSuffix("/") ? base : base + "/") + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
     }
 }

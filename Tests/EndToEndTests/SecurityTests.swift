@@ -254,6 +254,34 @@ final class SecurityTests: EndToEndTestCase {
 
     // MARK: privilege drop
 
+    /// The attack: the unprivileged user owns the directory a device path runs through and
+    /// puts a symlink there to a root-only file. The helper must refuse it (the path leads
+    /// through a directory another user controls) rather than open the file read-write.
+    func testPrivilegedOpenerRefusesAPathAnotherUserControls() throws {
+        guard getuid() == 0 else { throw XCTSkip("the privilege drop needs the test to run as root") }
+        guard getpwnam("nobody") != nil else { throw XCTSkip("no user 'nobody' on this machine") }
+        let dir = try makeScratchDir()
+        let secret = dir.appendingPathComponent("root-only.bin").path
+        let original = Data(repeating: 0x5A, count: 1 << 20)
+        XCTAssertTrue(FileManager.default.createFile(atPath: secret, contents: original, attributes: [.posixPermissions: 0o600]))
+        let shared = dir.appendingPathComponent("shared").path
+        XCTAssertEqual(mkdir(shared, 0o755), 0)
+        XCTAssertEqual(chown(shared, 65534, 65534), 0)
+        XCTAssertEqual(symlink(secret, shared + "/disk.img"), 0)   // what the user would plant
+
+        var config = ConfigBuilder()
+        config.user = "nobody"
+        config.raw("[device d]\npath \(shared)/disk.img")
+        config.target("t", luns: ["d"])
+        let serveDir = try makeScratchDir()
+        let targe = try TargeProcess(binary: try Paths.targeBinary(), config: config.render(dir: serveDir.path), dir: serveDir)
+        XCTAssertThrowsError(try targe.start(), "targe served a device through another user's directory")
+        _ = targe.stop()
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("directory \(shared) belongs to uid 65534"), "no clear refusal in the log:\n\(log)")
+        XCTAssertEqual(FileManager.default.contents(atPath: secret), original)
+    }
+
     func testPrivilegeDropLeavesNothingOnAnyThread() throws {
         guard getuid() == 0 else { throw XCTSkip("the privilege drop needs the test to run as root") }
         guard getpwnam("nobody") != nil else { throw XCTSkip("no user 'nobody' on this machine") }
