@@ -70,4 +70,27 @@ final class ReservationTests: EndToEndTestCase {
                        "exclusive access still holds after the restart")
         b.conn.close()
     }
+
+    /// `--config` relative to the working directory, with the privilege drop: the state
+    /// files beside it are opened by the privileged helper (which takes absolute paths only),
+    /// so the reservation is saved rather than silently not kept.
+    func testAPTPLIsSavedWithARelativeConfigAfterThePrivilegeDrop() throws {
+        guard getuid() == 0 else { throw XCTSkip("the privilege drop needs the test to run as root") }
+        guard getpwnam("nobody") != nil else { throw XCTSkip("no user 'nobody' on this machine") }
+        var relative = config()
+        relative.user = "nobody"
+        let dir = try makeScratchDir()
+        try relative.render(dir: dir.path).write(to: dir.appendingPathComponent("targe.conf"), atomically: true, encoding: .utf8)
+        let targe = TargeProcess(binary: try Paths.targeBinary(), arguments: ["serve", "--config", "targe.conf"], dir: dir)
+        try targe.start()
+        defer { _ = targe.stop() }
+        let a = try session(targe, "host-a")
+        let register = try a.execute(ReservationCDB.persistentReserveOut(serviceAction: 0x00),
+                                     dataOut: ReservationCDB.parameters(key: 0, serviceActionKey: 0x77, aptpl: true))
+        XCTAssertEqual(register.status, 0, "REGISTER with APTPL: \(register)")
+        let log = (try? String(contentsOfFile: targe.stderrPath, encoding: .utf8)) ?? ""
+        XCTAssertFalse(log.contains("will not survive a restart"), "the reservation file was refused:\n\(log)")
+        let saved = FileManager.default.contents(atPath: dir.appendingPathComponent("resv-lun0.pr").path) ?? Data()
+        XCTAssertFalse(saved.isEmpty, "nothing was saved beside the relative config")
+    }
 }
