@@ -33,6 +33,10 @@ extension ConfigParser {
                 }
             case "max-sessions":
                 if let value = reader.int(entry, in: 1...65535) { settings.maxSessions = value }
+            case "max-connections":
+                if let value = reader.int(entry, in: 1...1_000_000) { settings.maxConnections = value }
+            case "max-logins-per-address":
+                if let value = reader.int(entry, in: 1...65535) { settings.maxLoginsPerAddress = value }
             case "sanitize-rate":
                 // SIZE per second ("64MiB"); 0 means as fast as the device goes.
                 guard let value = reader.size(entry) else { continue }

@@ -27,6 +27,12 @@ public enum ConfigWriter {
             ("listen", ListenEntry.format(server.listenEntries)),
             ("max-sessions", "\(server.maxSessions)"),
         ]
+        if server.maxConnections != ServerSettings.defaultMaxConnections {
+            serverRows.append(("max-connections", "\(server.maxConnections)"))
+        }
+        if server.maxLoginsPerAddress != ServerSettings.defaultMaxLoginsPerAddress {
+            serverRows.append(("max-logins-per-address", "\(server.maxLoginsPerAddress)"))
+        }
         if let user = server.user { serverRows.append(("user", user)) }
         if let rate = server.sanitizeRate { serverRows.append(("sanitize-rate", formatSize(rate))) }
         blocks.append(block("[server]", serverRows))

@@ -7,6 +7,8 @@ public struct ServerSettings: Sendable, Equatable {
     public static let hostNodeBasePrefix = "iqn.2026-11.org.targe"
     public static let defaultListen = [Portal(host: "0.0.0.0", port: Portal.defaultPort)]
     public static let defaultMaxSessions = 64
+    public static let defaultMaxConnections = 1024
+    public static let defaultMaxLoginsPerAddress = 16
 
     /// Lowercased `iqn.` name; target IQNs default to "<nodeBase>:<target name>".
     public var nodeBase: String
@@ -17,6 +19,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var advertised: [Portal: [Portal]] = [:]
     /// 1...65535: the TSIH that identifies a session is 16 bits and 0 is reserved.
     public var maxSessions: Int
+    /// `max-connections`: TCP connections at once, logged in or not; more are closed at accept.
+    public var maxConnections: Int = ServerSettings.defaultMaxConnections
+    /// `max-logins-per-address`: connections from one address still logging in; more are
+    /// closed at accept, so one host cannot hold the service with connections that never log in.
+    public var maxLoginsPerAddress: Int = ServerSettings.defaultMaxLoginsPerAddress
     /// User to drop privileges to: a name or a numeric uid.
     public var user: String?
     /// `sanitize-rate`: the most bytes per second a SANITIZE OVERWRITE writes to one LU, so
@@ -56,6 +63,7 @@ public struct ServerSettings: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.nodeBase == b.nodeBase && a.listen == b.listen && a.advertised == b.advertised
             && a.maxSessions == b.maxSessions && a.user == b.user
+            && a.maxConnections == b.maxConnections && a.maxLoginsPerAddress == b.maxLoginsPerAddress
             && a.sanitizeRate == b.sanitizeRate
     }
 }

@@ -165,3 +165,20 @@ final class SettingsRuleTests: XCTestCase {
         assertError("[appliance]\nconsole /dev/ttyS0\n", line: 2, "bad console '/dev/ttyS0'")
     }
 }
+
+/// `[server] max-connections` and `max-logins-per-address`.
+final class ConnectionLimitSettingsTests: XCTestCase {
+    func testParsedWrittenAndChecked() throws {
+        let config = try parseValid("[server]\nmax-connections 2000\nmax-logins-per-address 4\n" + minimalConfig)
+        XCTAssertEqual(config.server.maxConnections, 2000)
+        XCTAssertEqual(config.server.maxLoginsPerAddress, 4)
+        XCTAssertEqual(try ConfigParser.parse(ConfigWriter.render(config)), config, "the writer keeps them")
+        let defaults = try parseValid(minimalConfig)
+        XCTAssertEqual(defaults.server.maxConnections, ServerSettings.defaultMaxConnections)
+        XCTAssertFalse(ConfigWriter.render(defaults).contains("max-connections"), "defaults are not written")
+        assertError("[server]\nmax-connections 0\n" + minimalConfig, line: 2, "max-connections")
+        assertError("[server]\nmax-logins-per-address x\n" + minimalConfig, line: 2, "max-logins-per-address")
+        let changed = ConfigDifference(from: defaults, to: config)
+        XCTAssertEqual(changed.settingsChanged, ["[server] max-connections", "[server] max-logins-per-address"])
+    }
+}

@@ -254,6 +254,48 @@ final class SecurityTests: EndToEndTestCase {
 
     // MARK: privilege drop
 
+    /// Connections that never log in: one address may hold only `max-logins-per-address` of
+    /// them and the server only `max-connections` in all; the rest are closed at accept with
+    /// a log line, while an initiator from another address logs in and works, and the address
+    /// may connect again once its idle connections are gone.
+    func testConnectionsStillLoggingInAreCapped() throws {
+        let iscsiInq = try Tools.iscsiInq()
+        var config = ConfigBuilder()
+        config.serverLines = ["max-logins-per-address 4", "max-connections 8"]
+        config.ramDevice("r", size: "16MiB")
+        config.target("disk", luns: ["r"])
+        let targe = try startTarge(config)
+        // Accepted connections are registered on two event loops, so which ones are turned
+        // away is not fixed: how many is.
+        func closedByTarget(_ connections: [RawConnection]) -> Int {
+            usleep(500_000)
+            return connections.filter { c in
+                if case .closed = c.waitForClose(deadline: Date().addingTimeInterval(0.3)).end { return true }
+                return false
+            }.count
+        }
+        let fromOne = try (0..<6).map { _ in try RawConnection(host: targe.host, port: targe.port, source: "127.0.0.3") }
+        XCTAssertEqual(closedByTarget(fromOne), 2, "6 connections still logging in from one address with a cap of 4")
+        let inq = runTool(iscsiInq, [targe.lunURL(target: "disk")], timeout: 60)
+        XCTAssertTrue(inq.succeeded, "another address could not log in:\n\(inq)\n\(targe.diagnostics)")
+        usleep(500_000)  // its connection counts until the target has seen it close
+
+        let more = try (0..<4).map { _ in try RawConnection(host: targe.host, port: targe.port, source: "127.0.0.4") }
+            + [try RawConnection(host: targe.host, port: targe.port, source: "127.0.0.5")]
+        XCTAssertEqual(closedByTarget(more), 1, "4 open and 5 more with max-connections 8")
+        XCTAssertTrue(targe.waitForLog("connection refused: "), "no log line for the refusals")
+
+        for c in fromOne + more { c.close() }
+        var again: RawSession?
+        for _ in 0..<50 where again == nil {
+            usleep(100_000)
+            let s = try RawSession(host: targe.host, port: targe.port, source: "127.0.0.3")
+            if (try? s.login(initiator: "iqn.2026-11.org.targe.test:capped", target: ConfigBuilder.iqn("disk"),
+                             headerDigest: "None")) != nil { again = s }
+        }
+        XCTAssertNotNil(again, "the address could not log in after its idle connections closed")
+    }
+
     /// The attack: the unprivileged user owns the directory a device path runs through and
     /// puts a symlink there to a root-only file. The helper must refuse it (the path leads
     /// through a directory another user controls) rather than open the file read-write.

@@ -34,6 +34,7 @@ extension ConnectionHandler {
     private func enterFullFeature(_ outcome: LoginOutcome, tsih: UInt16) {
         loginTimer?.cancel()
         loginTimer = nil
+        registry.loginEnded(connection: connectionID)
         var parameters = outcome.parameters
         if outcome.requestedTSIH != 0, let session = registry.sessionParameters(tsih) {
             // A joining connection negotiated only its own keys; the rest are the session's.

@@ -126,7 +126,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let id = connectionID
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        registry.register(.init(
+        let refusal = registry.register(.init(
             id: id,
             requestLogout: { loop.execute { bound.value.requestLogout() } },
             close: { loop.execute { bound.value.closeNow(reason: "closed by the server") } },
@@ -144,7 +144,16 @@ final class ConnectionHandler: ChannelInboundHandler {
                 }
             },
             adopt: { catalog in loop.submit { bound.value.adopt(catalog) } },
-            taskCount: { unit in loop.submit { bound.value.tasks.values.count { $0.unit === unit } } }))
+            taskCount: { unit in loop.submit { bound.value.tasks.values.count { $0.unit === unit } } }), from: peerAddress)
+        if let refusal {
+            if let unlogged = refusal.unlogged {
+                let more = unlogged > 0 ? " (\(unlogged) more refused, not logged)" : ""
+                logger.warning("connection refused: \(refusal.reason)\(more)")
+            }
+            machine.close()
+            context.close(promise: nil)
+            return
+        }
         loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
             if machine.isLoggingIn {
                 logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")

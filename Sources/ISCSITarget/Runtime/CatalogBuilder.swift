@@ -195,7 +195,7 @@ public enum CatalogBuilder {
         offer.defaultTime2Wait = UInt32(c.defaultTime2Wait)
         offer.defaultTime2Retain = UInt32(c.defaultTime2Retain)
         offer.errorRecoveryLevel = UInt32(c.errorRecoveryLevel)
-        return ServerRuntimeSettings(
+        var settings = ServerRuntimeSettings(
             clientRules: config.clients,
             discoveryAuthentication: AuthenticationPolicy(incoming: config.auth.incoming.map(credential),
                                                           outgoing: config.auth.outgoing.map(credential)),
@@ -205,5 +205,8 @@ public enum CatalogBuilder {
             maxSessions: config.server.maxSessions, offer: offer,
             nopInterval: Int64(config.timeouts.nopInterval), nopTimeout: Int64(config.timeouts.nopTimeout),
             loginTimeout: Int64(config.timeouts.loginTimeout))
+        settings.maxConnections = config.server.maxConnections
+        settings.maxLoginsPerAddress = config.server.maxLoginsPerAddress
+        return settings
     }
 }

@@ -26,6 +26,9 @@ public final class ISCSIServer: Sendable {
         self.currentSettings = NIOLockedValueBox(settings)
         self.registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions,
                                         discoveryAuthentication: settings.discoveryAuthentication)
+        registry.replace(catalog: catalog, maxSessions: settings.maxSessions,
+                         discoveryAuthentication: settings.discoveryAuthentication,
+                         maxConnections: settings.maxConnections, maxLoginsPerAddress: settings.maxLoginsPerAddress)
         self.group = group
         self.logger = logger
         self.listeners = NIOLockedValueBox([])
@@ -43,7 +46,8 @@ public final class ISCSIServer: Sendable {
     public func replace(settings: ServerRuntimeSettings, catalog: TargetCatalog) {
         currentSettings.withLockedValue { $0 = settings }
         registry.replace(catalog: catalog, maxSessions: settings.maxSessions,
-                         discoveryAuthentication: settings.discoveryAuthentication)
+                         discoveryAuthentication: settings.discoveryAuthentication,
+                         maxConnections: settings.maxConnections, maxLoginsPerAddress: settings.maxLoginsPerAddress)
     }
 
     /// Starts serving on sockets bound earlier (see `ListeningSocket`); returns the bound

@@ -35,6 +35,9 @@ public struct ServerRuntimeSettings: Sendable {
     public var loginTimeout: Int64
     /// Commands a session may have outstanding (the CmdSN window).
     public var commandWindow: UInt32
+    /// TCP connections at once; connections from one address still logging in.
+    public var maxConnections: Int = 1024
+    public var maxLoginsPerAddress: Int = 16
 
     public init(clientRules: [AccessRule] = [], discoveryAuthentication: AuthenticationPolicy = .none, portals: [ListeningPortal], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
                 nopInterval: Int64 = 5, nopTimeout: Int64 = 15, loginTimeout: Int64 = 15, commandWindow: UInt32 = 128) {

@@ -75,6 +75,18 @@ public final class SessionRegistry: Sendable {
         var nextConnectionID: UInt64 = 1
         var sessions: [UInt16: SessionEntry] = [:]
         var connections: [UInt64: ConnectionHandle] = [:]
+        /// Connections still logging in, by peer address, and each one's address.
+        var loggingIn: [[UInt8]: Int] = [:]
+        var loginAddress: [UInt64: [UInt8]] = [:]
+        /// Refusals at accept are logged at most a few times a second across the server.
+        var refusalLog = LogRateLimit(burst: 5, per: .seconds(10))
+    }
+
+    /// Why a connection was turned away at accept, and how many refusals went unlogged
+    /// before it (nil: do not log this one).
+    public struct Refusal: Sendable, Equatable {
+        public var reason: String
+        public var unlogged: Int?
     }
 
     /// What a reload may replace: read by logins and SendTargets, never per command.
@@ -82,6 +94,8 @@ public final class SessionRegistry: Sendable {
         var catalog: TargetCatalog
         var maxSessions: Int
         var discoveryAuthentication: AuthenticationPolicy
+        var maxConnections = 1024
+        var maxLoginsPerAddress = 16
     }
 
     private let state = NIOLockedValueBox(State())
@@ -100,9 +114,11 @@ public final class SessionRegistry: Sendable {
 
     /// A reload: new logins see `catalog` and the limits from now on. Running connections are
     /// told by the caller (`ConnectionHandle.adopt`).
-    public func replace(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy) {
+    public func replace(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy,
+                        maxConnections: Int = 1024, maxLoginsPerAddress: Int = 16) {
         policy.withLockedValue {
-            $0 = Policy(catalog: catalog, maxSessions: maxSessions, discoveryAuthentication: discoveryAuthentication)
+            $0 = Policy(catalog: catalog, maxSessions: maxSessions, discoveryAuthentication: discoveryAuthentication,
+                        maxConnections: maxConnections, maxLoginsPerAddress: maxLoginsPerAddress)
         }
     }
 
@@ -113,8 +129,39 @@ public final class SessionRegistry: Sendable {
         }
     }
 
-    public func register(_ handle: ConnectionHandle) {
-        state.withLockedValue { $0.connections[handle.id] = handle }
+    /// Registers a connection just accepted from `peer`, unless `max-connections` or the
+    /// per-address cap on connections still logging in says no.
+    public func register(_ handle: ConnectionHandle, from peer: [UInt8]? = nil) -> Refusal? {
+        let limits = policy.withLockedValue { ($0.maxConnections, $0.maxLoginsPerAddress) }
+        return state.withLockedValue { s in
+            var reason: String?
+            if s.connections.count >= limits.0 {
+                reason = "max-connections \(limits.0) reached"
+            } else if let peer, s.loggingIn[peer, default: 0] >= limits.1 {
+                reason = "\(limits.1) connections from this address are still logging in (max-logins-per-address)"
+            }
+            if let reason {
+                return Refusal(reason: reason, unlogged: s.refusalLog.admit(at: .now()))
+            }
+            s.connections[handle.id] = handle
+            if let peer {
+                s.loggingIn[peer, default: 0] += 1
+                s.loginAddress[handle.id] = peer
+            }
+            return nil
+        }
+    }
+
+    /// The connection finished its login (or left): it no longer counts against its
+    /// address's cap.
+    func loginEnded(connection id: UInt64) {
+        state.withLockedValue { Self.loginEnded(id, in: &$0) }
+    }
+
+    private static func loginEnded(_ id: UInt64, in s: inout State) {
+        guard let peer = s.loginAddress.removeValue(forKey: id) else { return }
+        let left = (s.loggingIn[peer] ?? 1) - 1
+        s.loggingIn[peer] = left > 0 ? left : nil
     }
 
     /// Forgets the connection and any session it carried. A session's end is the loss of its
@@ -125,6 +172,7 @@ public final class SessionRegistry: Sendable {
     public func unregister(connection id: UInt64) {
         state.withLockedValue { s in
             s.connections[id] = nil
+            Self.loginEnded(id, in: &s)
             guard let (tsih, entry) = s.sessions.first(where: { $0.value.contains(id) }) else { return }
             s.sessions[tsih]?.connections[id] = nil
             s.sessions[tsih]?.order.removeAll { $0 == id }

@@ -15,6 +15,8 @@ struct ConfigBuilder {
     var maxSessions: Int?
     /// `[server] sanitize-rate`.
     var sanitizeRate: String?
+    /// More `[server]` lines ("max-connections 8").
+    var serverLines: [String] = []
     /// Target-side values offered in negotiation; tests override single keys with `set`.
     var connection: [(key: String, value: String)] = [
         ("InitialR2T", "No"),
@@ -69,7 +71,7 @@ struct ConfigBuilder {
         var out = ["# written by Targe's end-to-end tests", "[server]",
                    "node-base  \(Self.nodeBase)", "listen     \(listen)"] + (user.map { ["user       \($0)"] } ?? [])
             + (maxSessions.map { ["max-sessions \($0)"] } ?? [])
-            + (sanitizeRate.map { ["sanitize-rate \($0)"] } ?? [])
+            + (sanitizeRate.map { ["sanitize-rate \($0)"] } ?? []) + serverLines
             + ["", "[connection]"]
         out += connection.map { "\($0.key)  \($0.value)" }
         out += ["", "[timeouts]"]
