@@ -128,28 +128,16 @@ public enum DeviceOpener {
                 throw .open(path: path, errno: failure.code)
             }
             let total: UInt64
-            let kind = targe_is_block_device(fd)
-            let isBlockDevice = kind == 1
-            switch kind {
-            case 1:
-                var bytes: UInt64 = 0
-                guard targe_block_device_size(fd, &bytes) == 0 else {
-                    let e = errno
-                    Glibc.close(fd)
-                    throw .open(path: path, errno: e)
-                }
-                total = bytes
-            case 0:
-                var st = stat()
-                guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-                    Glibc.close(fd)
-                    throw .notARegularFileOrBlockDevice(path: path)
-                }
-                total = UInt64(st.st_size)
-            default:
-                let e = errno
+            let isBlockDevice: Bool
+            switch BackingStoreSize.of(fd) {
+            case let .success(store):
+                (total, isBlockDevice) = store
+            case .failure(.notRegularOrBlock):
                 Glibc.close(fd)
-                throw .open(path: path, errno: e)
+                throw .notARegularFileOrBlockDevice(path: path)
+            case let .failure(.call(code)):
+                Glibc.close(fd)
+                throw .open(path: path, errno: code)
             }
             let size = spec.size ?? (total > spec.offset ? total - spec.offset : 0)
             guard spec.offset <= total, size <= total - spec.offset else {

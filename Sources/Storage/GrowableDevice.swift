@@ -34,20 +34,11 @@ struct GrowableExtent: Sendable {
 
     /// The bytes from `base` to the end of the file or block device.
     func availableBytes() throws(StorageError) -> UInt64 {
-        let total: UInt64
-        switch targe_is_block_device(fd) {
-        case 1:
-            var bytes: UInt64 = 0
-            guard targe_block_device_size(fd, &bytes) == 0 else { throw .io(device: name, operation: "size", offset: 0, length: 0, errno: errno) }
-            total = bytes
-        case 0:
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { throw .io(device: name, operation: "fstat", offset: 0, length: 0, errno: errno) }
-            total = UInt64(st.st_size)
-        default:
-            throw .io(device: name, operation: "size", offset: 0, length: 0, errno: errno)
+        switch BackingStoreSize.of(fd) {
+        case let .success(store): return store.bytes > base ? store.bytes - base : 0
+        case .failure(.notRegularOrBlock): throw .io(device: name, operation: "size", offset: 0, length: 0, errno: EINVAL)
+        case let .failure(.call(code)): throw .io(device: name, operation: "size", offset: 0, length: 0, errno: code)
         }
-        return total > base ? total - base : 0
     }
 
     func grow(to newSize: UInt64, extendFile: Bool) throws(StorageError) {
@@ -58,7 +49,7 @@ struct GrowableExtent: Sendable {
         guard newSize > current else { return }
         let available = try availableBytes()
         if available < newSize {
-            guard extendFile, targe_is_block_device(fd) == 0 else {
+            guard extendFile, case .success((_, false)) = BackingStoreSize.of(fd) else {
                 throw .resize(device: name, problem: "needs \(newSize) bytes from offset \(base) but the backing store has \(available)")
             }
             guard ftruncate(fd, off_t(base + newSize)) == 0 else {

@@ -66,10 +66,8 @@ extension ConnectionHandler {
             // A reload may have changed the target while this login ran: its rules are
             // checked again against the catalog the session starts with.
             let current = registry.catalog.target(named: name)
-            let userListed = !(current?.authentication.requiresCHAP ?? false) || outcome.authenticatedUser.map { user in
-                current?.authentication.incoming.contains { $0.name == user } ?? false
-            } ?? false
-            if let current, !current.admits(initiatorName: outcome.initiatorName, address: peerAddress) || !userListed {
+            if let current, !current.stillAdmits(initiatorName: outcome.initiatorName, address: peerAddress,
+                                                 user: outcome.authenticatedUser, admittedUnder: current.authentication) {
                 logger.warning("a reload during the login no longer admits this initiator; closing")
                 closeAfterFlush()
                 return

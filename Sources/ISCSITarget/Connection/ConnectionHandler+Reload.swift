@@ -10,8 +10,8 @@ extension ConnectionHandler {
     func adopt(_ catalog: TargetCatalog) -> CatalogAdoption {
         guard let current = target, let session = machine.session else { return .unaffected }
         if let next = catalog.target(named: current.name),
-           next.admits(initiatorName: session.initiatorName, address: peerAddress),
-           next.authentication.stillAdmits(user: session.authenticatedUser, admittedUnder: current.authentication) {
+           next.stillAdmits(initiatorName: session.initiatorName, address: peerAddress,
+                            user: session.authenticatedUser, admittedUnder: current.authentication) {
             target = next
             return .kept
         }
@@ -26,6 +26,6 @@ extension ConnectionHandler {
         context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(grace)) { [self] in
             if isAttached { closeNow(reason: "did not log out after a reload (\(why))") }
         }
-        return .loggedOut
+        return .loggedOut(target: current.name)
     }
 }

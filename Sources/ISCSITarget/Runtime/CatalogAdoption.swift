@@ -4,7 +4,7 @@ public enum CatalogAdoption: Sendable, Equatable {
     case unaffected
     /// Its target is still there and still admits it: it serves the new version.
     case kept
-    /// Its target is gone, or no longer admits the initiator (allow rules, CHAP users): it
-    /// asked the initiator to log out and closes after DefaultTime2Wait.
-    case loggedOut
+    /// Its target (named) is gone, or no longer admits the initiator (allow rules, CHAP
+    /// users): it asked the initiator to log out and closes after DefaultTime2Wait.
+    case loggedOut(target: String)
 }

@@ -182,12 +182,9 @@ public final class LiveConfiguration: Sendable {
     private func tellConnections(_ catalog: TargetCatalog) -> [String: Int] {
         let handles = server.registry.connectionHandles
         var loggedOut: [String: Int] = [:]
-        let sessions = server.registry.sessions
         for handle in handles {
-            guard let adopt = handle.adopt else { continue }
-            let outcome = (try? adopt(catalog).wait()) ?? .unaffected
-            guard outcome == .loggedOut else { continue }
-            let target = sessions.first { $0.peer.split(separator: " ").contains(Substring(handle.peer)) }?.targetName ?? "?"
+            guard let adopt = handle.adopt, case let .loggedOut(target) = (try? adopt(catalog).wait()) ?? .unaffected
+            else { continue }
             loggedOut[target.lowercased(), default: 0] += 1
         }
         return loggedOut

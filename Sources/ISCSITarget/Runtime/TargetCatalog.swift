@@ -28,6 +28,14 @@ public final class ExportedTarget: Sendable {
         self.authentication = authentication
     }
 
+    /// Whether a session that logged in under `earlier` (the target's CHAP users then) may go
+    /// on with this version of the target: its rules admit the initiator and its users still
+    /// hold the session's (a reload changed them, or changed them while the login ran).
+    func stillAdmits(initiatorName: String, address: [UInt8]?, user: String?, admittedUnder earlier: AuthenticationPolicy) -> Bool {
+        admits(initiatorName: initiatorName, address: address)
+            && authentication.stillAdmits(user: user, admittedUnder: earlier)
+    }
+
     /// Whether the initiator at `address` may see and use this target (the rule is
     /// `TargetConfig.admits`: listed networks and listed names must both match).
     public func admits(initiatorName: String, address: [UInt8]?) -> Bool {

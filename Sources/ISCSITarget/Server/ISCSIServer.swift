@@ -25,10 +25,9 @@ public final class ISCSIServer: Sendable {
     public init(settings: ServerRuntimeSettings, catalog: TargetCatalog, group: EventLoopGroup, logger: Logger) {
         self.currentSettings = NIOLockedValueBox(settings)
         self.registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions,
-                                        discoveryAuthentication: settings.discoveryAuthentication)
-        registry.replace(catalog: catalog, maxSessions: settings.maxSessions,
-                         discoveryAuthentication: settings.discoveryAuthentication,
-                         maxConnections: settings.maxConnections, maxLoginsPerAddress: settings.maxLoginsPerAddress)
+                                        discoveryAuthentication: settings.discoveryAuthentication,
+                                        maxConnections: settings.maxConnections,
+                                        maxLoginsPerAddress: settings.maxLoginsPerAddress)
         self.group = group
         self.logger = logger
         self.listeners = NIOLockedValueBox([])
@@ -50,14 +49,9 @@ public final class ISCSIServer: Sendable {
                          maxConnections: settings.maxConnections, maxLoginsPerAddress: settings.maxLoginsPerAddress)
     }
 
-    /// Starts serving on sockets bound earlier (see `ListeningSocket`); returns the bound
-    /// addresses (with the real port for port 0).
-    public func start(adopting sockets: [ListeningSocket]) throws -> [SocketAddress] {
-        try listen(adopting: sockets.map { ($0, nil) })
-    }
-
-    /// Serves on more sockets (the start, or a reload's new portals); `portal` is what the
-    /// config asked for, so that `stopListening` finds it again.
+    /// Serves on sockets bound earlier (see `ListeningSocket`: at the start, and a reload's
+    /// new portals); `portal` is what the config asked for, so that `stopListening` finds it
+    /// again. Returns the bound addresses (with the real port for port 0).
     public func listen(adopting sockets: [(socket: ListeningSocket, portal: ListeningPortal?)]) throws -> [SocketAddress] {
         let current = currentSettings
         let registry = self.registry

@@ -101,9 +101,11 @@ public final class SessionRegistry: Sendable {
     private let state = NIOLockedValueBox(State())
     private let policy: NIOLockedValueBox<Policy>
 
-    public init(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy = .none) {
+    public init(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy = .none,
+                maxConnections: Int = 1024, maxLoginsPerAddress: Int = 16) {
         self.policy = NIOLockedValueBox(Policy(catalog: catalog, maxSessions: maxSessions,
-                                               discoveryAuthentication: discoveryAuthentication))
+                                               discoveryAuthentication: discoveryAuthentication,
+                                               maxConnections: maxConnections, maxLoginsPerAddress: maxLoginsPerAddress))
     }
 
     /// The targets new logins and SendTargets see (a running session keeps its own
