@@ -51,6 +51,7 @@ let package = Package(
         // and residuals for each command a transport hands it.
         .target(name: "DeviceServer", dependencies: [
             "SCSI", "Storage",
+            .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

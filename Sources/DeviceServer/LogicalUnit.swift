@@ -37,10 +37,12 @@ public final class LogicalUnit: Sendable {
     let notice: @Sendable (String) -> Void
     /// For storage failures, with the LU and its target in the metadata.
     let logger: Logger
+    /// Commands, bytes, latency and errors, counted per event loop.
+    public let metrics: LogicalUnitMetrics
 
     public init(info: LogicalUnitInfo, device: BlockDevice, reservationFile: ReservationStateFile? = nil,
                 sanitizeRate: UInt64? = nil, logger: Logger = Logger(label: "targe.lu"),
-                notice: @escaping @Sendable (String) -> Void = { _ in }) {
+                meterSlots: LoopSlots = .shared, notice: @escaping @Sendable (String) -> Void = { _ in }) {
         var logger = logger
         logger[metadataKey: "target"] = "\(info.targetName)"
         logger[metadataKey: "lun"] = "\(info.lun)"
@@ -50,6 +52,7 @@ public final class LogicalUnit: Sendable {
         self.reservationFile = reservationFile
         self.sanitizeRate = sanitizeRate
         self.notice = notice
+        self.metrics = LogicalUnitMetrics(slots: meterSlots)
         var initial = LogicalUnitState()
         if let file = reservationFile {
             if let owner = file.foreignOwner {

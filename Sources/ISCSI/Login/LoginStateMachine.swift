@@ -86,6 +86,9 @@ public struct LoginStateMachine: Sendable {
     public var negotiatedParameters: OperationalParameters? { negotiator?.parameters }
     /// For log lines about a failed login.
     public var initiatorNameSoFar: String { initiatorName }
+    /// The configured target the login named, once found (never the initiator's text): the
+    /// label a failed login is counted under.
+    public private(set) var targetNameSoFar: String?
 
     public mutating func receive(_ pdu: PDU, authority: some LoginAuthority) -> Step {
         let h = pdu.header
@@ -217,6 +220,7 @@ public struct LoginStateMachine: Sendable {
             guard let target = authority.lookupTarget(named: wanted) else {
                 return failure(h, .targetNotFound, "no target named \(wanted)")
             }
+            targetNameSoFar = target.name
             let verdict = authority.authorize(initiator: name, target: target.name)
             guard verdict == .success else {
                 return failure(h, verdict, "\(name) may not use \(target.name)")

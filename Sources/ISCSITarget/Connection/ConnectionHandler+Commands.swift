@@ -96,8 +96,11 @@ extension ConnectionHandler {
         output.started(task.dataInLength)
         task.dataInInFlight = task.dataInLength
         task.executing = true
-        command.execute(dataOut: task.dataOut.chunks, task: task, services: self, on: context.eventLoop)
+        let loop = context.eventLoop
+        command.unit?.metrics.executionStarted(on: loop)
+        command.execute(dataOut: task.dataOut.chunks, task: task, services: self, on: loop)
             .assumeIsolated().whenComplete { [self] result in
+                command.unit?.metrics.executionEnded(on: loop)
                 defer { releaseDataIn(task) }
                 guard !task.aborted else { return }
                 switch result {
@@ -208,6 +211,8 @@ extension ConnectionHandler {
         // The answer reports the window without this command in it (MaxCmdSN one further).
         releaseWindowPlace(task)
         if logger.logLevel <= .trace { traceCompletion(task, completion) }
+        task.prepared?.account(completion, latencyNanoseconds: UInt64(max(0, (NIODeadline.now() - task.arrived).nanoseconds)),
+                               on: context.eventLoop)
         let residual = TargetPDU.Residual(completion.residual)
         if let data = completion.dataIn, data.readableBytes > 0, completion.status == .good {
             sendDataIn(data, task: task, residual: residual)

@@ -89,6 +89,7 @@ extension ConnectionHandler {
     /// Reason 0 closes the session (every connection of it), reason 1 the connection whose
     /// CID the request names (this one or another of the session: response 1 if none has it).
     private func logout(_ h: BasicHeaderSegment) {
+        registry.activity.logout(target: target?.name)
         var response: UInt8 = 0
         var closesThis = true
         var others: [SessionRegistry.ConnectionHandle] = []
@@ -128,6 +129,7 @@ extension ConnectionHandler {
 
     private func manageTasks(_ h: BasicHeaderSegment) {
         let function = TaskManagementFunction(rawValue: h.taskFunction)
+        registry.activity.taskManagement(target: target?.name, function: function)
         var response = TaskManagementResponse.functionComplete
         switch function {
         case .abortTask:

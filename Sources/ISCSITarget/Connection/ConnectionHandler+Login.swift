@@ -13,6 +13,7 @@ extension ConnectionHandler {
             // The reason quotes what the initiator sent: escaped, as everything from the network.
             logger.warning("login failed: \(UntrustedText.escaped(reason)) -> \(response.status)",
                            metadata: ["initiator": "\(UntrustedText.escaped(machine.initiatorNameSoFar))"])
+            registry.activity.login(target: machine.targetNameSoFar, outcome: .init(response.status))
             sendLoginResponse(response)
             closeAfterFlush()
         case let .complete(response, outcome):
@@ -61,6 +62,7 @@ extension ConnectionHandler {
         logger[metadataKey: "isid"] = "\(String(format: "%012llx", outcome.isid))"
         switch outcome.sessionType {
         case .discovery:
+            registry.activity.login(target: nil, outcome: .ok)
             logger.info("discovery session started")
         case let .normal(name):
             // A reload may have changed the target while this login ran: its rules are
@@ -69,10 +71,12 @@ extension ConnectionHandler {
             if let current, !current.stillAdmits(initiatorName: outcome.initiatorName, address: peerAddress,
                                                  user: outcome.authenticatedUser, admittedUnder: current.authentication) {
                 logger.warning("a reload during the login no longer admits this initiator; closing")
+                registry.activity.login(target: name, outcome: .aclRefused)
                 closeAfterFlush()
                 return
             }
             target = current
+            registry.activity.login(target: current?.name, outcome: current == nil ? .other : .ok)
             nexus = target.map {
                 NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
             }

@@ -150,6 +150,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 let more = unlogged > 0 ? " (\(unlogged) more refused, not logged)" : ""
                 logger.warning("connection refused: \(refusal.reason)\(more)")
             }
+            registry.activity.connectionRefused()
             machine.close()
             context.close(promise: nil)
             return
@@ -157,6 +158,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
             if machine.isLoggingIn {
                 logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")
+                registry.activity.login(target: machine.targetNameSoFar, outcome: .other)
                 closeNow(reason: "login timeout")
             }
         }

@@ -30,6 +30,8 @@ final class SCSITask: TaskHandle {
     /// Since when the command has waited for Data-Out without any arriving (nil while it
     /// waits for nothing): a command whose data stops coming is failed after a while.
     var waitingForDataSince: NIODeadline?
+    /// When the Command PDU arrived: the LU's latency metrics run from here to the answer.
+    let arrived = NIODeadline.now()
 
     init(header: BasicHeaderSegment, unit: LogicalUnit?, unsolicitedLength: Int) {
         self.header = header

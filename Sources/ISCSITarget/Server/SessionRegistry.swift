@@ -43,6 +43,8 @@ public final class SessionRegistry: Sendable {
         /// nil for a discovery session.
         public var targetName: String?
         public var peer: String
+        /// The session's connections (MC/S: more than one).
+        public var connections: Int = 1
     }
 
     struct SessionEntry {
@@ -99,6 +101,8 @@ public final class SessionRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Logins by outcome, logouts and task management per target, for the metrics.
+    public let activity = ActivityCounters()
     private let policy: NIOLockedValueBox<Policy>
 
     public init(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy = .none,
@@ -257,9 +261,15 @@ public final class SessionRegistry: Sendable {
             s.sessions.values.sorted { $0.tsih < $1.tsih }.map { entry in
                 SessionSummary(tsih: entry.tsih, initiatorName: entry.initiatorName, isid: entry.isid,
                                targetName: entry.targetName,
-                               peer: entry.order.compactMap { s.connections[$0]?.peer }.joined(separator: " ").nonEmpty ?? "?")
+                               peer: entry.order.compactMap { s.connections[$0]?.peer }.joined(separator: " ").nonEmpty ?? "?",
+                               connections: entry.connections.count)
             }
         }
+    }
+
+    /// TCP connections open now, and how many of them are still logging in.
+    public var connectionCounts: (open: Int, loggingIn: Int) {
+        state.withLockedValue { s in (s.connections.count, s.loginAddress.count) }
     }
 
     /// Admits a finished login on `connection` (RFC 7143 section 6.3.5 for the TSIH rules).

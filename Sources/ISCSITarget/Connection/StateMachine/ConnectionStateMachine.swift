@@ -134,6 +134,13 @@ struct ConnectionStateMachine {
         }
     }
 
+    /// The configured target the login named, while logging in (a failed login is counted
+    /// under it).
+    var targetNameSoFar: String? {
+        if case let .login(login) = state { return login.targetNameSoFar }
+        return nil
+    }
+
     /// The TSIH the leading Login Request names (0: a new session).
     var joiningTSIH: UInt16 {
         if case let .login(login) = state { return login.joiningTSIH }

@@ -15,6 +15,8 @@ struct LoginState {
 
     /// The initiator's name as far as the login has told it (for log lines about a failure).
     var initiatorNameSoFar: String { machine.initiatorNameSoFar }
+    /// The configured target the login named, once found.
+    var targetNameSoFar: String? { machine.targetNameSoFar }
 
     mutating func receive(_ pdu: PDU, authority: LoginAuthority) -> LoginStateMachine.Step {
         if leadingCmdSN == nil {
