@@ -62,6 +62,7 @@ let package = Package(
             "ISCSI", "ISCSINames", "SCSI", "Storage", "Config", "DeviceServer",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Appliance", dependencies: [
@@ -69,7 +70,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "targe", dependencies: [
-            "ISCSITarget", "Config", "Appliance", "Storage", "CSystemShims",
+            "ISCSITarget", "DeviceServer", "Config", "Appliance", "Storage", "CSystemShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),

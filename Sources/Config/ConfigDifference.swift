@@ -119,6 +119,7 @@ public struct ConfigDifference: Sendable, Equatable {
         if running.auth != new.auth { settingsChanged.append("[auth]") }
 
         if running.server.user != new.server.user { needsRestart.append("[server] user") }
+        if running.server.metrics != new.server.metrics { needsRestart.append("[server] metrics") }
         if running.appliance != new.appliance { needsRestart.append("[appliance]") }
     }
 

@@ -41,6 +41,15 @@ extension ConfigParser {
                 // SIZE per second ("64MiB"); 0 means as fast as the device goes.
                 guard let value = reader.size(entry) else { continue }
                 settings.sanitizeRate = value == 0 ? nil : value
+            case "metrics":
+                guard let value = reader.single(entry) else { continue }
+                // The port is never implied: 3260 would collide with the iSCSI portal.
+                let namesPort = value.contains("]:") || (!value.hasPrefix("[") && value.filter { $0 == ":" }.count == 1)
+                guard namesPort, let portal = Portal.parse(value) else {
+                    reader.error(entry.line, "bad metrics address '\(value)' (expected ADDR:PORT, e.g. 127.0.0.1:9420)")
+                    continue
+                }
+                settings.metrics = portal
             case "user":
                 guard let value = reader.single(entry) else { continue }
                 if isUserName(value) {
@@ -55,6 +64,10 @@ extension ConfigParser {
         // Only a section without any listen line gets the default; one with only bad lines
         // has errors already.
         if reader.lines["listen"] == nil { settings.listen = ServerSettings.defaultListen }
+        if let metrics = settings.metrics, metrics.port != 0, settings.listen.contains(metrics) {
+            reader.error(reader.lines["metrics"] ?? section.line, "metrics address \(metrics) is also a listen portal")
+            settings.metrics = nil
+        }
         settings.lines = reader.lines
         diagnostics.append(reader.diagnostics)
         return settings

@@ -33,6 +33,7 @@ public enum ConfigWriter {
         if server.maxLoginsPerAddress != ServerSettings.defaultMaxLoginsPerAddress {
             serverRows.append(("max-logins-per-address", "\(server.maxLoginsPerAddress)"))
         }
+        if let metrics = server.metrics { serverRows.append(("metrics", "\(metrics)")) }
         if let user = server.user { serverRows.append(("user", user)) }
         if let rate = server.sanitizeRate { serverRows.append(("sanitize-rate", formatSize(rate))) }
         blocks.append(block("[server]", serverRows))

@@ -29,6 +29,8 @@ public struct ServerSettings: Sendable, Equatable {
     /// `sanitize-rate`: the most bytes per second a SANITIZE OVERWRITE writes to one LU, so
     /// that erasing one LU leaves the others on the same disks some bandwidth; nil: unpaced.
     public var sanitizeRate: UInt64?
+    /// `metrics ADDR:PORT`: where `/metrics` and `/healthz` are served over HTTP; nil: nowhere.
+    public var metrics: Portal?
     /// Line of the `[server]` header, 0 when absent.
     public var line: Int
     /// Key -> first line it appears on ("node-base", "listen", "max-sessions", "user").
@@ -64,6 +66,6 @@ public struct ServerSettings: Sendable, Equatable {
         a.nodeBase == b.nodeBase && a.listen == b.listen && a.advertised == b.advertised
             && a.maxSessions == b.maxSessions && a.user == b.user
             && a.maxConnections == b.maxConnections && a.maxLoginsPerAddress == b.maxLoginsPerAddress
-            && a.sanitizeRate == b.sanitizeRate
+            && a.sanitizeRate == b.sanitizeRate && a.metrics == b.metrics
     }
 }

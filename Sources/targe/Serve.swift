@@ -1,7 +1,9 @@
 import Appliance
 import ArgumentParser
 import Config
+import DeviceServer
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Storage
@@ -120,6 +122,13 @@ struct Serve: ParsableCommand {
             writeStderr("\(error)\n")
             throw ExitCode(1)
         }
+        let metricsSocket: ListeningSocket?
+        do {
+            metricsSocket = try parsed.server.metrics.map { try ListeningSocket.open(host: $0.host, port: $0.port, backlog: 16) }
+        } catch {
+            writeStderr("\(fileName):\(parsed.server.lines["metrics"] ?? 0): [server] metrics: \(error)\n")
+            throw ExitCode(1)
+        }
         // The control socket is made by the starting user (mode 0600) before the drop.
         let controlPath = control ?? ControlSocket.defaultPath(stateDirectory: stateDirectory)
         // Without it the target still serves; only `targe status` cannot reach it.
@@ -138,6 +147,8 @@ struct Serve: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let loops = Array(group.makeIterator())
         // The aio engine starts no thread: its contexts are made by the event loops on first use.
         let aioEngine = AIOEngine()
         let catalog: TargetCatalog
@@ -147,11 +158,9 @@ struct Serve: ParsableCommand {
             hooks: .init(memberFailed: { combination, member, error in
                 raidLogger.error("member failed; the combination keeps serving from the others",
                                  metadata: ["combination": "\(combination)", "member": "\(member)", "error": "\(error)"])
-            }, notice: { raidLogger.notice("\($0)") }))
+            }, notice: { raidLogger.notice("\($0)") }), meterSlots: LoopSlots(loops: loops))
         do {
-            catalog = try CatalogBuilder.buildCatalog(
-                parsed, fileName: fileName, opener: opener, aioEngine: aioEngine, stateDirectory: stateDirectory,
-                hooks: environment.hooks)
+            catalog = try CatalogBuilder.buildCatalog(parsed, in: environment)
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(1)
@@ -159,7 +168,6 @@ struct Serve: ParsableCommand {
         MallocTuning.apply()
         let openFiles = FileLimit.raiseToHard()
         logger.debug("open file limit \(openFiles)")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = ISCSIServer(settings: CatalogBuilder.serverSettings(parsed), catalog: catalog, group: group, logger: logger)
         let bound: [SocketAddress]
         do {
@@ -217,6 +225,12 @@ struct Serve: ParsableCommand {
                 logger.warning("control socket \(controlPath): \(error)")
             }
         }
+        let stopping = NIOLockedValueBox(false)
+        var metricsChannel: Channel?
+        if let metricsSocket {
+            metricsChannel = Self.serveMetrics(on: metricsSocket, group: group, loops: loops, server: server,
+                                               stopping: stopping, logger: logger)
+        }
         MirrorResync.start(catalog.mirrors, on: group, logger: logger)
         for target in catalog.targets {
             logger.info("target ready", metadata: ["target": "\(target.name)", "luns": "\(target.lunList)"])
@@ -234,11 +248,13 @@ struct Serve: ParsableCommand {
             _ = live.reload()
         }
         logger.notice("signal \(received): logging sessions out and shutting down")
+        stopping.withLockedValue { $0 = true }
         if let controlChannel {
             try? controlChannel.close().wait()
             unlink(controlPath)
         }  // may fail after a privilege drop; the next start replaces it
         server.shutdown()
+        try? metricsChannel?.close().wait()
         // Everything acknowledged must be on stable storage before we exit.
         let loop = group.next()
         let finalCatalog = registry.catalog

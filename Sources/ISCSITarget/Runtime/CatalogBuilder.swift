@@ -33,8 +33,13 @@ public enum CatalogBuilder {
     public static func buildCatalog(_ config: TargeConfig, fileName: String, opener: FileOpener = DirectFileOpener(),
                                     aioEngine: AIOEngine? = nil,
                                     stateDirectory: String? = nil, hooks: Hooks = Hooks()) throws -> TargetCatalog {
-        let environment = Environment(fileName: fileName, opener: opener, aioEngine: aioEngine,
-                                      stateDirectory: stateDirectory, hooks: hooks)
+        try buildCatalog(config, in: Environment(fileName: fileName, opener: opener, aioEngine: aioEngine,
+                                                 stateDirectory: stateDirectory, hooks: hooks))
+    }
+
+    /// The same, with everything `environment` says (the server's meter slots included).
+    public static func buildCatalog(_ config: TargeConfig, in environment: Environment) throws -> TargetCatalog {
+        let fileName = environment.fileName
         let assembled = try openDevices(roots: config.targets.flatMap { $0.luns.map(\.device) }, of: config, in: environment)
         var targets: [ExportedTarget] = []
         for target in config.targets {
@@ -58,9 +63,12 @@ public enum CatalogBuilder {
         public var aioEngine: AIOEngine?
         public var stateDirectory: String?
         public var hooks: Hooks
+        /// Which event loop counts in which slab of an LU's metrics.
+        public var meterSlots: LoopSlots
 
         public init(fileName: String, opener: FileOpener = DirectFileOpener(), aioEngine: AIOEngine? = nil,
-                    stateDirectory: String? = nil, hooks: Hooks = Hooks()) {
+                    stateDirectory: String? = nil, hooks: Hooks = Hooks(), meterSlots: LoopSlots = .shared) {
+            self.meterSlots = meterSlots
             self.fileName = fileName
             self.opener = opener
             self.aioEngine = aioEngine
@@ -127,7 +135,8 @@ public enum CatalogBuilder {
             }
         }
         return LogicalUnit(info: info, device: backing, reservationFile: reservations,
-                           sanitizeRate: config.server.sanitizeRate, notice: environment.hooks.notice)
+                           sanitizeRate: config.server.sanitizeRate, meterSlots: environment.meterSlots,
+                           notice: environment.hooks.notice)
     }
 
     /// A target as it runs, over LUs made (or kept) by the caller.

@@ -129,8 +129,9 @@ final class ControlCommandHandler: ChannelInboundHandler {
     private func answer(context: ChannelHandlerContext, _ lines: [String]) {
         pending = nil
         let text = lines.joined(separator: "\n") + "\n"
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)))
-            .whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: text)))
+            .whenComplete { _ in channel.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
