@@ -213,13 +213,17 @@ struct Serve: ParsableCommand {
         }
         let pid = getpid()
         let registry = server.registry
+        // Current IOPS and MB/s per LU for `targe status` and the console's status page.
+        let rates = RateSampler()
+        rates.start(on: group.next()) { registry.catalog.targets.flatMap { Array($0.units.values) } }
         var controlChannel: Channel?
         if let controlSocket {
             do {
-                controlChannel = try controlSocket.serve(on: group, status: {
-                    StatusReport.capture(pid: pid, portals: server.boundAddresses.map(Self.portalText),
-                                         catalog: registry.catalog, registry: registry,
-                                         sources: Self.deviceSources(live.config)).render()
+                controlChannel = try controlSocket.serve(on: group, status: { json in
+                    let report = StatusReport.capture(pid: pid, portals: server.boundAddresses.map(Self.portalText),
+                                                      catalog: registry.catalog, registry: registry,
+                                                      sources: Self.deviceSources(live.config), rates: rates)
+                    return json ? [report.json().text] : report.render()
                 }, reload: { live.reload().render() })
             } catch {
                 logger.warning("control socket \(controlPath): \(error)")
@@ -254,6 +258,7 @@ struct Serve: ParsableCommand {
             unlink(controlPath)
         }  // may fail after a privilege drop; the next start replaces it
         server.shutdown()
+        rates.stop()
         try? metricsChannel?.close().wait()
         // Everything acknowledged must be on stable storage before we exit.
         let loop = group.next()

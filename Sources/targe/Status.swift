@@ -10,10 +10,13 @@ struct Status: ParsableCommand {
 
     @OptionGroup var socket: ControlSocketOptions
 
+    @Flag(help: "One JSON object (the schema is in the README) instead of text.")
+    var json = false
+
     func run() throws {
         let path = socket.path
         do {
-            for line in try ControlClient.request("status", path: path) { print(line) }
+            for line in try ControlClient.request(json ? "status json" : "status", path: path) { print(line) }
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(1)

@@ -71,9 +71,10 @@ public struct ControlSocket: Sendable {
     }
 
     /// Serves commands on `group` until the returned channel closes. `status` produces the
-    /// report's lines; it runs on an event loop, so it must not block. `reload` applies the
-    /// config file again and may block: it runs on NIO's thread pool.
-    public func serve(on group: EventLoopGroup, status: @escaping @Sendable () -> [String],
+    /// report (`json`: one line of JSON, else text lines); it runs on an event loop, so it
+    /// must not block. `reload` applies the config file again and may block: it runs on NIO's
+    /// thread pool.
+    public func serve(on group: EventLoopGroup, status: @escaping @Sendable (_ json: Bool) -> [String],
                       reload: @escaping @Sendable () -> [String] = { ["error: this target cannot reload"] }) throws -> Channel {
         try ServerBootstrap(group: group)
             .childChannelInitializer { channel in
@@ -91,10 +92,10 @@ final class ControlCommandHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private var pending: ByteBuffer?
-    private let status: @Sendable () -> [String]
+    private let status: @Sendable (Bool) -> [String]
     private let reload: @Sendable () -> [String]
 
-    init(status: @escaping @Sendable () -> [String], reload: @escaping @Sendable () -> [String]) {
+    init(status: @escaping @Sendable (Bool) -> [String], reload: @escaping @Sendable () -> [String]) {
         self.status = status
         self.reload = reload
     }
@@ -110,7 +111,8 @@ final class ControlCommandHandler: ChannelInboundHandler {
         let line = String(decoding: buffer.readableBytesView[..<newline], as: UTF8.self)
             .trimmingCharacters(inSet: [" ", "\r", "\t"])
         switch line {
-        case "status": answer(context: context, status())
+        case "status": answer(context: context, status(false))
+        case "status json": answer(context: context, status(true))
         case "reload":
             pending = nil
             let loop = context.eventLoop
@@ -122,7 +124,7 @@ final class ControlCommandHandler: ChannelInboundHandler {
                 case let .failure(error): handler.answer(context: context, ["error: \(error)"])
                 }
             }
-        default: answer(context: context, ["error: unknown command '\(line.prefix(40))'; try: status, reload"])
+        default: answer(context: context, ["error: unknown command '\(line.prefix(40))'; try: status, status json, reload"])
         }
     }
 

@@ -16,6 +16,14 @@ public struct StatusReport: Sendable, Equatable {
         /// "healthy", "failed (reason)", "resyncing 42%": a RAID1 member's state, else empty.
         public var health: String
         public var members: [Device]
+        /// The same health as a value (nil: not a mirror member).
+        public var memberStatus: MemberStatus? = nil
+    }
+
+    /// What an LU has done: totals since the start and the rates of the last second.
+    public struct IO: Sendable, Equatable {
+        public var counters: LogicalUnitCounters
+        public var rates: RateSampler.Rates
     }
 
     public struct Unit: Sendable, Equatable {
@@ -23,6 +31,7 @@ public struct StatusReport: Sendable, Equatable {
         public var blockSize: Int
         public var readOnly: Bool
         public var device: Device
+        public var io: IO? = nil
     }
 
     public struct Target: Sendable, Equatable {
@@ -38,12 +47,13 @@ public struct StatusReport: Sendable, Equatable {
     /// Builds the report from the running objects. `sources` maps device names to their
     /// path (from the config) for display.
     public static func capture(pid: Int32, portals: [String], catalog: TargetCatalog, registry: SessionRegistry,
-                               sources: [String: String]) -> StatusReport {
+                               sources: [String: String], rates: RateSampler? = nil) -> StatusReport {
         let targets = catalog.targets.map { target in
             Target(name: target.name, units: target.lunList.compactMap { lun in
                 guard let unit = target.units[lun] else { return nil }
                 return Unit(lun: lun, blockSize: unit.info.blockSize, readOnly: unit.info.readOnly,
-                            device: describe(unit.device, health: "", sources: sources))
+                            device: describe(unit.device, health: nil, sources: sources),
+                            io: rates.map { IO(counters: unit.metrics.snapshot(), rates: $0.rates(of: unit)) })
             })
         }
         return StatusReport(pid: pid, portals: portals, targets: targets, sessions: registry.sessions)
@@ -51,13 +61,13 @@ public struct StatusReport: Sendable, Equatable {
 
     /// The tree under `device` as the device reports it (`DeviceStatusReporting`); `health`
     /// is the device's own, rendered, when it is a member of a mirror.
-    static func describe(_ device: BlockDevice, health: String, sources: [String: String]) -> Device {
+    static func describe(_ device: BlockDevice, health: MemberStatus?, sources: [String: String]) -> Device {
         let status = device.reportedStatus
         let members = status.members.map { member in
-            describe(member.device, health: member.health.map(healthText) ?? "", sources: sources)
+            describe(member.device, health: member.health, sources: sources)
         }
         return Device(name: device.name, kind: status.kind, source: sources[device.name] ?? "", size: device.size,
-                      health: health, members: members)
+                      health: health.map(healthText) ?? "", members: members, memberStatus: health)
     }
 
     static func healthText(_ status: MemberStatus) -> String {
@@ -94,6 +104,11 @@ public struct StatusReport: Sendable, Equatable {
                 let ro = unit.readOnly ? ", read-only" : ""
                 lines.append("  lun \(unit.lun): \(sizeText(unit.device.size)), \(unit.blockSize)-byte blocks\(ro)")
                 renderDevice(unit.device, indent: 4, into: &lines)
+                if let io = unit.io {
+                    let r = io.rates
+                    lines.append("    io: \(Int(r.readIOPS.rounded())) reads/s \(Self.megabytes(r.readBytesPerSecond)) MB/s, "
+                                 + "\(Int(r.writeIOPS.rounded())) writes/s \(Self.megabytes(r.writeBytesPerSecond)) MB/s")
+                }
             }
         }
         lines.append("")
@@ -112,6 +127,12 @@ public struct StatusReport: Sendable, Equatable {
         if !d.health.isEmpty { text += " [\(d.health)]" }
         lines.append(text)
         for m in d.members { renderDevice(m, indent: indent + 2, into: &lines) }
+    }
+
+    /// Bytes per second as MB/s (10^6) with one decimal.
+    static func megabytes(_ bytesPerSecond: Double) -> String {
+        let tenths = Int((bytesPerSecond / 100_000).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     static func fit(_ line: String, width: Int = 79) -> String {
