@@ -261,23 +261,5 @@ final class ApplianceImageTests: XCTestCase {
         XCTAssertTrue(cat.stdout.contains("[target data]") && cat.stdout.contains("path    /dev/vdb"), "\(cat)")
     }
 
-    func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw E2EError("bind: errno \(errno)") }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw E2EError("getsockname: errno \(errno)") }
-        return UInt16(bigEndian: address.sin_port)
-    }
+    func freePort() throws -> UInt16 { try freeLoopbackPort() }
 }

@@ -26,7 +26,7 @@ final class StatusReportTests: XCTestCase {
         wrapped[0].failFrom(1, of: [.read])
         for i in 0..<8 { _ = try mirror.read(offset: UInt64(i) * 8192, length: 8192, on: loop).wait() }
 
-        let tree = StatusReport.describe(mirror, health: "", sources: ["disk0": "/dev/loop7", "disk1": "/srv/b.img"])
+        let tree = StatusReport.describe(mirror, health: nil, sources: ["disk0": "/dev/loop7", "disk1": "/srv/b.img"])
         XCTAssertEqual(tree.kind, "raid1")
         XCTAssertEqual(tree.members.map(\.name), ["disk0", "disk1"])
         XCTAssertTrue(tree.members[0].health.hasPrefix("FAILED ("), tree.members[0].health)
@@ -53,7 +53,7 @@ final class StatusReportTests: XCTestCase {
         let stripe = try RAID0Device(name: "fast", members: try (0..<2).map { try RAMDevice(name: "r\($0)", size: 1 << 20) },
                                      chunk: 64 << 10)
         defer { stripe.close() }
-        let tree = StatusReport.describe(stripe, health: "", sources: [:])
+        let tree = StatusReport.describe(stripe, health: nil, sources: [:])
         XCTAssertEqual(tree.kind, "raid0 stripe 64 KiB")
         XCTAssertEqual(tree.members.map(\.kind), ["ram", "ram"])
         XCTAssertEqual(tree.size, 2 << 20)

@@ -85,8 +85,11 @@ struct QemuLUN {
     /// A byte range through qemu's raw format driver (offset/size options).
     var offset: Int?
     var size: Int?
+    /// CHAP user and secret (qemu's `user` and `password` options).
+    var chap: (user: String, secret: String)?
 
-    init(_ targe: TargeProcess, target: String, lun: Int = 0) {
+    init(_ targe: TargeProcess, target: String, lun: Int = 0, chap: (user: String, secret: String)? = nil) {
+        self.chap = chap
         portal = targe.portal
         iqn = ConfigBuilder.iqn(target)
         self.lun = lun
@@ -96,6 +99,7 @@ struct QemuLUN {
         var iscsi = ["driver=iscsi", "transport=tcp", "portal=\(portal)", "target=\(iqn)", "lun=\(lun)",
                      "initiator-name=\(initiatorName)"]
         if let headerDigest { iscsi.append("header-digest=\(headerDigest)") }
+        if let chap { iscsi += ["user=\(chap.user)", "password=\(chap.secret)"] }
         guard offset != nil || size != nil else { return iscsi.joined(separator: ",") }
         var raw = ["driver=raw"]
         if let offset { raw.append("offset=\(offset)") }
