@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra qemu-system-x86 tgt
+APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra qemu-system-x86 tgt prometheus
 # Only `make bench` needs these (iperf3: the loopback TCP ceiling in scripts/bench.sh).
 BENCH_APT_PACKAGES := iperf3
 SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib

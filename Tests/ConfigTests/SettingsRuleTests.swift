@@ -182,3 +182,25 @@ final class ConnectionLimitSettingsTests: XCTestCase {
         XCTAssertEqual(changed.settingsChanged, ["[server] max-connections", "[server] max-logins-per-address"])
     }
 }
+
+/// `[server] metrics ADDR:PORT`.
+final class MetricsSettingsTests: XCTestCase {
+    func testParsedWrittenAndChecked() throws {
+        let config = try parseValid("[server]\nmetrics 127.0.0.1:9420\n" + minimalConfig)
+        XCTAssertEqual(config.server.metrics, Portal(host: "127.0.0.1", port: 9420))
+        XCTAssertEqual(try ConfigParser.parse(ConfigWriter.render(config)), config, "the writer keeps it")
+        XCTAssertEqual(try parseValid("[server]\nmetrics [::1]:9420\n" + minimalConfig).server.metrics,
+                       Portal(host: "::1", port: 9420))
+        let defaults = try parseValid(minimalConfig)
+        XCTAssertNil(defaults.server.metrics, "off unless asked for")
+        XCTAssertFalse(ConfigWriter.render(defaults).contains("metrics"))
+        for bad in ["127.0.0.1", "::1", "[::1]", "localhost:9420", "127.0.0.1:70000", "127.0.0.1:9420 extra"] {
+            assertError("[server]\nmetrics \(bad)\n" + minimalConfig, line: 2, "metrics")
+        }
+        assertError("[server]\nmetrics 127.0.0.1:3260\nlisten 127.0.0.1:3260\n" + minimalConfig, line: 2,
+                    "is also a listen portal")
+        let changed = ConfigDifference(from: defaults, to: config)
+        XCTAssertEqual(changed.needsRestart, ["[server] metrics"])
+        XCTAssertEqual(changed.settingsChanged, [])
+    }
+}

@@ -2,13 +2,14 @@ import NIOCore
 import SCSI
 
 extension PreparedCommand {
-    /// How the command is counted: reads, writes (every command that writes data the
-    /// initiator sent or names), SYNCHRONIZE CACHE, and the rest.
+    /// How the command is counted, by its operation code (so a READ refused before any I/O
+    /// is still a read, with its error): READ, the commands that write (WRITE, WRITE AND
+    /// VERIFY, WRITE SAME, COMPARE AND WRITE, ORWRITE), SYNCHRONIZE CACHE, and the rest.
     public var commandClass: LogicalUnitMetrics.CommandClass {
-        switch action {
-        case .read: return .read
-        case .write, .writeAndVerify, .writeSame, .compareAndWrite, .orWrite: return .write
-        case .synchronizeCache: return .flush
+        switch cdb.opcode {
+        case 0x08, 0x28, 0xA8, 0x88: return .read
+        case 0x0A, 0x2A, 0xAA, 0x8A, 0x2E, 0xAE, 0x8E, 0x41, 0x93, 0x89, 0x8B: return .write
+        case 0x35, 0x91: return .flush
         default: return .other
         }
     }
