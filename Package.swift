@@ -59,7 +59,7 @@ let package = Package(
         // The iSCSI target over SwiftNIO: connections (a state machine per connection), sessions
         // and their command windows, the running catalog of targets and LUs, the control socket.
         .target(name: "ISCSITarget", dependencies: [
-            "ISCSI", "ISCSINames", "SCSI", "Storage", "Config", "DeviceServer",
+            "ISCSI", "ISCSINames", "SCSI", "Storage", "Config", "DeviceServer", "CSystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

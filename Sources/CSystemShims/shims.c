@@ -103,3 +103,7 @@ int targe_tune_malloc(int mmap_threshold, int trim_threshold) {
     int ok = mallopt(M_MMAP_THRESHOLD, mmap_threshold);
     return ok && mallopt(M_TRIM_THRESHOLD, trim_threshold);
 }
+
+int targe_malloc_trim(void) {
+    return malloc_trim(0);
+}

@@ -111,6 +111,9 @@ public struct ConfigDifference: Sendable, Equatable {
         if running.timeouts != new.timeouts { settingsChanged.append("[timeouts]") }
         if running.clients != new.clients { settingsChanged.append("[clients]") }
         if running.server.maxSessions != new.server.maxSessions { settingsChanged.append("[server] max-sessions") }
+        if running.server.maxDiscoverySessions != new.server.maxDiscoverySessions {
+            settingsChanged.append("[server] max-discovery-sessions")
+        }
         if running.server.maxConnections != new.server.maxConnections { settingsChanged.append("[server] max-connections") }
         if running.server.maxLoginsPerAddress != new.server.maxLoginsPerAddress {
             settingsChanged.append("[server] max-logins-per-address")

@@ -33,6 +33,8 @@ extension ConfigParser {
                 }
             case "max-sessions":
                 if let value = reader.int(entry, in: 1...65535) { settings.maxSessions = value }
+            case "max-discovery-sessions":
+                if let value = reader.int(entry, in: 1...65535) { settings.maxDiscoverySessions = value }
             case "max-connections":
                 if let value = reader.int(entry, in: 1...1_000_000) { settings.maxConnections = value }
             case "max-logins-per-address":

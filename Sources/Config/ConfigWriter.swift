@@ -27,6 +27,9 @@ public enum ConfigWriter {
             ("listen", ListenEntry.format(server.listenEntries)),
             ("max-sessions", "\(server.maxSessions)"),
         ]
+        if server.maxDiscoverySessions != ServerSettings.defaultMaxDiscoverySessions {
+            serverRows.append(("max-discovery-sessions", "\(server.maxDiscoverySessions)"))
+        }
         if server.maxConnections != ServerSettings.defaultMaxConnections {
             serverRows.append(("max-connections", "\(server.maxConnections)"))
         }

@@ -9,6 +9,7 @@ public struct ServerSettings: Sendable, Equatable {
     public static let defaultMaxSessions = 64
     public static let defaultMaxConnections = 1024
     public static let defaultMaxLoginsPerAddress = 16
+    public static let defaultMaxDiscoverySessions = 16
 
     /// Lowercased `iqn.` name; target IQNs default to "<nodeBase>:<target name>".
     public var nodeBase: String
@@ -19,6 +20,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var advertised: [Portal: [Portal]] = [:]
     /// 1...65535: the TSIH that identifies a session is 16 bits and 0 is reserved.
     public var maxSessions: Int
+    /// `max-discovery-sessions`: discovery sessions at once, counted apart from `max-sessions`
+    /// so that they can never keep a user out of a normal session.
+    public var maxDiscoverySessions: Int = ServerSettings.defaultMaxDiscoverySessions
     /// `max-connections`: TCP connections at once, logged in or not; more are closed at accept.
     public var maxConnections: Int = ServerSettings.defaultMaxConnections
     /// `max-logins-per-address`: connections from one address still logging in; more are
@@ -65,7 +69,7 @@ public struct ServerSettings: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.nodeBase == b.nodeBase && a.listen == b.listen && a.advertised == b.advertised
             && a.maxSessions == b.maxSessions && a.user == b.user
-            && a.maxConnections == b.maxConnections && a.maxLoginsPerAddress == b.maxLoginsPerAddress
+            && a.maxConnections == b.maxConnections && a.maxDiscoverySessions == b.maxDiscoverySessions && a.maxLoginsPerAddress == b.maxLoginsPerAddress
             && a.sanitizeRate == b.sanitizeRate && a.metrics == b.metrics
     }
 }

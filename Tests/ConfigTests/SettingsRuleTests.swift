@@ -169,7 +169,9 @@ final class SettingsRuleTests: XCTestCase {
 /// `[server] max-connections` and `max-logins-per-address`.
 final class ConnectionLimitSettingsTests: XCTestCase {
     func testParsedWrittenAndChecked() throws {
-        let config = try parseValid("[server]\nmax-connections 2000\nmax-logins-per-address 4\n" + minimalConfig)
+        let config = try parseValid("[server]\nmax-connections 2000\nmax-logins-per-address 4\nmax-discovery-sessions 3\n"
+                                    + minimalConfig)
+        XCTAssertEqual(config.server.maxDiscoverySessions, 3)
         XCTAssertEqual(config.server.maxConnections, 2000)
         XCTAssertEqual(config.server.maxLoginsPerAddress, 4)
         XCTAssertEqual(try ConfigParser.parse(ConfigWriter.render(config)), config, "the writer keeps them")
@@ -179,7 +181,9 @@ final class ConnectionLimitSettingsTests: XCTestCase {
         assertError("[server]\nmax-connections 0\n" + minimalConfig, line: 2, "max-connections")
         assertError("[server]\nmax-logins-per-address x\n" + minimalConfig, line: 2, "max-logins-per-address")
         let changed = ConfigDifference(from: defaults, to: config)
-        XCTAssertEqual(changed.settingsChanged, ["[server] max-connections", "[server] max-logins-per-address"])
+        XCTAssertEqual(changed.settingsChanged, ["[server] max-discovery-sessions", "[server] max-connections",
+                                                 "[server] max-logins-per-address"])
+        assertError("[server]\nmax-discovery-sessions 0\n" + minimalConfig, line: 2, "max-discovery-sessions")
     }
 }
 

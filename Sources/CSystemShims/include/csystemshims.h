@@ -14,6 +14,8 @@ int targe_fallocate_punch(int fd, off_t offset, off_t len);
 int targe_open_direct_flag(void);
 /* mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD); 1 when both took. */
 int targe_tune_malloc(int mmap_threshold, int trim_threshold);
+/* Returns free heap pages of every arena to the system (malloc_trim(0)). */
+int targe_malloc_trim(void);
 int targe_block_device_size(int fd, uint64_t *bytes);
 int targe_block_device_logical_block_size(int fd, int *size);
 int targe_set_no_new_privs(void);

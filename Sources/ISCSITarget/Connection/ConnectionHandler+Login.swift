@@ -14,6 +14,20 @@ extension ConnectionHandler {
             logger.warning("login failed: \(UntrustedText.escaped(reason)) -> \(response.status)",
                            metadata: ["initiator": "\(UntrustedText.escaped(machine.initiatorNameSoFar))"])
             registry.activity.login(target: machine.targetNameSoFar, outcome: .init(response.status))
+            if response.status == .authenticationFailure {
+                let (delay, notice) = registry.authenticationFailed(from: peerAddress)
+                if let notice { logger.warning("\(notice)") }
+                if delay > .zero {
+                    // Nothing more is read; the answer goes out after the delay, then the close.
+                    let frame = loginResponseFrame(response)
+                    machine.close()
+                    context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+                        send(frame.header, bytes: frame.keys)
+                        closeAfterFlush()
+                    }
+                    return
+                }
+            }
             sendLoginResponse(response)
             closeAfterFlush()
         case let .complete(response, outcome):
@@ -23,13 +37,19 @@ extension ConnectionHandler {
     }
 
     private func sendLoginResponse(_ r: LoginStateMachine.Response) {
+        let frame = loginResponseFrame(r)
+        send(frame.header, bytes: frame.keys)
+    }
+
+    /// The Login Response PDU for `r`, with its StatSN taken now.
+    private func loginResponseFrame(_ r: LoginStateMachine.Response) -> (header: BasicHeaderSegment, keys: [UInt8]) {
         let seq = nextStatus()
         let keys = r.keys.encoded()
         let header = TargetPDU.loginResponse(transit: r.transit, currentStage: r.currentStage, nextStage: r.nextStage,
                                              isid: r.isid, tsih: r.tsih, itt: r.itt, seq: seq,
                                              statusClass: r.status.statusClass, statusDetail: r.status.detail,
                                              dataLength: keys.count)
-        send(header, bytes: keys)
+        return (header, keys)
     }
 
     private func enterFullFeature(_ outcome: LoginOutcome, tsih: UInt16) {

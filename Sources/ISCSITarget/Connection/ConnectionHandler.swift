@@ -24,7 +24,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     var machine: ConnectionStateMachine
     var framer = PDUFramer()
     var serializer = PDUSerializer()
+    /// First the short deadline for the first whole PDU, then the login timeout.
     var loginTimer: Scheduled<Void>?
+    /// Set until the first whole PDU arrives: a connection that sends nothing (or half a
+    /// header) is closed after `firstPDUDeadline`, long before the login timeout.
+    var awaitingFirstPDU = true
+    /// When the connection was accepted.
+    let accepted = NIODeadline.now()
     var liveness: Liveness
     var pingTimer: Scheduled<Void>?
     /// The initiator's IP address as bytes (4 or 16), for access rules.
@@ -155,14 +161,33 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        loginTimer = loop.assumeIsolated().scheduleTask(in: .seconds(settings.loginTimeout)) { [self] in
+        let firstPDU = min(Self.firstPDUDeadline, .seconds(settings.loginTimeout))
+        loginTimer = loop.assumeIsolated().scheduleTask(in: firstPDU) { [self] in
+            guard awaitingFirstPDU else { return }
+            // Debug only: a flood of such connections must not flood the log.
+            logger.debug("no whole PDU within \(firstPDU.nanoseconds / 1_000_000) ms of the connection; dropping it")
+            closeNow(reason: "no first PDU")
+        }
+        logger.debug("connection accepted")
+    }
+
+    /// How long a new connection may take to send its first whole PDU (a Login Request:
+    /// initiators send it at once); at most the login timeout.
+    static let firstPDUDeadline = TimeAmount.seconds(5)
+
+    /// The first whole PDU arrived: the rest of the login has the login timeout, counted
+    /// from the connection's start.
+    func firstPDUArrived() {
+        awaitingFirstPDU = false
+        loginTimer?.cancel()
+        let remaining = max(.zero, .seconds(settings.loginTimeout) - (NIODeadline.now() - accepted))
+        loginTimer = context.eventLoop.assumeIsolated().scheduleTask(in: remaining) { [self] in
             if machine.isLoggingIn {
                 logger.warning("login did not complete within \(settings.loginTimeout) s; dropping the connection")
                 registry.activity.login(target: machine.targetNameSoFar, outcome: .other)
                 closeNow(reason: "login timeout")
             }
         }
-        logger.debug("connection accepted")
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -208,6 +233,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 continue
             }
             guard let pdu else { break }
+            if awaitingFirstPDU { firstPDUArrived() }
             process(pdu)
         }
         framer.endOfBatch(allocator: context.channel.allocator)

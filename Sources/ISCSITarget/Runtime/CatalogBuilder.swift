@@ -214,8 +214,10 @@ public enum CatalogBuilder {
             maxSessions: config.server.maxSessions, offer: offer,
             nopInterval: Int64(config.timeouts.nopInterval), nopTimeout: Int64(config.timeouts.nopTimeout),
             loginTimeout: Int64(config.timeouts.loginTimeout))
-        settings.maxConnections = config.server.maxConnections
-        settings.maxLoginsPerAddress = config.server.maxLoginsPerAddress
+        settings.limits = SessionLimits(maxSessions: config.server.maxSessions,
+                                        maxDiscoverySessions: config.server.maxDiscoverySessions,
+                                        maxConnections: config.server.maxConnections,
+                                        maxLoginsPerAddress: config.server.maxLoginsPerAddress)
         return settings
     }
 }

@@ -24,10 +24,8 @@ public final class ISCSIServer: Sendable {
 
     public init(settings: ServerRuntimeSettings, catalog: TargetCatalog, group: EventLoopGroup, logger: Logger) {
         self.currentSettings = NIOLockedValueBox(settings)
-        self.registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions,
-                                        discoveryAuthentication: settings.discoveryAuthentication,
-                                        maxConnections: settings.maxConnections,
-                                        maxLoginsPerAddress: settings.maxLoginsPerAddress)
+        self.registry = SessionRegistry(catalog: catalog, limits: settings.limits,
+                                        discoveryAuthentication: settings.discoveryAuthentication)
         self.group = group
         self.logger = logger
         self.listeners = NIOLockedValueBox([])
@@ -44,9 +42,7 @@ public final class ISCSIServer: Sendable {
     /// discovery users change with them. Portals are `listen`'s and `stopListening`'s.
     public func replace(settings: ServerRuntimeSettings, catalog: TargetCatalog) {
         currentSettings.withLockedValue { $0 = settings }
-        registry.replace(catalog: catalog, maxSessions: settings.maxSessions,
-                         discoveryAuthentication: settings.discoveryAuthentication,
-                         maxConnections: settings.maxConnections, maxLoginsPerAddress: settings.maxLoginsPerAddress)
+        registry.replace(catalog: catalog, limits: settings.limits, discoveryAuthentication: settings.discoveryAuthentication)
     }
 
     /// Serves on sockets bound earlier (see `ListeningSocket`: at the start, and a reload's

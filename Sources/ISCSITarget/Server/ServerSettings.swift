@@ -25,7 +25,12 @@ public struct ServerRuntimeSettings: Sendable {
     /// CHAP users for discovery sessions ([auth]).
     public var discoveryAuthentication: AuthenticationPolicy
     public var portals: [ListeningPortal]
-    public var maxSessions: Int
+    /// Sessions and connections the network may hold at once.
+    public var limits: SessionLimits
+    public var maxSessions: Int {
+        get { limits.maxSessions }
+        set { limits.maxSessions = newValue }
+    }
     public var offer: TargetOffer
     /// Seconds between NOP-In pings on an idle connection; 0 disables them.
     public var nopInterval: Int64
@@ -35,16 +40,13 @@ public struct ServerRuntimeSettings: Sendable {
     public var loginTimeout: Int64
     /// Commands a session may have outstanding (the CmdSN window).
     public var commandWindow: UInt32
-    /// TCP connections at once; connections from one address still logging in.
-    public var maxConnections: Int = 1024
-    public var maxLoginsPerAddress: Int = 16
 
     public init(clientRules: [AccessRule] = [], discoveryAuthentication: AuthenticationPolicy = .none, portals: [ListeningPortal], maxSessions: Int = 64, offer: TargetOffer = TargetOffer(),
                 nopInterval: Int64 = 5, nopTimeout: Int64 = 15, loginTimeout: Int64 = 15, commandWindow: UInt32 = 128) {
         self.clientRules = clientRules
         self.discoveryAuthentication = discoveryAuthentication
         self.portals = portals
-        self.maxSessions = maxSessions
+        self.limits = SessionLimits(maxSessions: maxSessions)
         self.offer = offer
         self.nopInterval = nopInterval
         self.nopTimeout = nopTimeout

@@ -82,6 +82,9 @@ public final class SessionRegistry: Sendable {
         var loginAddress: [UInt64: [UInt8]] = [:]
         /// Refusals at accept are logged at most a few times a second across the server.
         var refusalLog = LogRateLimit(burst: 5, per: .seconds(10))
+        /// CHAP failures per address, to slow the guessing of secrets.
+        var authenticationFailures = AuthenticationThrottle()
+        var floods = FloodWatch()
     }
 
     /// Why a connection was turned away at accept, and how many refusals went unlogged
@@ -94,10 +97,8 @@ public final class SessionRegistry: Sendable {
     /// What a reload may replace: read by logins and SendTargets, never per command.
     struct Policy {
         var catalog: TargetCatalog
-        var maxSessions: Int
+        var limits: SessionLimits
         var discoveryAuthentication: AuthenticationPolicy
-        var maxConnections = 1024
-        var maxLoginsPerAddress = 16
     }
 
     private let state = NIOLockedValueBox(State())
@@ -105,27 +106,30 @@ public final class SessionRegistry: Sendable {
     public let activity = ActivityCounters()
     private let policy: NIOLockedValueBox<Policy>
 
-    public init(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy = .none,
-                maxConnections: Int = 1024, maxLoginsPerAddress: Int = 16) {
-        self.policy = NIOLockedValueBox(Policy(catalog: catalog, maxSessions: maxSessions,
-                                               discoveryAuthentication: discoveryAuthentication,
-                                               maxConnections: maxConnections, maxLoginsPerAddress: maxLoginsPerAddress))
+    public init(catalog: TargetCatalog, limits: SessionLimits = SessionLimits(),
+                discoveryAuthentication: AuthenticationPolicy = .none) {
+        self.policy = NIOLockedValueBox(Policy(catalog: catalog, limits: limits,
+                                               discoveryAuthentication: discoveryAuthentication))
     }
 
     /// The targets new logins and SendTargets see (a running session keeps its own
     /// `ExportedTarget` until it adopts a reload's).
     public var catalog: TargetCatalog { policy.withLockedValue { $0.catalog } }
-    public var maxSessions: Int { policy.withLockedValue { $0.maxSessions } }
+    public var limits: SessionLimits { policy.withLockedValue { $0.limits } }
     public var discoveryAuthentication: AuthenticationPolicy { policy.withLockedValue { $0.discoveryAuthentication } }
 
     /// A reload: new logins see `catalog` and the limits from now on. Running connections are
     /// told by the caller (`ConnectionHandle.adopt`).
-    public func replace(catalog: TargetCatalog, maxSessions: Int, discoveryAuthentication: AuthenticationPolicy,
-                        maxConnections: Int = 1024, maxLoginsPerAddress: Int = 16) {
+    public func replace(catalog: TargetCatalog, limits: SessionLimits, discoveryAuthentication: AuthenticationPolicy) {
         policy.withLockedValue {
-            $0 = Policy(catalog: catalog, maxSessions: maxSessions, discoveryAuthentication: discoveryAuthentication,
-                        maxConnections: maxConnections, maxLoginsPerAddress: maxLoginsPerAddress)
+            $0 = Policy(catalog: catalog, limits: limits, discoveryAuthentication: discoveryAuthentication)
         }
+    }
+
+    /// A login from `peer` failed CHAP: how long to wait before answering it, and what to log.
+    func authenticationFailed(from peer: [UInt8]?, at now: NIODeadline = .now()) -> (delay: TimeAmount, notice: String?) {
+        guard let peer else { return (.zero, nil) }
+        return state.withLockedValue { $0.authenticationFailures.failed(from: peer, at: now) }
     }
 
     public func makeConnectionID() -> UInt64 {
@@ -138,7 +142,7 @@ public final class SessionRegistry: Sendable {
     /// Registers a connection just accepted from `peer`, unless `max-connections` or the
     /// per-address cap on connections still logging in says no.
     public func register(_ handle: ConnectionHandle, from peer: [UInt8]? = nil) -> Refusal? {
-        let limits = policy.withLockedValue { ($0.maxConnections, $0.maxLoginsPerAddress) }
+        let limits = policy.withLockedValue { ($0.limits.maxConnections, $0.limits.maxLoginsPerAddress) }
         return state.withLockedValue { s in
             var reason: String?
             if s.connections.count >= limits.0 {
@@ -150,6 +154,7 @@ public final class SessionRegistry: Sendable {
                 return Refusal(reason: reason, unlogged: s.refusalLog.admit(at: .now()))
             }
             s.connections[handle.id] = handle
+            _ = s.floods.connections(s.connections.count)
             if let peer {
                 s.loggingIn[peer, default: 0] += 1
                 s.loginAddress[handle.id] = peer
@@ -176,17 +181,20 @@ public final class SessionRegistry: Sendable {
     /// The session lives on while it has connections (MC/S); the connection's own command
     /// window bookkeeping is the handler's (`CommandSequencer.detach`).
     public func unregister(connection id: UInt64) {
-        state.withLockedValue { s in
+        let floodEnded = state.withLockedValue { s in
             s.connections[id] = nil
             Self.loginEnded(id, in: &s)
-            guard let (tsih, entry) = s.sessions.first(where: { $0.value.contains(id) }) else { return }
-            s.sessions[tsih]?.connections[id] = nil
-            s.sessions[tsih]?.order.removeAll { $0 == id }
-            if s.sessions[tsih]?.connections.isEmpty == true {
-                s.sessions[tsih] = nil
-                nexusLost(entry)
+            if let (tsih, entry) = s.sessions.first(where: { $0.value.contains(id) }) {
+                s.sessions[tsih]?.connections[id] = nil
+                s.sessions[tsih]?.order.removeAll { $0 == id }
+                if s.sessions[tsih]?.connections.isEmpty == true {
+                    s.sessions[tsih] = nil
+                    nexusLost(entry)
+                }
             }
+            return s.floods.connections(s.connections.count)
         }
+        if floodEnded { FloodWatch.returnFreeMemory() }
     }
 
     /// The command window of session `tsih`, made with `make` by the first connection that asks.
@@ -280,7 +288,7 @@ public final class SessionRegistry: Sendable {
             NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
         }
         var reinstated: [ConnectionHandle] = []
-        let maxSessions = self.maxSessions
+        let limits = self.limits
         let result: Result<UInt16, LoginStatus> = state.withLockedValue { s in
             if outcome.requestedTSIH != 0 {
                 // A connection joining a session (MC/S, RFC 7143 section 6.3.5): the same
@@ -315,7 +323,11 @@ public final class SessionRegistry: Sendable {
                 nexusLost(old)
                 reinstated = old.order.compactMap { s.connections[$0] }
             }
-            guard s.sessions.count < maxSessions else { return .failure(.outOfResources) }
+            // Normal and discovery sessions each against their own limit.
+            let sameKind = s.sessions.values.count { ($0.targetName == nil) == (targetName == nil) }
+            guard sameKind < (targetName == nil ? limits.maxDiscoverySessions : limits.maxSessions) else {
+                return .failure(.outOfResources)
+            }
             var tsih = s.nextTSIH
             while tsih == 0 || s.sessions[tsih] != nil { tsih &+= 1 }
             s.nextTSIH = tsih &+ 1

@@ -302,7 +302,7 @@ final class RawSession {
     func login(initiator: String, target: String, headerDigest: String, immediateData: Bool = true,
                initialR2T: Bool = false, dataDigest: String = "None", maxConnections: Int = 1,
                join: (isid: [UInt8], tsih: UInt16, cid: UInt16, cmdSN: UInt32)? = nil,
-               chap: (user: String, secret: String)? = nil, fixedISID: [UInt8]? = nil) throws {
+               chap: (user: String, secret: String)? = nil, fixedISID: [UInt8]? = nil, discovery: Bool = false) throws {
         var isid: [UInt8] = [0x80, 0, 0, 0, 0, 0]    // random-qualifier ISID
         for i in 1..<6 { isid[i] = UInt8.random(in: 0...255) }
         if let fixedISID { isid = fixedISID }
@@ -330,6 +330,10 @@ final class RawSession {
             ("DefaultTime2Retain", "0"),
             ("MaxConnections", "\(maxConnections)"),
         ]
+        if discovery {
+            keys[1] = ("SessionType", "Discovery")
+            keys.remove(at: 2)  // no TargetName
+        }
         if let chap {
             try authenticate(chap, isid: isid, itt: loginITT, declared: Array(keys.prefix(3)), deadline: deadline)
             keys.removeFirst(3)   // InitiatorName, SessionType, TargetName went in the security stage

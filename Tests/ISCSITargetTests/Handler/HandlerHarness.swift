@@ -49,7 +49,7 @@ final class HandlerHarness {
         let catalog = TargetCatalog(targets: [target])
         settings = ServerRuntimeSettings(portals: portals, offer: offer, nopInterval: 0,
                                          loginTimeout: loginTimeout, commandWindow: commandWindow)
-        registry = SessionRegistry(catalog: catalog, maxSessions: settings.maxSessions,
+        registry = SessionRegistry(catalog: catalog, limits: settings.limits,
                                    discoveryAuthentication: settings.discoveryAuthentication)
         var logger = Logger(label: "handler-test", factory: { _ in SwiftLogNoOpLogHandler() })
         if ProcessInfo.processInfo.environment["TARGE_TEST_LOG"] != nil {

@@ -61,7 +61,7 @@ final class ExpositionTests: XCTestCase {
         units[3]!.metrics.record(.write, bytes: 8192, latencyNanoseconds: 2_000_000, status: .good, senseKey: nil, on: loop)
         units[3]!.metrics.record(.read, bytes: 0, latencyNanoseconds: 1, status: .checkCondition, senseKey: .blankCheck, on: loop)
         let catalog = TargetCatalog(targets: [ExportedTarget(name: "iqn.2026-12.org.test:t", alias: nil, units: units)])
-        let registry = SessionRegistry(catalog: catalog, maxSessions: 4)
+        let registry = SessionRegistry(catalog: catalog)
         registry.activity.login(target: "iqn.2026-12.org.test:t", outcome: .chapFailure)
         registry.activity.taskManagement(target: "iqn.2026-12.org.test:t", function: .logicalUnitReset)
         let text = MetricsReport.capture(registry: registry, process: nil, startTime: 1_700_000_000).render()
