@@ -127,7 +127,7 @@ public enum ConfigWriter {
     }
 
     private static func chapRows(incoming: [CHAPUser], outgoing: CHAPUser?) -> [(String, String)] {
-        incoming.map { ("incoming", "\($0.name) \($0.secret)") }
+        incoming.map { ("incoming", ([$0.name, $0.secret] + $0.initiators).joined(separator: " ")) }
             + (outgoing.map { [("outgoing", "\($0.name) \($0.secret)")] } ?? [])
     }
 

@@ -114,8 +114,22 @@ struct SectionReader {
     }
 
     /// Incoming CHAP users, refusing a name listed twice: which secret holds would be a guess.
+    /// After the name and secret may come the initiator names the user may log in as.
     mutating func addIncoming(_ entry: ConfigEntry, to users: inout [CHAPUser]) {
-        guard let user = chapUser(entry) else { return }
+        guard let values = values(entry) else { return }
+        guard values.count >= 2 else {
+            error(entry.line, "'\(entry.rawKey)' takes a name and a secret, then optionally the initiator names it may use")
+            return
+        }
+        var initiators: [String] = []
+        for name in values.dropFirst(2) {
+            guard let normalized = ISCSIName.normalize(name) else {
+                error(entry.line, "'\(name)' is not an iSCSI name (iqn.…, eui.… or naa.…)")
+                return
+            }
+            initiators.append(normalized)
+        }
+        let user = CHAPUser(name: values[0], secret: values[1], initiators: initiators, line: entry.line)
         if let earlier = users.first(where: { $0.name == user.name }) {
             error(entry.line, "CHAP user '\(user.name)' listed twice in \(section.title) (first at line \(earlier.line))")
             return

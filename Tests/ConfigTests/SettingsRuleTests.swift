@@ -135,8 +135,8 @@ final class SettingsRuleTests: XCTestCase {
     }
 
     func testCHAPUsers() throws {
-        assertError("[auth]\nincoming alice\n", line: 2, "'incoming' takes a name and a secret, got 1 value")
-        assertError("[auth]\nincoming alice a-long-secret-1 extra\n", line: 2, "takes a name and a secret, got 3 values")
+        assertError("[auth]\nincoming alice\n", line: 2, "'incoming' takes a name and a secret, then optionally")
+        assertError("[auth]\nincoming alice a-long-secret-1 extra\n", line: 2, "'extra' is not an iSCSI name")
         assertError("[auth]\noutgoing t target-secret-1\noutgoing u target-secret-2\n", line: 3, "duplicate key 'outgoing' in [auth]")
         assertError("[auth]\nincoming a secret-number-1\nincoming a secret-number-2\n", line: 3, "CHAP user 'a' listed twice in [auth] (first at line 2)")
         assertError(minimalConfig + "incoming bob short\n", line: 5, "CHAP secret for 'bob' is shorter than 12 bytes")
@@ -206,5 +206,24 @@ final class MetricsSettingsTests: XCTestCase {
         let changed = ConfigDifference(from: defaults, to: config)
         XCTAssertEqual(changed.needsRestart, ["[server] metrics"])
         XCTAssertEqual(changed.settingsChanged, [])
+    }
+}
+
+/// `incoming NAME SECRET [INITIATOR-NAME...]`: a CHAP user bound to the initiator names it may use.
+final class CHAPBindingSettingsTests: XCTestCase {
+    func testBoundUsersParseNormaliseAndRoundTrip() throws {
+        let text = """
+            [auth]
+            incoming alice alice-secret-12 iqn.2026-12.org.example:Host1 iqn.2026-12.org.example:host2
+            incoming bob bob-secret-1234
+            """ + "\n" + minimalConfig
+        let config = try parseValid(text)
+        XCTAssertEqual(config.auth.incoming.map(\.initiators),
+                       [["iqn.2026-12.org.example:host1", "iqn.2026-12.org.example:host2"], []])
+        XCTAssertEqual(try ConfigParser.parse(ConfigWriter.render(config)), config, "the writer keeps the binding")
+        assertError("[auth]\nincoming alice alice-secret-12 not-a-name\n" + minimalConfig, line: 2, "is not an iSCSI name")
+        assertError("[auth]\nincoming alice\n" + minimalConfig, line: 2, "takes a name and a secret")
+        let unbound = try parseValid("[auth]\nincoming alice alice-secret-12\nincoming bob bob-secret-1234\n" + minimalConfig)
+        XCTAssertNotEqual(unbound.auth, config.auth, "a binding is a change a reload sees")
     }
 }

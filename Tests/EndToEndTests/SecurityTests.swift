@@ -36,6 +36,21 @@ final class SecurityTests: EndToEndTestCase {
         XCTAssertTrue(log.contains("wrong CHAP response for user \"bob\""), "\(targe.diagnostics)")
     }
 
+    /// `incoming NAME SECRET INITIATOR-NAME`: bob's secret opens sessions only for bob's host.
+    func testACHAPUserBoundToAnInitiatorLogsInOnlyAsIt() throws {
+        let inq = try Tools.iscsiInq()
+        var config = ConfigBuilder()
+        config.ramDevice("ram0", size: "16MiB")
+        config.raw("[target sec]\nlun 0 ram0\nincoming bob bob-secret-123 iqn.2026-11.org.targe.test:bobs-host")
+        let targe = try startTarge(config)
+        let url = "iscsi://bob%bob-secret-123@\(targe.portal)/\(ConfigBuilder.iqn("sec"))/0"
+        let own = runTool(inq, ["-i", "iqn.2026-11.org.targe.test:bobs-host", url], timeout: 30, abortIf: targe.abortIfDead)
+        assertSucceeded(own, "bob from his own host", targe)
+        let other = runTool(inq, ["-i", "iqn.2026-11.org.targe.test:someone-else", url], timeout: 30, abortIf: targe.abortIfDead)
+        XCTAssertFalse(other.succeeded, "bob's secret from another initiator must not log in:\n\(other)")
+        XCTAssertTrue(targe.waitForLog("may not log in as iqn.2026-11.org.targe.test:someone-else", timeout: 5), targe.diagnostics)
+    }
+
     /// Mutual CHAP: the target proves itself with its `outgoing` secret, checked by
     /// libiscsi (LIBISCSI_CHAP_TARGET_USERNAME/PASSWORD); an initiator that expects another
     /// secret refuses the login.

@@ -135,6 +135,27 @@ final class CHAPLoginTests: XCTestCase {
         XCTAssertEqual(authority.authenticationCalls.count, 1)
     }
 
+    /// `incoming NAME SECRET INITIATOR-NAME...`: a user bound to initiator names logs in as
+    /// one of them (names compare normalised) and is refused (2/2) as any other.
+    func testAUserBoundToInitiatorNamesLogsInOnlyAsThem() throws {
+        for (bound, admitted) in [([Self.initiator], true), (["iqn.1993-08.org.debian:01:other"], false)] {
+            authority = FakeAuthority()
+            authority.targetPolicies[Self.target] = AuthenticationPolicy(
+                incoming: [CHAPCredential(name: "alice", secret: Self.alice.secret, initiators: bound)])
+            machine = LoginStateMachine(offer: TargetOffer())
+            let (id, challenge) = try startCHAP([("InitiatorName", Self.initiator.uppercased()), ("TargetName", Self.target),
+                                                 ("SessionType", "Normal")])
+            let step = respond([("CHAP_N", "alice"), ("CHAP_R", "0x" + hexString(chapResponse(id, Self.alice.secret, challenge)))])
+            if admitted {
+                XCTAssertEqual(split(step).kind, .respond, "bound to this initiator")
+                XCTAssertEqual(split(step).response.status, .success)
+            } else {
+                let reason = assertFails(step, with: .authorizationFailure)
+                XCTAssertTrue(reason.contains("may not log in as"), reason)
+            }
+        }
+    }
+
     func testSecondUserAndStraightToFullFeature() throws {
         let (id, challenge) = try startCHAP()
         let step = split(machine.receive(login(csg: 0, nsg: 3, transit: true, itt: 0x12,

@@ -1,13 +1,22 @@
 import Crypto
+import ISCSINames
 
 /// A CHAP identity (RFC 1994): a user name and its secret.
 public struct CHAPCredential: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     public var name: String
     public var secret: [UInt8]
+    /// The initiator names (normalised) this user may log in as; empty: any.
+    public var initiators: [String]
 
-    public init(name: String, secret: [UInt8]) {
+    public init(name: String, secret: [UInt8], initiators: [String] = []) {
         self.name = name
         self.secret = secret
+        self.initiators = initiators
+    }
+
+    /// Whether this user may log in as `initiatorName`.
+    public func admits(initiatorName: String) -> Bool {
+        initiators.isEmpty || ISCSIName.normalize(initiatorName).map(initiators.contains) == true
     }
 
     public init(name: String, secret: String) {
@@ -42,10 +51,12 @@ public struct AuthenticationPolicy: Sendable, Equatable {
     /// (a reload changed the users): no authentication required now, or the same user with
     /// the same secret still listed. A removed user or a new secret ends the session; so does
     /// a requirement where none was.
-    public func stillAdmits(user: String?, admittedUnder earlier: AuthenticationPolicy) -> Bool {
+    public func stillAdmits(user: String?, initiatorName: String, admittedUnder earlier: AuthenticationPolicy) -> Bool {
         guard requiresCHAP else { return true }
         guard let user, let now = incoming.first(where: { $0.name == user }) else { return false }
-        return earlier.incoming.first(where: { $0.name == user }) == now
+        // The same secret, and a binding to initiator names (if any) that still includes this one.
+        return earlier.incoming.first(where: { $0.name == user })?.secret == now.secret
+            && now.admits(initiatorName: initiatorName)
     }
 }
 

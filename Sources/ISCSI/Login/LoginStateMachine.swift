@@ -141,6 +141,13 @@ public struct LoginStateMachine: Sendable {
             switch authenticator.receive(keys) {
             case let .success(security):
                 answer.pairs += security.pairs
+                // A CHAP user bound to initiator names may not log in as another initiator.
+                if let user = authenticator.authenticatedUser,
+                   let credential = authenticator.policy.incoming.first(where: { $0.name == user }),
+                   !credential.admits(initiatorName: initiatorName) {
+                    return failure(h, .authorizationFailure, "CHAP user \"\(UntrustedText.escaped(user, limit: 64))\" "
+                                   + "may not log in as \(UntrustedText.escaped(initiatorName, limit: 80))")
+                }
             case let .failure(failed):
                 return .fail(response(h, transit: false, next: stage.rawValue, keys: failed.keys, status: failed.status),
                              reason: failed.reason)

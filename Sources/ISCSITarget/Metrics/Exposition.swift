@@ -12,7 +12,9 @@ public struct Exposition: Sendable {
 
     public private(set) var text = ""
 
-    public init() {}
+    public init(reservingCapacity bytes: Int = 0) {
+        text.reserveCapacity(bytes)
+    }
 
     /// Starts a family. Every sample that follows until the next family belongs to it.
     public mutating func family(_ name: String, _ kind: Kind, help: String) {
@@ -20,15 +22,27 @@ public struct Exposition: Sendable {
     }
 
     public mutating func sample(_ name: String, _ labels: Labels, _ value: UInt64) {
-        text += name + labels.rendered + " " + String(value) + "\n"
+        line(name, labels, String(value))
     }
 
     public mutating func sample(_ name: String, _ labels: Labels, _ value: Int) {
-        text += name + labels.rendered + " " + String(value) + "\n"
+        line(name, labels, String(value))
     }
 
     public mutating func sample(_ name: String, _ labels: Labels, _ value: Double) {
-        text += name + labels.rendered + " " + Self.format(value) + "\n"
+        line(name, labels, Self.format(value))
+    }
+
+    private mutating func line(_ name: String, _ labels: Labels, _ value: String) {
+        text.append(name)
+        if !labels.rendered.isEmpty {
+            text.append("{")
+            text.append(labels.rendered)
+            text.append("}")
+        }
+        text.append(" ")
+        text.append(value)
+        text.append("\n")
     }
 
     /// A histogram's samples: cumulative buckets (bounds in the family's unit), `+Inf`,
@@ -36,12 +50,13 @@ public struct Exposition: Sendable {
     public mutating func histogram(_ name: String, _ labels: Labels, bounds: [String], counts: [UInt64], sum: Double) {
         precondition(counts.count == bounds.count + 1, "one count per bound, and one above them")
         var cumulative: UInt64 = 0
+        let bucket = name + "_bucket"
         for (bound, count) in zip(bounds, counts) {
             cumulative &+= count
-            sample(name + "_bucket", labels.adding("le", bound), cumulative)
+            sample(bucket, labels.adding("le", bound), cumulative)
         }
         cumulative &+= counts[bounds.count]
-        sample(name + "_bucket", labels.adding("le", "+Inf"), cumulative)
+        sample(bucket, labels.adding("le", "+Inf"), cumulative)
         sample(name + "_sum", labels, sum)
         sample(name + "_count", labels, cumulative)
     }
@@ -67,23 +82,29 @@ public struct Exposition: Sendable {
         return out
     }
 
-    /// A sample's labels, in the order given.
+    /// A sample's labels, in the order given, escaped and rendered once (`name="value",...`):
+    /// a page of 64 LUs writes thousands of samples that share their labels.
     public struct Labels: Sendable, ExpressibleByDictionaryLiteral {
-        var pairs: [(String, String)]
+        let rendered: String
 
-        public init(_ pairs: [(String, String)]) { self.pairs = pairs }
-        public init(dictionaryLiteral elements: (String, String)...) { pairs = elements }
+        public init(_ pairs: [(String, String)]) {
+            rendered = pairs.map { "\($0.0)=\"\(Labels.escape($0.1))\"" }.joined(separator: ",")
+        }
+
+        public init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
+
+        private init(rendered: String) { self.rendered = rendered }
 
         public static let none = Labels([])
 
-        public func adding(_ name: String, _ value: String) -> Labels { Labels(pairs + [(name, value)]) }
-
-        var rendered: String {
-            guard !pairs.isEmpty else { return "" }
-            return "{" + pairs.map { "\($0.0)=\"\(Labels.escape($0.1))\"" }.joined(separator: ",") + "}"
+        public func adding(_ name: String, _ value: String) -> Labels {
+            let pair = name + "=\"" + Labels.escape(value) + "\""
+            return Labels(rendered: rendered.isEmpty ? pair : rendered + "," + pair)
         }
 
         static func escape(_ value: String) -> String {
+            guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") })
+            else { return value }
             var out = ""
             for c in value.unicodeScalars {
                 switch c {

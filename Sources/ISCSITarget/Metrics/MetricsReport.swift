@@ -28,7 +28,8 @@ public struct MetricsReport: Sendable {
                                                 .unitAttention, .dataProtect, .abortedCommand, .miscompare]
 
     public func render() -> String {
-        var out = Exposition()
+        // About 8 KiB of text per LU (its histograms are most of it), and a few KiB besides.
+        var out = Exposition(reservingCapacity: 16_384 + 8_192 * catalog.targets.reduce(0) { $0 + $1.units.count })
         renderUnits(into: &out)
         renderTargets(into: &out)
         renderDevices(into: &out)

@@ -168,7 +168,7 @@ public enum CatalogBuilder {
     }
 
     static func credential(_ user: CHAPUser) -> CHAPCredential {
-        CHAPCredential(name: user.name, secret: user.secret)
+        CHAPCredential(name: user.name, secret: Array(user.secret.utf8), initiators: user.initiators)
     }
 
     static func deviceSpec(_ device: DeviceConfig) -> DeviceSpec {

@@ -33,7 +33,7 @@ public final class ExportedTarget: Sendable {
     /// hold the session's (a reload changed them, or changed them while the login ran).
     func stillAdmits(initiatorName: String, address: [UInt8]?, user: String?, admittedUnder earlier: AuthenticationPolicy) -> Bool {
         admits(initiatorName: initiatorName, address: address)
-            && authentication.stillAdmits(user: user, admittedUnder: earlier)
+            && authentication.stillAdmits(user: user, initiatorName: initiatorName, admittedUnder: earlier)
     }
 
     /// Whether the initiator at `address` may see and use this target (the rule is
