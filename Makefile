@@ -3,27 +3,30 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-APT_PACKAGES := libaio-dev libcap-dev libiscsi-bin qemu-utils qemu-block-extra qemu-system-x86 tgt prometheus
+APT_PACKAGES := libaio-dev libcap-dev librbd-dev librados-dev libiscsi-bin qemu-utils qemu-block-extra qemu-system-x86 tgt prometheus
+# A throwaway Ceph cluster for the RBD tests (scripts/ceph-test-cluster.sh), without the
+# recommended extras (about 210 MiB installed).
+CEPH_TEST_PACKAGES := ceph-mon ceph-mgr ceph-osd ceph-common uuid-runtime
 # Only `make bench` needs these (iperf3: the loopback TCP ceiling in scripts/bench.sh).
 BENCH_APT_PACKAGES := iperf3
 SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib
 TARGE := .build/release/targe
 DATA_DIR ?= $(CURDIR)/.targe-data
 
-.PHONY: all deps bench-deps build run serve test unit-test e2e-test conformance bench bench-reload clean image boot
+.PHONY: all deps test-deps bench-deps build run serve test unit-test e2e-test conformance bench bench-reload clean image boot
 
 all: build
 
-# $(call apt_install,PACKAGES): installs those of PACKAGES that are missing (apt-get when
-# root, else prints the command and fails).
+# $(call apt_install,PACKAGES[,FLAGS]): installs those of PACKAGES that are missing (apt-get
+# when root, else prints the command and fails).
 define apt_install
 @missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 if [ -n "$$missing" ]; then \
   if [ "$$(id -u)" = 0 ]; then \
     echo "installing:$$missing"; \
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing >/dev/null; \
   else \
-    echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; \
+    echo "missing packages; run: sudo apt-get install -y $(2)$$missing"; exit 1; \
   fi; \
 fi
 endef
@@ -42,6 +45,10 @@ deps:
 	$(call apt_install,$(APT_PACKAGES))
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)"; exit 1; }
 	@mkdir -p .build && touch $(SWIFTPM_TMP_STAMP)
+
+# What only the tests use (the RBD tests' Ceph cluster).
+test-deps: deps
+	$(call apt_install,$(CEPH_TEST_PACKAGES),--no-install-recommends)
 
 # The same for what only `make bench` uses.
 bench-deps:
@@ -63,7 +70,7 @@ serve: build
 unit-test: deps
 	set -o pipefail; swift test --skip EndToEndTests 2>&1 | tee .build/unit-test.log; rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 
-e2e-test: build
+e2e-test: build test-deps
 	set -o pipefail; TARGE_BIN=$(CURDIR)/$(TARGE) swift test --filter EndToEndTests 2>&1 | tee .build/e2e-test.log; \
 	  rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 
@@ -73,7 +80,7 @@ conformance: build
 # Unit tests, end-to-end tests against the release binary (inside them libiscsi's
 # iscsi-test-cu and the booted appliance image), then each libFuzzer target for
 # FUZZ_SMOKE_SECONDS as a smoke test (the fuzz build is its own, in .build-fuzz).
-test: build
+test: build test-deps
 	TARGE_BIN=$(CURDIR)/$(TARGE) swift test; rc=$$?; $(tidy_swiftpm_tmp); exit $$rc
 	$(MAKE) --no-print-directory fuzz-smoke
 

@@ -27,6 +27,10 @@ let package = Package(
         .target(name: "CCRC32C"),
         // Linux calls Swift's Glibc module lacks (preadv2 flags, O_DIRECT, ioctls, prctl).
         .target(name: "CSystemShims"),
+        // librbd and librados, loaded at run time (dlopen): built against Debian's librbd-dev
+        // and librados-dev headers, while the binary (and the appliance image) need Ceph's
+        // libraries only on a host that serves an RBD image.
+        .target(name: "CRBD", linkerSettings: [.linkedLibrary("dl")]),
         // libcap for the privilege drop (capability sets, bounding set via prctl).
         .systemLibrary(name: "CLibcap", path: "Sources/CLibcap"),
         // libaio for the `aio` storage engine (io_submit/io_getevents with O_DIRECT).
@@ -42,7 +46,7 @@ let package = Package(
         .target(name: "SCSI"),
         .target(name: "Config", dependencies: ["ISCSINames"]),
         .target(name: "Storage", dependencies: [
-            "CSystemShims", "CLibaio",
+            "CSystemShims", "CLibaio", "CRBD",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,9 @@ extension ConfigParser {
         let title = section.title
         var path: String?
         var ram: UInt64?
+        var rbd: RBDSource?
+        var cephConf: String?
+        var cephID: String?
         var device = DeviceConfig(name: section.name ?? "", source: .ram(bytes: 0), line: section.line)
         for entry in section.entries {
             switch entry.key {
@@ -18,6 +21,24 @@ extension ConfigParser {
                 }
             case "ram":
                 ram = reader.size(entry)
+            case "rbd":
+                guard let value = reader.single(entry) else { continue }
+                if let parsed = RBDSource.parsePath(value) {
+                    rbd = RBDSource(pool: parsed.pool, namespace: parsed.namespace, image: parsed.image)
+                } else {
+                    reader.error(entry.line, "bad rbd image '\(value)' (expected POOL/IMAGE or POOL/NAMESPACE/IMAGE)")
+                }
+            case "ceph-conf":
+                guard let value = reader.single(entry) else { continue }
+                if value.hasPrefix("/") { cephConf = value } else { reader.error(entry.line, "ceph-conf '\(value)' must be absolute") }
+            case "ceph-id":
+                guard let value = reader.single(entry) else { continue }
+                if !value.isEmpty, value.utf8.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+                    || $0 == UInt8(ascii: ".") }) {
+                    cephID = value
+                } else {
+                    reader.error(entry.line, "bad ceph-id '\(value)' (a cephx client id such as admin or targe)")
+                }
             case "offset":
                 if let value = reader.size(entry) { device.offset = value }
             case "size":
@@ -48,6 +69,21 @@ extension ConfigParser {
             }
         }
         let lines = reader.lines
+        if var source = rbd {
+            source.cephConf = cephConf ?? RBDSource.defaultCephConf
+            source.cephID = cephID ?? RBDSource.defaultCephID
+            device.source = .rbd(source)
+            // The image is the whole device: its size is the cluster's (`rbd resize`).
+            for key in ["path", "ram", "offset", "size", "engine", "create"] {
+                if let line = lines[key] { reader.error(line, "'\(key)' does not apply to an rbd device") }
+            }
+            device.lines = lines
+            diagnostics.append(reader.diagnostics)
+            return device
+        }
+        for key in ["ceph-conf", "ceph-id"] {
+            if let line = lines[key] { reader.error(line, "'\(key)' applies only to an rbd device") }
+        }
         switch (path, ram) {
         case (let path?, nil):
             device.source = .path(path)
@@ -61,7 +97,7 @@ extension ConfigParser {
             reader.error(lines["ram"] ?? section.line, "\(title) has both path and ram; use one")
         case (nil, nil):
             if lines["path"] == nil && lines["ram"] == nil {
-                reader.error(section.line, "\(title) needs a path or ram")
+                reader.error(section.line, "\(title) needs a path, ram or rbd")
             }
         }
         // Capacity is counted in blocks, and O_DIRECT wants aligned offsets.

@@ -80,6 +80,10 @@ public enum ConfigWriter {
             switch device.source {
             case .path(let path): rows.append(("path", path))
             case .ram(let bytes): rows.append(("ram", formatSize(bytes)))
+            case .rbd(let rbd):
+                rows.append(("rbd", rbd.path))
+                if rbd.cephConf != RBDSource.defaultCephConf { rows.append(("ceph-conf", rbd.cephConf)) }
+                if rbd.cephID != RBDSource.defaultCephID { rows.append(("ceph-id", rbd.cephID)) }
             }
             if device.offset != 0 { rows.append(("offset", formatSize(device.offset))) }
             if let size = device.size { rows.append(("size", formatSize(size))) }

@@ -4,6 +4,46 @@ public enum DeviceSource: Sendable, Equatable {
     case path(String)
     /// A RAM disk of this many bytes, gone at exit (tests and scratch).
     case ram(bytes: UInt64)
+    /// A Ceph RBD image (`rbd POOL/[NAMESPACE/]IMAGE`, `ceph-conf`, `ceph-id`).
+    case rbd(RBDSource)
+}
+
+/// `rbd POOL/IMAGE` or `rbd POOL/NAMESPACE/IMAGE`, and how to reach the cluster.
+public struct RBDSource: Sendable, Hashable {
+    public static let defaultCephConf = "/etc/ceph/ceph.conf"
+    public static let defaultCephID = "admin"
+
+    public var pool: String
+    /// "" for the pool's default namespace.
+    public var namespace: String
+    public var image: String
+    /// `ceph-conf FILE`: monitors and keyring.
+    public var cephConf: String
+    /// `ceph-id ID`: the cephx client (`admin` is client.admin).
+    public var cephID: String
+
+    public init(pool: String, namespace: String = "", image: String, cephConf: String = RBDSource.defaultCephConf,
+                cephID: String = RBDSource.defaultCephID) {
+        self.pool = pool
+        self.namespace = namespace
+        self.image = image
+        self.cephConf = cephConf
+        self.cephID = cephID
+    }
+
+    /// `pool/image` or `pool/namespace/image`.
+    public var path: String { namespace.isEmpty ? "\(pool)/\(image)" : "\(pool)/\(namespace)/\(image)" }
+
+    /// Parses `POOL/IMAGE` or `POOL/NAMESPACE/IMAGE` (no empty part, no snapshot `@`).
+    public static func parsePath(_ text: String) -> (pool: String, namespace: String, image: String)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.allSatisfy({ !$0.isEmpty && !$0.contains("@") }) else { return nil }
+        switch parts.count {
+        case 2: return (parts[0], "", parts[1])
+        case 3: return (parts[0], parts[1], parts[2])
+        default: return nil
+        }
+    }
 }
 
 /// I/O engine (SPEC section 1).

@@ -23,6 +23,9 @@ struct BlockIO {
 
     func storageFailed(_ error: Error, sense: SenseData) -> SCSICompletion {
         unit.logger.error("I/O error: \(error)", metadata: command.context.logMetadata)
+        // A store that cannot serve for now (an unreachable cluster) is not a bad medium:
+        // NOT READY, BECOMING READY, so that the initiator retries or its multipath moves on.
+        if case .unavailable? = error as? StorageError { return command.failed(.notReadyBecomingReady) }
         return command.failed(sense)
     }
 

@@ -7,6 +7,7 @@ public struct DeviceSpec: Sendable, Equatable {
     public enum Source: Sendable, Equatable {
         case path(String)
         case ram(bytes: UInt64)
+        case rbd(RBDImageSpec)
     }
     public var name: String
     public var source: Source
@@ -107,6 +108,10 @@ public enum DeviceOpener {
                 throw .misaligned(device: spec.name, size: bytes, blockSize: spec.blockSize)
             }
             return try RAMDevice(name: spec.name, size: bytes)
+        case let .rbd(image):
+            // librbd reads ceph.conf and the keyring itself (they must be readable by the
+            // service's user); the privileged opener has no part in it.
+            return try RBDDevice(name: spec.name, spec: image)
         case let .path(path):
             let createSize: UInt64?
             if spec.create {

@@ -19,6 +19,9 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case engineUnsupported(device: String, engine: String, problem: String)
     /// A reload asked for a size the device cannot take.
     case resize(device: String, problem: String)
+    /// The device cannot serve now (its cluster is unreachable, its library missing); it
+    /// may later. Initiators get NOT READY rather than a medium error.
+    case unavailable(device: String, reason: String)
 
     public var description: String {
         switch self {
@@ -50,6 +53,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             return "device \(device): engine \(engine): \(problem)"
         case let .resize(device, problem):
             return "device \(device): \(problem)"
+        case let .unavailable(device, reason):
+            return "device \(device): \(reason)"
         }
     }
 }

@@ -289,6 +289,7 @@ struct Serve: ParsableCommand {
             switch device.source {
             case let .path(path): return (device.name, path)
             case .ram: return (device.name, "")
+            case let .rbd(rbd): return (device.name, "rbd:\(rbd.path)")
             }
         }, uniquingKeysWith: { a, _ in a })
     }

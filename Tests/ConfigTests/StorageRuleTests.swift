@@ -10,7 +10,7 @@ final class StorageRuleTests: XCTestCase {
     }
 
     func testDeviceNeedsExactlyOneSource() {
-        assertError("[device d]\nengine buffered\n", line: 1, "[device d] needs a path or ram")
+        assertError("[device d]\nengine buffered\n", line: 1, "[device d] needs a path, ram or rbd")
         assertError("[device d]\npath /dev/sdb\nram 1MiB\n", line: 3, "has both path and ram")
     }
 
@@ -105,5 +105,35 @@ final class StorageRuleTests: XCTestCase {
         let config = try parseValid(devices + "[combination m]\nraid 0\nmembers a b\nchunk 64KiB\n")
         XCTAssertEqual(config.combinations[0].chunk, 65536)
         _ = try parseValid(devices + "[combination m]\nraid 0\nmembers a\n")  // one-member raid 0 is fine
+    }
+}
+
+/// `[device NAME] rbd POOL/[NAMESPACE/]IMAGE`, `ceph-conf`, `ceph-id`.
+final class RBDDeviceRuleTests: XCTestCase {
+    private func config(_ device: String) -> String {
+        "[device vm]\n" + device + "\n[target t]\nlun 0 vm\n"
+    }
+
+    func testImagesParseWithTheirClusterAndRoundTrip() throws {
+        let parsed = try parseValid(config("rbd rbd/tenant/vm1\nceph-conf /etc/ceph/other.conf\nceph-id targe\nblock-size 4096"))
+        XCTAssertEqual(parsed.devices.first?.source,
+                       .rbd(RBDSource(pool: "rbd", namespace: "tenant", image: "vm1", cephConf: "/etc/ceph/other.conf",
+                                      cephID: "targe")))
+        XCTAssertEqual(parsed.devices.first?.blockSize, 4096)
+        XCTAssertEqual(try ConfigParser.parse(ConfigWriter.render(parsed)), parsed, "the writer keeps it")
+        let defaults = try parseValid(config("rbd rbd/vm1"))
+        XCTAssertEqual(defaults.devices.first?.source, .rbd(RBDSource(pool: "rbd", image: "vm1")))
+        XCTAssertFalse(ConfigWriter.render(defaults).contains("ceph-id"), "defaults are not written")
+    }
+
+    func testWhatDoesNotApplyIsRefused() {
+        assertError(config("rbd vm1"), line: 2, "bad rbd image 'vm1'")
+        assertError(config("rbd rbd/vm1@snap"), line: 2, "bad rbd image")
+        assertError(config("rbd rbd//vm1"), line: 2, "bad rbd image")
+        assertError(config("rbd rbd/vm1\nsize 1GiB"), line: 3, "'size' does not apply to an rbd device")
+        assertError(config("rbd rbd/vm1\npath /dev/sdb"), line: 3, "'path' does not apply to an rbd device")
+        assertError(config("rbd rbd/vm1\nceph-conf ceph.conf"), line: 3, "must be absolute")
+        assertError(config("rbd rbd/vm1\nceph-id x/y"), line: 3, "bad ceph-id")
+        assertError(config("path /srv/a.img\nceph-id admin"), line: 3, "'ceph-id' applies only to an rbd device")
     }
 }

@@ -176,6 +176,9 @@ public enum CatalogBuilder {
         switch device.source {
         case let .path(path): source = .path(path)
         case let .ram(bytes): source = .ram(bytes: bytes)
+        case let .rbd(rbd):
+            source = .rbd(RBDImageSpec(pool: rbd.pool, namespace: rbd.namespace, image: rbd.image, cephConf: rbd.cephConf,
+                                       cephID: rbd.cephID))
         }
         let engine: DeviceSpec.Engine
         switch device.engine {

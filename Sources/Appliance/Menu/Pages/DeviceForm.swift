@@ -3,7 +3,7 @@ import Config
 /// Editing one device. Changes go to a draft of the whole config, each checked as it is
 /// made; "Done" keeps the draft only if the device as a whole is valid.
 enum DeviceForm {
-    static let sourcePrompt = "Path of the disk, partition, volume or file, or 'ram SIZE' for a RAM disk"
+    static let sourcePrompt = "Path of the disk, partition, volume or file, 'ram SIZE' for a RAM disk, or 'rbd POOL/IMAGE'"
 
     static func run(_ context: MenuContext, name: String, draft start: TargeConfig? = nil) throws(MenuExit) {
         var draft = start ?? context.session.config
@@ -21,6 +21,8 @@ enum DeviceForm {
                 ]
             case .ram(let bytes):
                 rows.append(("ram", formatSize(bytes)))
+            case .rbd(let rbd):
+                rows += [("rbd", rbd.path), ("ceph-conf", rbd.cephConf), ("ceph-id", rbd.cephID)]
             }
             rows.append(("block size", "\(device.effectiveBlockSize)"))
             switch try context.io.choose("Device \(name)", [
@@ -40,8 +42,9 @@ enum DeviceForm {
                 try context.editField(&draft, sourcePrompt + " (Enter keeps): ", parseSource) { config, source in
                     config.devices.update(named: name) { device in
                         device.source = source
-                        // A RAM disk has no file to slice, cache or create (the parser refuses these).
-                        if case .ram = source {
+                        // A RAM disk or RBD image has no file to slice, cache or create (the parser
+                        // refuses these).
+                        if case .path = source {} else {
                             device.offset = 0
                             device.size = nil
                             device.engine = nil
@@ -93,6 +96,13 @@ enum DeviceForm {
     /// "ram 256MiB" or a path as the file takes it (absolute; the parser says so otherwise).
     static func parseSource(_ text: String) -> Result<DeviceSource, InputError> {
         let words = text.split(separator: " ")
+        if words.first?.lowercased() == "rbd" {
+            guard words.count == 2, let parsed = RBDSource.parsePath(String(words[1])) else {
+                return .failure(InputError("Give the image as POOL/IMAGE or POOL/NAMESPACE/IMAGE, e.g. rbd rbd/vm1."))
+            }
+            // The cluster's default ceph.conf and client.admin; other values are edited in the file.
+            return .success(.rbd(RBDSource(pool: parsed.pool, namespace: parsed.namespace, image: parsed.image)))
+        }
         if words.first?.lowercased() == "ram" {
             guard words.count == 2 else { return .failure(InputError("Give the RAM disk size, e.g. ram 256MiB.")) }
             return InputParsers.size(String(words[1])).map { .ram(bytes: $0) }

@@ -20,6 +20,8 @@ enum DevicesPage {
         switch device.source {
         case .ram(let bytes):
             return "RAM disk \(formatSize(bytes))"
+        case .rbd(let rbd):
+            return "RBD image \(rbd.path)" + (rbd.cephID == RBDSource.defaultCephID ? "" : " as client.\(rbd.cephID)")
         case .path(let path):
             var parts = [path]
             let size = device.size.map(formatSize) ?? (device.offset == 0 ? "entire device" : "to the end")

@@ -1,0 +1,147 @@
+#include "crbd.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+/* One pointer per function, typed from the headers, so a signature mismatch fails the build. */
+#define TARGE_RBD_FUNCTIONS(X) \
+    X(rados_create2) X(rados_conf_read_file) X(rados_conf_set) X(rados_connect) X(rados_shutdown) \
+    X(rados_ioctx_create) X(rados_ioctx_destroy) X(rados_ioctx_set_namespace) \
+    X(rbd_open) X(rbd_close) X(rbd_get_size) X(rbd_get_id) X(rbd_set_image_notification) \
+    X(rbd_poll_io_events) X(rbd_aio_create_completion) X(rbd_aio_get_return_value) X(rbd_aio_get_arg) \
+    X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_discard)
+
+#define TARGE_DECLARE(name) static __typeof__(&name) p_##name;
+TARGE_RBD_FUNCTIONS(TARGE_DECLARE)
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static char load_error[512];
+static int loaded;
+
+static void load(void) {
+    /* librados first: librbd needs it, and a missing one names the right package. */
+    void *rados = dlopen("librados.so.2", RTLD_NOW | RTLD_GLOBAL);
+    void *rbd = rados ? dlopen("librbd.so.1", RTLD_NOW | RTLD_GLOBAL) : NULL;
+    if (!rados || !rbd) {
+        snprintf(load_error, sizeof load_error, "%s (install Debian's librbd1)", dlerror());
+        return;
+    }
+#define TARGE_RESOLVE(name) \
+    p_##name = (__typeof__(&name))dlsym(rbd, #name); \
+    if (!p_##name) { snprintf(load_error, sizeof load_error, "%s", dlerror()); return; }
+    TARGE_RBD_FUNCTIONS(TARGE_RESOLVE)
+    loaded = 1;
+}
+
+int targe_rbd_load(char *error, size_t error_length) {
+    pthread_once(&load_once, load);
+    if (loaded) return 0;
+    if (error && error_length) snprintf(error, error_length, "%s", load_error);
+    return -1;
+}
+
+int targe_rbd_connect(const char *conf, const char *id, int timeout_seconds, void **cluster) {
+    rados_t c;
+    char name[128];
+    snprintf(name, sizeof name, "client.%s", id);
+    int r = p_rados_create2(&c, "ceph", name, 0);
+    if (r < 0) return r;
+    r = p_rados_conf_read_file(c, conf);
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", timeout_seconds);
+    const char *keys[] = { "client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout" };
+    for (size_t i = 0; r >= 0 && i < sizeof keys / sizeof keys[0]; i++) r = p_rados_conf_set(c, keys[i], timeout);
+    if (r >= 0) r = p_rados_connect(c);
+    if (r < 0) {
+        p_rados_shutdown(c);
+        return r;
+    }
+    *cluster = c;
+    return 0;
+}
+
+void targe_rbd_shutdown(void *cluster) {
+    p_rados_shutdown((rados_t)cluster);
+}
+
+int targe_rbd_open(void *cluster, const char *pool, const char *name_space, const char *image,
+                   void **ioctx, void **handle) {
+    rados_ioctx_t io;
+    int r = p_rados_ioctx_create((rados_t)cluster, pool, &io);
+    if (r < 0) return r;
+    p_rados_ioctx_set_namespace(io, name_space);
+    rbd_image_t img;
+    r = p_rbd_open(io, image, &img, NULL);
+    if (r < 0) {
+        p_rados_ioctx_destroy(io);
+        return r;
+    }
+    *ioctx = io;
+    *handle = img;
+    return 0;
+}
+
+void targe_rbd_close(void *ioctx, void *handle) {
+    p_rbd_close((rbd_image_t)handle);
+    p_rados_ioctx_destroy((rados_ioctx_t)ioctx);
+}
+
+int targe_rbd_size(void *handle, uint64_t *size) {
+    return p_rbd_get_size((rbd_image_t)handle, size);
+}
+
+int targe_rbd_id(void *handle, char *id, size_t length) {
+    return p_rbd_get_id((rbd_image_t)handle, id, length);
+}
+
+int targe_rbd_notify(void *handle, int eventfd) {
+    return p_rbd_set_image_notification((rbd_image_t)handle, eventfd, EVENT_TYPE_EVENTFD);
+}
+
+/* A completion without a callback: with the image's notification set, librbd queues it
+ * for rbd_poll_io_events and signals the eventfd. */
+static int completion(void *tag, rbd_completion_t *c) {
+    return p_rbd_aio_create_completion(tag, NULL, c);
+}
+
+#define TARGE_SUBMIT(call) \
+    rbd_completion_t c; \
+    int r = completion(tag, &c); \
+    if (r < 0) return r; \
+    r = (call); \
+    if (r < 0) p_rbd_aio_release(c); \
+    return r < 0 ? r : 0;
+
+int targe_rbd_readv(void *handle, const struct iovec *iov, int count, uint64_t offset, void *tag) {
+    TARGE_SUBMIT(p_rbd_aio_readv((rbd_image_t)handle, iov, count, offset, c))
+}
+
+int targe_rbd_writev(void *handle, const struct iovec *iov, int count, uint64_t offset, void *tag) {
+    TARGE_SUBMIT(p_rbd_aio_writev((rbd_image_t)handle, iov, count, offset, c))
+}
+
+int targe_rbd_flush(void *handle, void *tag) {
+    TARGE_SUBMIT(p_rbd_aio_flush((rbd_image_t)handle, c))
+}
+
+int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag) {
+    TARGE_SUBMIT(p_rbd_aio_discard((rbd_image_t)handle, offset, length, c))
+}
+
+int targe_rbd_poll(void *handle, void **tags, ssize_t *results, int capacity) {
+    rbd_completion_t done[64];
+    if (capacity > 64) capacity = 64;
+    int n = p_rbd_poll_io_events((rbd_image_t)handle, done, capacity);
+    for (int i = 0; i < n; i++) {
+        tags[i] = p_rbd_aio_get_arg(done[i]);
+        results[i] = p_rbd_aio_get_return_value(done[i]);
+        p_rbd_aio_release(done[i]);
+    }
+    return n;
+}

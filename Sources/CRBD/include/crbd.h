@@ -1,0 +1,45 @@
+#ifndef TARGE_CRBD_H
+#define TARGE_CRBD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* Ceph RBD for Targe, through librbd's C API loaded at run time (dlopen of librbd.so.1 and
+ * librados.so.2): the binary, and the appliance image built from it, do not depend on
+ * Ceph's libraries; a host that serves RBD images needs Debian's librbd1. Handles are
+ * opaque pointers; errors are negative errno values, as librbd returns them. */
+
+/* Loads the libraries once; 0, or -1 with the loader's message in `error`. */
+int targe_rbd_load(char *error, size_t error_length);
+
+/* Connects to a cluster as client `id` with `conf` (ceph.conf; its keyring setting finds the
+ * key). `timeout_seconds` bounds the connect (client_mount_timeout) and every monitor and
+ * OSD operation after it (rados_mon_op_timeout, rados_osd_op_timeout). Blocks. */
+int targe_rbd_connect(const char *conf, const char *id, int timeout_seconds, void **cluster);
+void targe_rbd_shutdown(void *cluster);
+
+/* Opens `pool`/`name_space`/`image` (name_space may be empty). Blocks. */
+int targe_rbd_open(void *cluster, const char *pool, const char *name_space, const char *image,
+                   void **ioctx, void **handle);
+void targe_rbd_close(void *ioctx, void *handle);
+
+int targe_rbd_size(void *handle, uint64_t *size);
+/* The image's id (stable across renames): NUL-terminated in `id`. */
+int targe_rbd_id(void *handle, char *id, size_t length);
+
+/* Completions are signalled on `eventfd` and collected with targe_rbd_poll on the caller's
+ * thread, never on librbd's. */
+int targe_rbd_notify(void *handle, int eventfd);
+
+/* Asynchronous requests: `tag` comes back from targe_rbd_poll with the result. */
+int targe_rbd_readv(void *handle, const struct iovec *iov, int count, uint64_t offset, void *tag);
+int targe_rbd_writev(void *handle, const struct iovec *iov, int count, uint64_t offset, void *tag);
+int targe_rbd_flush(void *handle, void *tag);
+int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag);
+
+/* Up to `capacity` finished requests: their tags and results (bytes, or -errno). */
+int targe_rbd_poll(void *handle, void **tags, ssize_t *results, int capacity);
+
+#endif

@@ -1,0 +1,163 @@
+import CRBD
+import CLibaio
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One request in flight: its iovecs (kept alive with the buffers they point into) and what
+/// to do with librbd's result. Its own retained pointer is the tag librbd hands back.
+final class RBDRequest: @unchecked Sendable {
+    let device: String
+    let operation: String
+    let offset: UInt64
+    let length: Int
+    let vector: UnsafeMutablePointer<iovec>
+    let count: Int
+    private let keep: [ByteBuffer]
+    private let finish: (Result<Int, StorageError>) -> Void
+
+    init(device: String, operation: String, offset: UInt64, length: Int, vector: [iovec], keep: [ByteBuffer],
+         finish: @escaping (Result<Int, StorageError>) -> Void) {
+        self.device = device
+        self.operation = operation
+        self.offset = offset
+        self.length = length
+        self.count = vector.count
+        self.vector = .allocate(capacity: max(1, vector.count))
+        self.vector.initialize(from: vector, count: vector.count)
+        self.keep = keep
+        self.finish = finish
+    }
+
+    deinit { vector.deallocate() }
+
+    /// librbd's result: bytes, or a negative errno.
+    func complete(_ result: Int) {
+        if result < 0 {
+            finish(.failure(.io(device: device, operation: operation, offset: offset, length: length, errno: Int32(-result))))
+        } else {
+            finish(.success(result))
+        }
+    }
+}
+
+/// The image's completion eventfd, adopted by one event loop (the first that submits): that
+/// loop collects finished requests whenever the eventfd is readable. Until it is registered,
+/// librbd queues completions and the eventfd counts them, so nothing is lost.
+final class RBDCompletions: @unchecked Sendable {
+    private let image: RBDImage
+    private let device: String
+    private let eventFD: Int32
+    private enum State { case idle, starting, running(Channel), closed }
+    private let state = NIOLockedValueBox(State.idle)
+
+    init(image: RBDImage, device: String) throws(StorageError) {
+        let fd = targe_aio_eventfd()  // non-blocking, close-on-exec
+        guard fd >= 0 else { throw .io(device: device, operation: "eventfd", offset: 0, length: 0, errno: errno) }
+        let r = targe_rbd_notify(image.handle, fd)
+        guard r == 0 else {
+            Glibc.close(fd)
+            throw .io(device: device, operation: "rbd_set_image_notification", offset: 0, length: 0, errno: Int32(-r))
+        }
+        self.image = image
+        self.device = device
+        self.eventFD = fd
+    }
+
+    /// Submits `request` with `call(handle, iovecs, count, tag)`; a refusal fails it at once.
+    func submit(_ request: RBDRequest, on loop: EventLoop,
+                _ call: (UnsafeMutableRawPointer, UnsafePointer<iovec>, Int32, UnsafeMutableRawPointer) -> Int32) {
+        guard adopt(on: loop) else {
+            request.complete(-Int(ESHUTDOWN))
+            return
+        }
+        let tag = Unmanaged.passRetained(request).toOpaque()
+        let r = call(image.handle, request.vector, Int32(request.count), tag)
+        if r < 0 {
+            Unmanaged<RBDRequest>.fromOpaque(tag).release()
+            request.complete(Int(r))
+        }
+    }
+
+    /// Registers the eventfd with `loop` the first time; false once closed.
+    private func adopt(on loop: EventLoop) -> Bool {
+        let start: Bool = state.withLockedValue { s in
+            switch s {
+            case .idle: s = .starting; return true
+            default: return false
+            }
+        }
+        if start { register(on: loop) }
+        if case .closed = state.withLockedValue({ $0 }) { return false }
+        return true
+    }
+
+    private func register(on loop: EventLoop) {
+        let fd = eventFD
+        NIOPipeBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RBDCompletionHandler(self))
+                }
+            }
+            .takingOwnershipOfDescriptor(input: fd)
+            .whenComplete { result in
+                switch result {
+                case let .success(channel):
+                    let closeNow: Bool = self.state.withLockedValue { s in
+                        if case .closed = s { return true }
+                        s = .running(channel)
+                        return false
+                    }
+                    if closeNow { channel.close(promise: nil) } else { self.drain() }
+                case .failure:
+                    Glibc.close(fd)
+                }
+            }
+    }
+
+    /// Collects every finished request (on the adopting loop).
+    func drain() {
+        var tags = [UnsafeMutableRawPointer?](repeating: nil, count: 64)
+        var results = [Int](repeating: 0, count: 64)
+        while true {
+            let n = Int(targe_rbd_poll(image.handle, &tags, &results, 64))
+            guard n > 0 else { return }
+            for i in 0..<n {
+                guard let tag = tags[i] else { continue }
+                Unmanaged<RBDRequest>.fromOpaque(tag).takeRetainedValue().complete(results[i])
+            }
+        }
+    }
+
+    /// Stops collecting: the caller closes the image next, which waits for what is in flight.
+    func close() {
+        let previous: State = state.withLockedValue { s in
+            defer { s = .closed }
+            return s
+        }
+        switch previous {
+        case let .running(channel): channel.close(promise: nil)
+        case .idle: Glibc.close(eventFD)
+        case .starting, .closed: break  // the registration closes it
+        }
+    }
+}
+
+private final class RBDCompletionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    private let completions: RBDCompletions
+
+    init(_ completions: RBDCompletions) { self.completions = completions }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        completions.drain()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        completions.drain()
+    }
+}

@@ -1,0 +1,156 @@
+import CRBD
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Ceph RBD image as a block device, through librbd's asynchronous C API.
+///
+/// Requests are submitted from whichever event loop asks (librbd's calls are thread-safe and
+/// do not wait for the cluster). Completions never run on librbd's threads: the image
+/// signals an eventfd, which one event loop has adopted as a pipe channel, and that loop
+/// collects them (`rbd_poll_io_events`) and fulfils each request's promise (a promise of
+/// another loop hops there). Each request's tag is the retained request itself, so no table
+/// or lock sits between submission and completion.
+///
+/// librbd's write-back cache stays as the cluster configures it; `hasVolatileCache` says so,
+/// and SYNCHRONIZE CACHE and FUA become `rbd_aio_flush`, which returns once the data is on
+/// the OSDs.
+public final class RBDDevice: BlockDevice, @unchecked Sendable {
+    public let name: String
+    public let spec: RBDImageSpec
+    private let image: RBDImage
+    private let sizeNow: NIOLockedValueBox<UInt64>
+    public var size: UInt64 { sizeNow.withLockedValue { $0 } }
+    public let hasVolatileCache = true
+    private let allocator = ByteBufferAllocator()
+    private let completions: RBDCompletions
+
+    /// The image's id in the cluster: the same from every gateway, so LU identities derived
+    /// from it agree.
+    public var imageID: String { image.id }
+
+    /// Connects, opens and sizes the image. Blocks (up to `timeoutSeconds` per cluster
+    /// operation); call it off the event loops.
+    public init(name: String, spec: RBDImageSpec, timeoutSeconds: Int = 30) throws(StorageError) {
+        self.name = name
+        self.spec = spec
+        let image = try RBDImage(spec, device: name, timeoutSeconds: timeoutSeconds)
+        do {
+            sizeNow = NIOLockedValueBox(try image.size())
+            completions = try RBDCompletions(image: image, device: name)
+        } catch {
+            image.close()
+            throw error
+        }
+        self.image = image
+    }
+
+    private func check(_ offset: UInt64, _ length: Int) -> StorageError? {
+        let size = self.size
+        guard offset <= size, UInt64(length) <= size - offset else {
+            return .outOfRange(device: name, offset: offset, length: length, size: size)
+        }
+        return nil
+    }
+
+    public func read(offset: UInt64, length: Int, on eventLoop: EventLoop) -> EventLoopFuture<ByteBuffer> {
+        if let error = check(offset, length) { return eventLoop.makeFailedFuture(error) }
+        guard length > 0 else { return eventLoop.makeSucceededFuture(allocator.buffer(capacity: 0)) }
+        let promise = eventLoop.makePromise(of: ByteBuffer.self)
+        var buffer = allocator.buffer(capacity: length)
+        // The storage stays put while `buffer` is neither grown nor copied: the request keeps it.
+        let pointer = buffer.withUnsafeMutableWritableBytes { $0.baseAddress! }
+        let request = RBDRequest(device: name, operation: "read", offset: offset, length: length,
+                                 vector: [iovec(iov_base: pointer, iov_len: length)], keep: [buffer]) { result in
+            switch result {
+            case let .failure(error): promise.fail(error)
+            case let .success(count) where count < length:
+                promise.fail(StorageError.shortTransfer(device: self.name, operation: "read", offset: offset,
+                                                        expected: length, transferred: count))
+            case .success:
+                buffer.moveWriterIndex(forwardBy: length)
+                promise.succeed(buffer)
+            }
+        }
+        completions.submit(request, on: eventLoop) { handle, vector, count, tag in
+            targe_rbd_readv(handle, vector, count, offset, tag)
+        }
+        return promise.futureResult
+    }
+
+    public func write(offset: UInt64, buffers: [ByteBuffer], forceUnitAccess: Bool, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        let length = buffers.reduce(0) { $0 + $1.readableBytes }
+        if let error = check(offset, length) { return eventLoop.makeFailedFuture(error) }
+        guard length > 0 else { return eventLoop.makeSucceededVoidFuture() }
+        let promise = eventLoop.makePromise(of: Void.self)
+        // Straight from the receive buffers: one iovec per Data-Out slice, no copy.
+        let vector = buffers.map { buffer in
+            buffer.withUnsafeReadableBytes { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        }
+        let request = RBDRequest(device: name, operation: "write", offset: offset, length: length, vector: vector,
+                                 keep: buffers) { result in
+            switch result {
+            case let .failure(error): promise.fail(error)
+            case .success: promise.succeed(())
+            }
+        }
+        completions.submit(request, on: eventLoop) { handle, vector, count, tag in
+            targe_rbd_writev(handle, vector, count, offset, tag)
+        }
+        guard forceUnitAccess else { return promise.futureResult }
+        return promise.futureResult.flatMap { self.flush(on: eventLoop) }
+    }
+
+    public func flush(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        simple("flush", offset: 0, length: 0, on: eventLoop) { handle, tag in targe_rbd_flush(handle, tag) }
+    }
+
+    private func simple(_ operation: String, offset: UInt64, length: Int, on eventLoop: EventLoop,
+                        _ call: @escaping (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        let request = RBDRequest(device: name, operation: operation, offset: offset, length: length, vector: [], keep: []) {
+            result in
+            switch result {
+            case let .failure(error): promise.fail(error)
+            case .success: promise.succeed(())
+            }
+        }
+        completions.submit(request, on: eventLoop) { handle, _, _, tag in call(handle, tag) }
+        return promise.futureResult
+    }
+
+    /// The image may have been resized in the cluster: its size as it is now. Blocks briefly.
+    public func refreshSize() throws(StorageError) -> UInt64 {
+        let size = try image.size()
+        sizeNow.withLockedValue { $0 = size }
+        return size
+    }
+
+    public func close() {
+        completions.close()
+        image.close()
+    }
+}
+
+extension RBDDevice: Deallocating {
+    public var canDeallocate: Bool { true }
+
+    public func deallocate(offset: UInt64, length: UInt64, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        if let error = check(offset, Int(clamping: length)) { return eventLoop.makeFailedFuture(error) }
+        return simple("discard", offset: offset, length: Int(clamping: length), on: eventLoop) { handle, tag in
+            targe_rbd_discard(handle, offset, length, tag)
+        }
+    }
+
+    /// RBD's allocation map is not asked yet: everything reads as mapped.
+    public func allocation(at offset: UInt64, length: UInt64, on eventLoop: EventLoop) -> EventLoopFuture<(mapped: Bool, length: UInt64)> {
+        eventLoop.makeSucceededFuture((true, length))
+    }
+}
+
+extension RBDDevice: DeviceStatusReporting {
+    public var status: DeviceStatus { DeviceStatus(kind: "rbd") }
+}

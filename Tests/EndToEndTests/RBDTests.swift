@@ -1,0 +1,116 @@
+// RBD devices against a real single-node Ceph cluster (scripts/ceph-test-cluster.sh: one
+// mon, one mgr, one bluestore OSD on 127.0.0.1, in a temporary directory), with qemu-img as
+// the initiator and `rbd export` as the judge of what reached the cluster.
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class RBDTests: EndToEndTestCase {
+    /// The cluster of this test class: started once, stopped after the last test.
+    nonisolated(unsafe) private static var clusterDir: URL?
+    nonisolated(unsafe) private static var clusterFailure: String?
+
+    private static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/ceph-test-cluster.sh").path
+    }
+
+    override class func setUp() {
+        super.setUp()
+        guard Tools.find("ceph-mon") != nil, Tools.find("ceph-osd") != nil, Tools.find("rbd") != nil else {
+            clusterFailure = "skip: ceph-mon, ceph-osd or rbd is not installed (Debian packages ceph-mon ceph-mgr ceph-osd ceph-common)"
+            return
+        }
+        do {
+            let dir = try makeTempDir(prefix: "targe-ceph")
+            let started = runTool("/bin/bash", [script, "start", dir.path], timeout: 180)
+            if started.succeeded {
+                clusterDir = dir
+            } else {
+                _ = runTool("/bin/bash", [script, "stop", dir.path], timeout: 60)
+                clusterFailure = "the test cluster did not start:\n\(started)"
+                try? FileManager.default.removeItem(at: dir)
+            }
+        } catch {
+            clusterFailure = "\(error)"
+        }
+    }
+
+    override class func tearDown() {
+        if let dir = clusterDir {
+            _ = runTool("/bin/bash", [script, "stop", dir.path], timeout: 60)
+            try? FileManager.default.removeItem(at: dir)
+            clusterDir = nil
+        }
+        super.tearDown()
+    }
+
+    /// The cluster's ceph.conf, or a skip/failure when there is none.
+    private func cluster() throws -> String {
+        if let failure = Self.clusterFailure {
+            if failure.hasPrefix("skip: ") { throw XCTSkip(String(failure.dropFirst(6))) }
+            throw E2EError(failure)
+        }
+        return try XCTUnwrap(Self.clusterDir).appendingPathComponent("ceph.conf").path
+    }
+
+    private func rbd(_ conf: String, _ arguments: [String]) -> ToolResult {
+        runTool(Tools.find("rbd") ?? "/usr/bin/rbd", ["--conf", conf] + arguments, timeout: 120)
+    }
+
+    private func config(conf: String, image: String) -> ConfigBuilder {
+        var config = ConfigBuilder()
+        config.raw("[device vm]\nrbd rbd/\(image)\nceph-conf \(conf)")
+        config.target("ceph", luns: ["vm"])
+        return config
+    }
+
+    /// qemu-img writes through Targe into an image; everything it was told is written (its
+    /// convert ends with SYNCHRONIZE CACHE) is in the cluster after Targe is killed with -9,
+    /// byte for byte as `rbd export` reads it, and Targe serves it again after a restart.
+    func testWritesReachTheClusterAndSurviveKill9() throws {
+        let conf = try cluster()
+        let qemu = try Tools.qemuImg()
+        let mib = 1 << 20
+        assertSucceeded(rbd(conf, ["create", "rbd/kill9", "--size", "64M"]), "rbd create", nil)
+        let targe = try startTarge(config(conf: conf, image: "kill9"))
+        let dir = try makeScratchDir()
+        let src = dir.appendingPathComponent("src.img").path
+        try writeRandomFile(src, size: 64 * mib)
+        let lun = QemuLUN(targe, target: "ceph")
+        assertSucceeded(runTool(qemu, lun.writeArgs(from: src), timeout: 300, abortIf: targe.abortIfDead), "qemu-img convert", targe)
+        XCTAssertEqual(kill(targe.pid, SIGKILL), 0)
+        _ = targe.stop()
+
+        let exported = dir.appendingPathComponent("exported.img").path
+        assertSucceeded(rbd(conf, ["export", "rbd/kill9", exported]), "rbd export", nil)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: exported)), try Data(contentsOf: URL(fileURLWithPath: src)),
+                       "what Targe acknowledged as flushed is in the cluster")
+
+        // The killed instance's exclusive lock lapses with its watch (5 s in the test
+        // cluster, 30 s by default); the restarted one takes it over when it next writes.
+        try targe.start()
+        let again = QemuLUN(targe, target: "ceph")  // a new port
+        assertSucceeded(runTool(qemu, again.writeArgs(from: src), timeout: 300, abortIf: targe.abortIfDead),
+                        "qemu-img convert after the restart", targe)
+        let compare = runTool(qemu, again.compareArgs(with: src), timeout: 300, abortIf: targe.abortIfDead)
+        assertSucceeded(compare, "qemu-img compare after the restart", targe)
+        XCTAssertTrue(compare.stdout.contains("Images are identical"), "\(compare)")
+        let status = runTool(targe.binary, ["status", "--config", targe.configPath], timeout: 30)
+        XCTAssertTrue(status.stdout.contains("vm: rbd, 64 MiB, rbd:rbd/kill9"), "\(status)")
+    }
+
+    /// A device naming an image the cluster does not have fails the start with the reason.
+    func testAMissingImageIsNamedAtStart() throws {
+        let conf = try cluster()
+        let binary = try Paths.targeBinary()
+        let dir = try makeScratchDir()
+        let file = dir.appendingPathComponent("targe.conf").path
+        try config(conf: conf, image: "no-such-image").render(dir: dir.path).write(toFile: file, atomically: true, encoding: .utf8)
+        let run = runTool(binary, ["serve", "--config", file], timeout: 120)
+        XCTAssertFalse(run.succeeded)
+        XCTAssertTrue(run.stderr.contains("cannot open RBD image rbd/no-such-image"), "\(run)")
+    }
+}
