@@ -66,7 +66,27 @@ public final class LogicalUnit: Sendable {
                 }
             }
         }
+        if device is DeviceReadiness { initial.backingNotReady = true }  // until the device says so
         self.state = NIOLockedValueBox(Guarded(info: info, scsi: initial))
+        if let readiness = device as? DeviceReadiness {
+            // Registered first, then asked: a device that became ready in between is not missed.
+            readiness.whenReady { [weak self] size in self?.backingReady(size: size) }
+            if readiness.isReady { backingReady(size: device.size) }
+        }
+    }
+
+    /// The device can serve now (an RBD image reached after the start): medium access is
+    /// allowed and the capacity is the device's; nexuses that knew another capacity get
+    /// CAPACITY DATA HAS CHANGED.
+    func backingReady(size: UInt64) {
+        state.withLockedValue {
+            $0.scsi.backingNotReady = false
+            let blocks = size / UInt64(blockSize)
+            guard blocks > $0.info.blockCount else { return }
+            let hadCapacity = $0.info.blockCount > 0
+            $0.info.blockCount = blocks
+            if hadCapacity { $0.scsi.capacityChanged() }
+        }
     }
 
     /// The first step of every command addressed to this LU: decode the CDB under the LU

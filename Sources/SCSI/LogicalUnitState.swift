@@ -8,6 +8,10 @@ public struct LogicalUnitState: Sendable, Equatable {
     /// Set by START STOP UNIT with START=0, cleared by START=1. While set, medium-access
     /// commands fail with NOT READY / INITIALIZING COMMAND REQUIRED (04/02).
     public var stopped: Bool = false
+    /// Set while the backing store cannot serve yet (a Ceph cluster not reached, an image
+    /// not there): medium-access commands fail with NOT READY, BECOMING READY (04/01), so
+    /// that initiators wait and retry instead of seeing medium errors.
+    public var backingNotReady: Bool = false
     /// Control mode page D_SENSE: report sense data in descriptor format (changeable with
     /// MODE SELECT). The transport honours it when serialising sense data.
     public var descriptorSense: Bool = false

@@ -10,6 +10,7 @@ enum RequestSenseCommand {
         if let unitAttention = state.nexuses.takeUnitAttention(for: nexus) {
             return respond(cdb, with: unitAttention)
         }
+        if state.backingNotReady { return respond(cdb, with: .notReadyBecomingReady) }
         return respond(cdb, with: state.stopped ? .notReadyInitializingCommandRequired : .noSense)
     }
 

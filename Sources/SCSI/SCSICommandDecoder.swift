@@ -31,6 +31,9 @@ public enum SCSICommandDecoder {
         if state.conflicts(cdb, descriptor.reservation, from: context.nexus) {
             return .reservationConflict
         }
+        if descriptor.readiness == .needsStartedUnit && state.backingNotReady {
+            return .checkCondition(.notReadyBecomingReady)
+        }
         if descriptor.readiness == .needsStartedUnit && state.stopped {
             return .checkCondition(.notReadyInitializingCommandRequired)
         }

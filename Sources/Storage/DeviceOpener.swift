@@ -101,7 +101,8 @@ public enum DeviceOpener {
     /// block devices under `.automatic`); without one, `.aio` is an error and `.automatic`
     /// opens everything buffered.
     public static func open(_ spec: DeviceSpec, opener: FileOpener = DirectFileOpener(),
-                            aioEngine: AIOEngine? = nil) throws(StorageError) -> BlockDevice {
+                            aioEngine: AIOEngine? = nil,
+                            notice: @escaping @Sendable (String) -> Void = { _ in }) throws(StorageError) -> BlockDevice {
         switch spec.source {
         case let .ram(bytes):
             guard bytes % UInt64(spec.blockSize) == 0 else {
@@ -111,7 +112,9 @@ public enum DeviceOpener {
         case let .rbd(image):
             // librbd reads ceph.conf and the keyring itself (they must be readable by the
             // service's user); the privileged opener has no part in it.
-            return try RBDDevice(name: spec.name, spec: image)
+            // An unreachable cluster or a missing image is not an error here: the device
+            // starts pending and keeps trying (its LU answers NOT READY meanwhile).
+            return RBDDevice(name: spec.name, spec: image, notice: notice)
         case let .path(path):
             let createSize: UInt64?
             if spec.create {

@@ -102,15 +102,35 @@ final class RBDTests: EndToEndTestCase {
         XCTAssertTrue(status.stdout.contains("vm: rbd, 64 MiB, rbd:rbd/kill9"), "\(status)")
     }
 
-    /// A device naming an image the cluster does not have fails the start with the reason.
-    func testAMissingImageIsNamedAtStart() throws {
+    /// A device whose image is not there (or whose cluster cannot be reached) does not stop
+    /// the target: its LU answers NOT READY, BECOMING READY while the image is tried again
+    /// every few seconds; once the image exists the LU serves it, with its size.
+    func testAMissingImageLeavesTheLUNotReadyUntilItAppears() throws {
         let conf = try cluster()
-        let binary = try Paths.targeBinary()
-        let dir = try makeScratchDir()
-        let file = dir.appendingPathComponent("targe.conf").path
-        try config(conf: conf, image: "no-such-image").render(dir: dir.path).write(toFile: file, atomically: true, encoding: .utf8)
-        let run = runTool(binary, ["serve", "--config", file], timeout: 120)
-        XCTAssertFalse(run.succeeded)
-        XCTAssertTrue(run.stderr.contains("cannot open RBD image rbd/no-such-image"), "\(run)")
+        let qemu = try Tools.qemuImg()
+        let readCapacity = try Tools.iscsiReadCapacity16()
+        let targe = try startTarge(config(conf: conf, image: "later"))
+        let url = targe.lunURL(target: "ceph")
+        let early = runTool(readCapacity, [url], timeout: 60, abortIf: targe.abortIfDead)
+        XCTAssertFalse(early.succeeded, "READ CAPACITY of a missing image must fail:\n\(early)")
+        XCTAssertTrue((early.stdout + early.stderr).contains("NOT READY(2) ASCQ:(null)(0x0401)"),
+                      "expected NOT READY, BECOMING READY (04/01):\n\(early)")
+        XCTAssertTrue(targe.waitForLog("cannot open RBD image rbd/later", timeout: 10), targe.diagnostics)
+
+        assertSucceeded(rbd(conf, ["create", "rbd/later", "--size", "32M"]), "rbd create", targe)
+        var capacity: ToolResult?
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let r = runTool(readCapacity, [url], timeout: 60, abortIf: targe.abortIfDead)
+            if r.succeeded { capacity = r; break }
+            usleep(500_000)
+        }
+        let answer = try XCTUnwrap(capacity, "the LU never became ready\n\(targe.diagnostics)")
+        XCTAssertTrue(answer.stdout.contains("RETURNED LOGICAL BLOCK ADDRESS:65535"), "32 MiB of 512-byte blocks:\n\(answer)")
+        let src = try makeScratchDir().appendingPathComponent("src.img").path
+        try writeRandomFile(src, size: 32 << 20)
+        let lun = QemuLUN(targe, target: "ceph")
+        assertSucceeded(runTool(qemu, lun.writeArgs(from: src), timeout: 300, abortIf: targe.abortIfDead), "qemu-img convert", targe)
+        assertSucceeded(runTool(qemu, lun.compareArgs(with: src), timeout: 300, abortIf: targe.abortIfDead), "qemu-img compare", targe)
     }
 }

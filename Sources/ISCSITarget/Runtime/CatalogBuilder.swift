@@ -87,7 +87,8 @@ public enum CatalogBuilder {
             for device in config.devices where used.contains(device.name) {
                 do {
                     opened[device.name] = try DeviceOpener.open(deviceSpec(device), opener: environment.opener,
-                                                                aioEngine: environment.aioEngine)
+                                                                aioEngine: environment.aioEngine,
+                                                                notice: environment.hooks.notice)
                 } catch {
                     throw BuildError(file: environment.fileName, line: device.line, message: "device \(device.name): \(error)")
                 }

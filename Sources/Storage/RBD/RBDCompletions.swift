@@ -36,6 +36,13 @@ final class RBDRequest: @unchecked Sendable {
 
     /// librbd's result: bytes, or a negative errno.
     func complete(_ result: Int) {
+        // A deadline passed (rados_osd_op_timeout) or the client was cut off: the cluster,
+        // not the medium. The command fails with NOT READY; the session goes on.
+        if result == -Int(ETIMEDOUT) || result == -Int(ESHUTDOWN) || result == -Int(ENOTCONN) {
+            finish(.failure(.unavailable(device: device, reason: "\(operation) at offset \(offset): the cluster did not "
+                                            + "answer (\(String(cString: strerror(Int32(-result)))))")))
+            return
+        }
         if result < 0 {
             finish(.failure(.io(device: device, operation: operation, offset: offset, length: length, errno: Int32(-result))))
         } else {

@@ -1,4 +1,5 @@
 import CRBD
+import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -21,31 +22,109 @@ import Glibc
 public final class RBDDevice: BlockDevice, @unchecked Sendable {
     public let name: String
     public let spec: RBDImageSpec
-    private let image: RBDImage
-    private let sizeNow: NIOLockedValueBox<UInt64>
-    public var size: UInt64 { sizeNow.withLockedValue { $0 } }
     public let hasVolatileCache = true
     private let allocator = ByteBufferAllocator()
-    private let completions: RBDCompletions
+    /// Cluster operations time out after this (connect, monitor and OSD operations): a lost
+    /// OSD fails its commands, never the session.
+    private let timeoutSeconds: Int
 
-    /// The image's id in the cluster: the same from every gateway, so LU identities derived
-    /// from it agree.
-    public var imageID: String { image.id }
+    private enum Connection {
+        /// Not reached yet; retried every `retryInterval`.
+        case pending(reason: String)
+        case ready(RBDImage, RBDCompletions)
+        case closed
+    }
 
-    /// Connects, opens and sizes the image. Blocks (up to `timeoutSeconds` per cluster
-    /// operation); call it off the event loops.
-    public init(name: String, spec: RBDImageSpec, timeoutSeconds: Int = 30) throws(StorageError) {
+    private struct State {
+        var connection: Connection
+        var size: UInt64 = 0
+        var onReady: (@Sendable (UInt64) -> Void)?
+        var lastLogged: String?
+    }
+
+    private let state: NIOLockedValueBox<State>
+    private let notice: @Sendable (String) -> Void
+    static let retryInterval = 5.0
+
+    public var size: UInt64 { state.withLockedValue { $0.size } }
+
+    /// The image's id in the cluster (the same from every gateway); nil until reached.
+    public var imageID: String? {
+        state.withLockedValue { if case let .ready(image, _) = $0.connection { image.id } else { nil } }
+    }
+
+    /// Connects, opens and sizes the image. Blocks (up to `timeoutSeconds`); call it off the
+    /// event loops. When the cluster or the image cannot be reached, the device starts
+    /// pending: I/O fails as unavailable (NOT READY) while a retry runs every few seconds,
+    /// and `notice` hears why (again when the reason changes).
+    public init(name: String, spec: RBDImageSpec, timeoutSeconds: Int = 30,
+                notice: @escaping @Sendable (String) -> Void = { _ in }) {
         self.name = name
         self.spec = spec
-        let image = try RBDImage(spec, device: name, timeoutSeconds: timeoutSeconds)
+        self.timeoutSeconds = timeoutSeconds
+        self.notice = notice
+        state = NIOLockedValueBox(State(connection: .pending(reason: "not connected yet")))
+        if !connect() { scheduleRetry() }
+    }
+
+    /// One attempt; true when the image is open.
+    private func connect() -> Bool {
         do {
-            sizeNow = NIOLockedValueBox(try image.size())
-            completions = try RBDCompletions(image: image, device: name)
+            let image = try RBDImage(spec, device: name, timeoutSeconds: timeoutSeconds)
+            let size: UInt64
+            let completions: RBDCompletions
+            do {
+                size = try image.size()
+                completions = try RBDCompletions(image: image, device: name)
+            } catch {
+                image.close()
+                throw error
+            }
+            let (handler, closed): ((@Sendable (UInt64) -> Void)?, Bool) = state.withLockedValue { s in
+                if case .closed = s.connection { return (nil, true) }
+                s.connection = .ready(image, completions)
+                s.size = size
+                return (s.onReady, false)
+            }
+            if closed {
+                completions.close()
+                image.close()
+                return true
+            }
+            notice("device \(name): RBD image \(spec.path) is open (\(size) bytes)")
+            handler?(size)
+            return true
         } catch {
-            image.close()
-            throw error
+            let reason = "\(error)"
+            let log: Bool = state.withLockedValue { s in
+                guard case .pending = s.connection else { return false }
+                s.connection = .pending(reason: reason)
+                defer { s.lastLogged = reason }
+                return s.lastLogged != reason
+            }
+            if log { notice("\(reason); its LU answers NOT READY and the image is tried again every \(Int(Self.retryInterval)) s") }
+            return false
         }
-        self.image = image
+    }
+
+    private func scheduleRetry() {
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.retryInterval) { [weak self] in
+            guard let self else { return }
+            let pending: Bool = self.state.withLockedValue { if case .pending = $0.connection { true } else { false } }
+            guard pending else { return }
+            if !self.connect() { self.scheduleRetry() }
+        }
+    }
+
+    /// The open image and its completion queue, or why there is none.
+    private func connection() -> Result<(RBDImage, RBDCompletions), StorageError> {
+        state.withLockedValue { s in
+            switch s.connection {
+            case let .ready(image, completions): return .success((image, completions))
+            case let .pending(reason): return .failure(.unavailable(device: name, reason: reason))
+            case .closed: return .failure(.closed(device: name))
+            }
+        }
     }
 
     private func check(_ offset: UInt64, _ length: Int) -> StorageError? {
@@ -57,6 +136,11 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
     }
 
     public func read(offset: UInt64, length: Int, on eventLoop: EventLoop) -> EventLoopFuture<ByteBuffer> {
+        let completions: RBDCompletions
+        switch connection() {
+        case let .success((_, c)): completions = c
+        case let .failure(error): return eventLoop.makeFailedFuture(error)
+        }
         if let error = check(offset, length) { return eventLoop.makeFailedFuture(error) }
         guard length > 0 else { return eventLoop.makeSucceededFuture(allocator.buffer(capacity: 0)) }
         let promise = eventLoop.makePromise(of: ByteBuffer.self)
@@ -83,6 +167,11 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
 
     public func write(offset: UInt64, buffers: [ByteBuffer], forceUnitAccess: Bool, on eventLoop: EventLoop) -> EventLoopFuture<Void> {
         let length = buffers.reduce(0) { $0 + $1.readableBytes }
+        let completions: RBDCompletions
+        switch connection() {
+        case let .success((_, c)): completions = c
+        case let .failure(error): return eventLoop.makeFailedFuture(error)
+        }
         if let error = check(offset, length) { return eventLoop.makeFailedFuture(error) }
         guard length > 0 else { return eventLoop.makeSucceededVoidFuture() }
         let promise = eventLoop.makePromise(of: Void.self)
@@ -110,6 +199,11 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
 
     private func simple(_ operation: String, offset: UInt64, length: Int, on eventLoop: EventLoop,
                         _ call: @escaping (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32) -> EventLoopFuture<Void> {
+        let completions: RBDCompletions
+        switch connection() {
+        case let .success((_, c)): completions = c
+        case let .failure(error): return eventLoop.makeFailedFuture(error)
+        }
         let promise = eventLoop.makePromise(of: Void.self)
         let request = RBDRequest(device: name, operation: operation, offset: offset, length: length, vector: [], keep: []) {
             result in
@@ -124,14 +218,33 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
 
     /// The image may have been resized in the cluster: its size as it is now. Blocks briefly.
     public func refreshSize() throws(StorageError) -> UInt64 {
+        let image: RBDImage
+        switch connection() {
+        case let .success((i, _)): image = i
+        case let .failure(error): throw error
+        }
         let size = try image.size()
-        sizeNow.withLockedValue { $0 = size }
+        state.withLockedValue { $0.size = size }
         return size
     }
 
     public func close() {
-        completions.close()
-        image.close()
+        let previous: Connection = state.withLockedValue { s in
+            defer { s.connection = .closed }
+            return s.connection
+        }
+        if case let .ready(image, completions) = previous {
+            completions.close()
+            image.close()
+        }
+    }
+}
+
+extension RBDDevice: DeviceReadiness {
+    public var isReady: Bool { state.withLockedValue { if case .ready = $0.connection { true } else { false } } }
+
+    public func whenReady(_ handler: @escaping @Sendable (UInt64) -> Void) {
+        state.withLockedValue { $0.onReady = handler }
     }
 }
 
