@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rados/librados.h>
 #include <rbd/librbd.h>
@@ -15,7 +17,8 @@
     X(rados_ioctx_create) X(rados_ioctx_destroy) X(rados_ioctx_set_namespace) \
     X(rbd_open) X(rbd_close) X(rbd_get_size) X(rbd_get_id) X(rbd_set_image_notification) \
     X(rbd_poll_io_events) X(rbd_aio_create_completion) X(rbd_aio_get_return_value) X(rbd_aio_get_arg) \
-    X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_discard)
+    X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_discard) \
+    X(rbd_update_watch) X(rbd_update_unwatch)
 
 #define TARGE_DECLARE(name) static __typeof__(&name) p_##name;
 TARGE_RBD_FUNCTIONS(TARGE_DECLARE)
@@ -132,6 +135,41 @@ int targe_rbd_flush(void *handle, void *tag) {
 
 int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag) {
     TARGE_SUBMIT(p_rbd_aio_discard((rbd_image_t)handle, offset, length, c))
+}
+
+struct targe_rbd_watch {
+    int eventfd;
+    int changed;
+    uint64_t handle;
+};
+
+static void header_updated(void *arg) {
+    struct targe_rbd_watch *watch = arg;
+    __atomic_store_n(&watch->changed, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t ignored = write(watch->eventfd, &one, sizeof one);
+    (void)ignored;
+}
+
+void *targe_rbd_watch(void *handle, int eventfd) {
+    struct targe_rbd_watch *watch = calloc(1, sizeof *watch);
+    if (!watch) return NULL;
+    watch->eventfd = eventfd;
+    if (p_rbd_update_watch((rbd_image_t)handle, &watch->handle, header_updated, watch) < 0) {
+        free(watch);
+        return NULL;
+    }
+    return watch;
+}
+
+int targe_rbd_watch_take(void *watch) {
+    return watch ? __atomic_exchange_n(&((struct targe_rbd_watch *)watch)->changed, 0, __ATOMIC_ACQ_REL) : 0;
+}
+
+void targe_rbd_unwatch(void *handle, void *watch) {
+    if (!watch) return;
+    p_rbd_update_unwatch((rbd_image_t)handle, ((struct targe_rbd_watch *)watch)->handle);
+    free(watch);
 }
 
 int targe_rbd_poll(void *handle, void **tags, ssize_t *results, int capacity) {

@@ -75,9 +75,9 @@ public final class LogicalUnit: Sendable {
         }
     }
 
-    /// The device can serve now (an RBD image reached after the start): medium access is
-    /// allowed and the capacity is the device's; nexuses that knew another capacity get
-    /// CAPACITY DATA HAS CHANGED.
+    /// The device can serve now (an RBD image reached after the start), or grew (resized in
+    /// its cluster): medium access is allowed and the capacity is the device's; nexuses that
+    /// knew another capacity get CAPACITY DATA HAS CHANGED.
     func backingReady(size: UInt64) {
         state.withLockedValue {
             $0.scsi.backingNotReady = false

@@ -3,7 +3,8 @@
 /// answers NOT READY meanwhile and takes the device's size when it becomes ready.
 public protocol DeviceReadiness: BlockDevice {
     var isReady: Bool { get }
-    /// Called (on any thread) when the device becomes ready, with its size then. One
-    /// handler; a later call replaces it.
+    /// Called (on any thread) when the device becomes ready, with its size then, and again
+    /// whenever it grows (an RBD image resized in the cluster). One handler; a later call
+    /// replaces it.
     func whenReady(_ handler: @escaping @Sendable (_ size: UInt64) -> Void)
 }

@@ -133,4 +133,28 @@ final class RBDTests: EndToEndTestCase {
         assertSucceeded(runTool(qemu, lun.writeArgs(from: src), timeout: 300, abortIf: targe.abortIfDead), "qemu-img convert", targe)
         assertSucceeded(runTool(qemu, lun.compareArgs(with: src), timeout: 300, abortIf: targe.abortIfDead), "qemu-img compare", targe)
     }
+
+    /// `rbd resize` in the cluster while Targe serves the image: the header watch sees it and
+    /// the LU's capacity follows (initiators get CAPACITY DATA HAS CHANGED).
+    func testAResizeInTheClusterGrowsTheLU() throws {
+        let conf = try cluster()
+        let qemu = try Tools.qemuImg()
+        let readCapacity = try Tools.iscsiReadCapacity16()
+        assertSucceeded(rbd(conf, ["create", "rbd/grow", "--size", "32M"]), "rbd create", nil)
+        let targe = try startTarge(config(conf: conf, image: "grow"))
+        let out = try makeScratchDir().appendingPathComponent("read.img").path
+        assertSucceeded(runTool(qemu, QemuLUN(targe, target: "ceph").readArgs(into: out), timeout: 120, abortIf: targe.abortIfDead),
+                        "qemu-img reads the image once", targe)
+        assertSucceeded(rbd(conf, ["resize", "rbd/grow", "--size", "64M"]), "rbd resize", targe)
+        XCTAssertTrue(targe.waitForLog("grew from 33554432 to 67108864 bytes", timeout: 30), targe.diagnostics)
+        var last = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let r = runTool(readCapacity, [targe.lunURL(target: "ceph")], timeout: 60, abortIf: targe.abortIfDead)
+            last = r.stdout + r.stderr
+            if last.contains("RETURNED LOGICAL BLOCK ADDRESS:131071") { break }
+            usleep(300_000)
+        }
+        XCTAssertTrue(last.contains("RETURNED LOGICAL BLOCK ADDRESS:131071"), "64 MiB after the resize:\n\(last)")
+    }
 }

@@ -39,6 +39,14 @@ int targe_rbd_writev(void *handle, const struct iovec *iov, int count, uint64_t 
 int targe_rbd_flush(void *handle, void *tag);
 int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag);
 
+/* Watches the image's header (a resize, a new snapshot, a lock change in the cluster): on
+ * each update librbd's thread sets the returned watch's flag and bumps `eventfd`, so the
+ * loop that collects completions sees it too. */
+void *targe_rbd_watch(void *handle, int eventfd);
+/* Whether the header changed since the last call (clears the flag). */
+int targe_rbd_watch_take(void *watch);
+void targe_rbd_unwatch(void *handle, void *watch);
+
 /* Up to `capacity` finished requests: their tags and results (bytes, or -errno). */
 int targe_rbd_poll(void *handle, void **tags, ssize_t *results, int capacity);
 

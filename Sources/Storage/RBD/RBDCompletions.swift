@@ -58,10 +58,14 @@ final class RBDCompletions: @unchecked Sendable {
     private let image: RBDImage
     private let device: String
     private let eventFD: Int32
+    /// The header watch: its flag is set by librbd when the image changes in the cluster.
+    private let watch: UnsafeMutableRawPointer?
+    /// Called on the collecting loop after the header changed (a resize in the cluster).
+    private let headerChanged: @Sendable () -> Void
     private enum State { case idle, starting, running(Channel), closed }
     private let state = NIOLockedValueBox(State.idle)
 
-    init(image: RBDImage, device: String) throws(StorageError) {
+    init(image: RBDImage, device: String, headerChanged: @escaping @Sendable () -> Void = {}) throws(StorageError) {
         let fd = targe_aio_eventfd()  // non-blocking, close-on-exec
         guard fd >= 0 else { throw .io(device: device, operation: "eventfd", offset: 0, length: 0, errno: errno) }
         let r = targe_rbd_notify(image.handle, fd)
@@ -72,6 +76,8 @@ final class RBDCompletions: @unchecked Sendable {
         self.image = image
         self.device = device
         self.eventFD = fd
+        self.headerChanged = headerChanged
+        self.watch = targe_rbd_watch(image.handle, fd)  // nil: resizes are seen at the next start only
     }
 
     /// Submits `request` with `call(handle, iovecs, count, tag)`; a refusal fails it at once.
@@ -128,6 +134,7 @@ final class RBDCompletions: @unchecked Sendable {
 
     /// Collects every finished request (on the adopting loop).
     func drain() {
+        if targe_rbd_watch_take(watch) != 0 { headerChanged() }
         var tags = [UnsafeMutableRawPointer?](repeating: nil, count: 64)
         var results = [Int](repeating: 0, count: 64)
         while true {
@@ -142,6 +149,7 @@ final class RBDCompletions: @unchecked Sendable {
 
     /// Stops collecting: the caller closes the image next, which waits for what is in flight.
     func close() {
+        targe_rbd_unwatch(image.handle, watch)
         let previous: State = state.withLockedValue { s in
             defer { s = .closed }
             return s

@@ -75,7 +75,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             let completions: RBDCompletions
             do {
                 size = try image.size()
-                completions = try RBDCompletions(image: image, device: name)
+                completions = try RBDCompletions(image: image, device: name) { [weak self] in self?.headerChanged() }
             } catch {
                 image.close()
                 throw error
@@ -113,6 +113,23 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             let pending: Bool = self.state.withLockedValue { if case .pending = $0.connection { true } else { false } }
             guard pending else { return }
             if !self.connect() { self.scheduleRetry() }
+        }
+    }
+
+    /// The image changed in the cluster: its size is read again off the event loop (librbd
+    /// refreshes the header over the network), and a larger one goes to the LU.
+    private func headerChanged() {
+        DispatchQueue.global().async { [weak self] in
+            guard let self else { return }
+            let before = self.size
+            guard let after = try? self.refreshSize(), after != before else { return }
+            if after < before {
+                self.notice("device \(self.name): RBD image \(self.spec.path) shrank from \(before) to \(after) bytes in the "
+                            + "cluster; its LU keeps its capacity and I/O past the end fails")
+                return
+            }
+            self.notice("device \(self.name): RBD image \(self.spec.path) grew from \(before) to \(after) bytes")
+            self.state.withLockedValue { $0.onReady }?(after)
         }
     }
 
