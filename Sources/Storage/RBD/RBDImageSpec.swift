@@ -1,4 +1,5 @@
-/// Which RBD image a device is, and how to reach its cluster.
+/// Which RBD image a device is, and how to reach its cluster (Storage's terms for the config's
+/// `RBDSource`, which `CatalogBuilder` maps onto it).
 public struct RBDImageSpec: Sendable, Hashable, CustomStringConvertible {
     public var pool: String
     /// "" for the pool's default namespace.
@@ -19,17 +20,6 @@ public struct RBDImageSpec: Sendable, Hashable, CustomStringConvertible {
         self.image = image
         self.cephConf = cephConf
         self.cephID = cephID
-    }
-
-    /// `POOL/IMAGE` or `POOL/NAMESPACE/IMAGE`; nil for anything else.
-    public static func parsePath(_ text: String) -> (pool: String, namespace: String, image: String)? {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard parts.allSatisfy({ !$0.isEmpty && !$0.contains("@") }) else { return nil }
-        switch parts.count {
-        case 2: return (parts[0], "", parts[1])
-        case 3: return (parts[0], parts[1], parts[2])
-        default: return nil
-        }
     }
 
     /// `pool/image` or `pool/namespace/image`.
