@@ -120,7 +120,7 @@ final class FuzzSession {
         offer.dataDigests = [.crc32c, .none]
         let settings = ServerRuntimeSettings(portals: [ListeningPortal(host: "0.0.0.0", port: 3260)], offer: offer,
                                              nopInterval: 5, nopTimeout: 15, loginTimeout: 15, commandWindow: 16)
-        let registry = SessionRegistry(catalog: catalog, maxSessions: 4)
+        let registry = SessionRegistry(catalog: catalog, limits: SessionLimits(maxSessions: 4))
         let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
         do {
             try ISCSIServer.serveConnection(on: channel, settings: settings, registry: registry, logger: logger)
