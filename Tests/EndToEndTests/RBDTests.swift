@@ -62,6 +62,7 @@ final class RBDTests: EndToEndTestCase {
 
     private func config(conf: String, image: String) -> ConfigBuilder {
         var config = ConfigBuilder()
+        config.serverLines.append("metrics    127.0.0.1:0")
         config.raw("[device vm]\nrbd rbd/\(image)\nceph-conf \(conf)")
         config.target("ceph", luns: ["vm"])
         return config
@@ -116,6 +117,7 @@ final class RBDTests: EndToEndTestCase {
         XCTAssertTrue((early.stdout + early.stderr).contains("NOT READY(2) ASCQ:(null)(0x0401)"),
                       "expected NOT READY, BECOMING READY (04/01):\n\(early)")
         XCTAssertTrue(targe.waitForLog("cannot open RBD image rbd/later", timeout: 10), targe.diagnostics)
+        XCTAssertEqual(try targe.scrape().value("targe_device_ready", ["device": "vm"]), 0)
 
         assertSucceeded(rbd(conf, ["create", "rbd/later", "--size", "32M"]), "rbd create", targe)
         var capacity: ToolResult?
@@ -126,6 +128,7 @@ final class RBDTests: EndToEndTestCase {
             usleep(500_000)
         }
         let answer = try XCTUnwrap(capacity, "the LU never became ready\n\(targe.diagnostics)")
+        XCTAssertEqual(try targe.scrape().value("targe_device_ready", ["device": "vm"]), 1)
         XCTAssertTrue(answer.stdout.contains("RETURNED LOGICAL BLOCK ADDRESS:65535"), "32 MiB of 512-byte blocks:\n\(answer)")
         let src = try makeScratchDir().appendingPathComponent("src.img").path
         try writeRandomFile(src, size: 32 << 20)

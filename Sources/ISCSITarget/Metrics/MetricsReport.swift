@@ -146,6 +146,13 @@ public struct MetricsReport: Sendable {
         for (device, status) in devices {
             out.sample("targe_device_size_bytes", ["device": device.name, "kind": status.kind], device.size)
         }
+        // Devices that may not be able to serve (an RBD image whose cluster is unreachable).
+        let gated = devices.compactMap { device, _ in (device as? DeviceReadiness).map { (device.name, $0.isReady) } }
+        if !gated.isEmpty {
+            out.family("targe_device_ready", .gauge,
+                       help: "1 while a device that depends on a cluster (RBD) can serve; 0 while its LU answers NOT READY.")
+            for (name, ready) in gated { out.sample("targe_device_ready", ["device": name], ready ? 1 : 0) }
+        }
         let members = devices.flatMap { device, status in
             status.members.compactMap { m in m.health.map { (device.name, m.device.name, $0) } }
         }
