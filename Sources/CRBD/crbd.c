@@ -17,7 +17,7 @@
     X(rados_ioctx_create) X(rados_ioctx_destroy) X(rados_ioctx_set_namespace) \
     X(rbd_open) X(rbd_close) X(rbd_get_size) X(rbd_get_id) X(rbd_set_image_notification) \
     X(rbd_poll_io_events) X(rbd_aio_create_completion) X(rbd_aio_get_return_value) X(rbd_aio_get_arg) \
-    X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_discard) \
+    X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_write_zeroes) \
     X(rbd_update_watch) X(rbd_update_unwatch)
 
 #define TARGE_DECLARE(name) static __typeof__(&name) p_##name;
@@ -133,8 +133,11 @@ int targe_rbd_flush(void *handle, void *tag) {
     TARGE_SUBMIT(p_rbd_aio_flush((rbd_image_t)handle, c))
 }
 
+/* Not rbd_aio_discard: librbd skips discards that do not cover whole objects (and those
+ * blocks keep their data), while an unmapped block must read as zeros (LBPRZ). Writing zeros
+ * deallocates whole objects and zeroes the rest. */
 int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag) {
-    TARGE_SUBMIT(p_rbd_aio_discard((rbd_image_t)handle, offset, length, c))
+    TARGE_SUBMIT(p_rbd_aio_write_zeroes((rbd_image_t)handle, offset, length, c, 0, 0))
 }
 
 struct targe_rbd_watch {

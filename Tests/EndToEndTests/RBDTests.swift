@@ -160,4 +160,22 @@ final class RBDTests: EndToEndTestCase {
         }
         XCTAssertTrue(last.contains("RETURNED LOGICAL BLOCK ADDRESS:131071"), "64 MiB after the resize:\n\(last)")
     }
+
+    /// libiscsi's tests of the block commands on an RBD LU: reads, writes, COMPARE AND WRITE
+    /// (miscompares included), UNMAP and WRITE SAME with UNMAP (blocks read back as zeros),
+    /// SYNCHRONIZE CACHE, ORWRITE, VERIFY, GET LBA STATUS.
+    func testLibiscsiBlockCommandsOnAnImage() throws {
+        let conf = try cluster()
+        _ = try Tools.iscsiTestCU()
+        assertSucceeded(rbd(conf, ["create", "rbd/cu", "--size", "64M"]), "rbd create", nil)
+        let targe = try startTarge(config(conf: conf, image: "cu"))
+        let script = Paths.scripts.appendingPathComponent("iscsi-test-cu.sh").path
+        let tests = "SCSI.Read10,SCSI.Write10,SCSI.CompareAndWrite,SCSI.Unmap,SCSI.SynchronizeCache10,SCSI.WriteSame10,"
+            + "SCSI.WriteSame16,SCSI.ReadCapacity16,SCSI.GetLBAStatus,SCSI.OrWrite,SCSI.Verify10"
+        let run = runTool("/bin/bash", [script, targe.lunURL(target: "ceph")], timeout: 360,
+                          environment: ["TARGE_CU_TESTS": tests, "TARGE_CU_TIMEOUT": "300",
+                                        "TARGE_CU_LOG_DIR": try makeScratchDir().path], abortIf: targe.abortIfDead)
+        print(run.stdout)
+        XCTAssertTrue(run.succeeded && run.stdout.contains(" passed, 0 failed"), "\(run)")
+    }
 }

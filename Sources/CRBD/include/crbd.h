@@ -37,6 +37,7 @@ int targe_rbd_notify(void *handle, int eventfd);
 int targe_rbd_readv(void *handle, const struct iovec *iov, int count, uint64_t offset, void *tag);
 int targe_rbd_writev(void *handle, const struct iovec *iov, int count, uint64_t offset, void *tag);
 int targe_rbd_flush(void *handle, void *tag);
+/* Deallocates: the range reads as zeros afterwards (rbd_aio_write_zeroes). */
 int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag);
 
 /* Watches the image's header (a resize, a new snapshot, a lock change in the cluster): on
