@@ -15,7 +15,7 @@
 #define TARGE_RBD_FUNCTIONS(X) \
     X(rados_create2) X(rados_conf_read_file) X(rados_conf_set) X(rados_connect) X(rados_shutdown) \
     X(rados_ioctx_create) X(rados_ioctx_destroy) X(rados_ioctx_set_namespace) \
-    X(rbd_open) X(rbd_close) X(rbd_get_size) X(rbd_get_id) X(rbd_set_image_notification) \
+    X(rbd_open) X(rbd_close) X(rbd_get_size) X(rbd_set_image_notification) \
     X(rbd_poll_io_events) X(rbd_aio_create_completion) X(rbd_aio_get_return_value) X(rbd_aio_get_arg) \
     X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_write_zeroes) \
     X(rbd_update_watch) X(rbd_update_unwatch)
@@ -99,9 +99,6 @@ int targe_rbd_size(void *handle, uint64_t *size) {
     return p_rbd_get_size((rbd_image_t)handle, size);
 }
 
-int targe_rbd_id(void *handle, char *id, size_t length) {
-    return p_rbd_get_id((rbd_image_t)handle, id, length);
-}
 
 int targe_rbd_notify(void *handle, int eventfd) {
     return p_rbd_set_image_notification((rbd_image_t)handle, eventfd, EVENT_TYPE_EVENTFD);

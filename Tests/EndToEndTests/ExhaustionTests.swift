@@ -4,15 +4,6 @@ import Foundation
 import XCTest
 
 final class ExhaustionTests: EndToEndTestCase {
-    /// Resident memory of `pid` in bytes.
-    private func residentBytes(_ pid: pid_t) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
-        }
-        return 0
-    }
-
     /// `targe serve` with one RAM LU (target "disk"), its resident memory, and a raw session
     /// logged in to it as `iqn.2026-11.org.targe.test:<name>`.
     private func startAttack(as name: String, lunSize: String, timeouts: [(key: String, value: String)]? = nil)

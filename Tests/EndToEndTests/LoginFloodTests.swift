@@ -8,16 +8,6 @@ import Glibc
 #endif
 
 final class LoginFloodTests: EndToEndTestCase {
-    /// Resident memory of `pid` in bytes: all of it (`VmRSS`), or the anonymous part
-    /// (`RssAnon`: the heap, without the binary's text pages that first use faults in).
-    private func residentBytes(_ pid: pid_t, field: String = "VmRSS") -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
-        }
-        return 0
-    }
-
     private func isClosed(_ c: RawConnection, within seconds: TimeInterval) -> Bool {
         switch c.waitForClose(deadline: Date().addingTimeInterval(seconds)).end {
         case .closed, .reset: return true

@@ -26,8 +26,6 @@ int targe_rbd_open(void *cluster, const char *pool, const char *name_space, cons
 void targe_rbd_close(void *ioctx, void *handle);
 
 int targe_rbd_size(void *handle, uint64_t *size);
-/* The image's id (stable across renames): NUL-terminated in `id`. */
-int targe_rbd_id(void *handle, char *id, size_t length);
 
 /* Completions are signalled on `eventfd` and collected with targe_rbd_poll on the caller's
  * thread, never on librbd's. */

@@ -19,7 +19,7 @@ final class RBDRequest: @unchecked Sendable {
     private let keep: [ByteBuffer]
     private let finish: (Result<Int, StorageError>) -> Void
 
-    init(device: String, operation: String, offset: UInt64, length: Int, vector: [iovec], keep: [ByteBuffer],
+    init(device: String, operation: String, offset: UInt64, length: Int, vector: some Collection<iovec>, keep: [ByteBuffer],
          finish: @escaping (Result<Int, StorageError>) -> Void) {
         self.device = device
         self.operation = operation
@@ -27,7 +27,8 @@ final class RBDRequest: @unchecked Sendable {
         self.length = length
         self.count = vector.count
         self.vector = .allocate(capacity: max(1, vector.count))
-        self.vector.initialize(from: vector, count: vector.count)
+        // Written straight into the request's own array: no intermediate Swift array.
+        _ = UnsafeMutableBufferPointer(start: self.vector, count: vector.count).initialize(from: vector)
         self.keep = keep
         self.finish = finish
     }

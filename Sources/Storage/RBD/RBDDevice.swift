@@ -48,11 +48,6 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
 
     public var size: UInt64 { state.withLockedValue { $0.size } }
 
-    /// The image's id in the cluster (the same from every gateway); nil until reached.
-    public var imageID: String? {
-        state.withLockedValue { if case let .ready(image, _) = $0.connection { image.id } else { nil } }
-    }
-
     /// Connects, opens and sizes the image. Blocks (up to `timeoutSeconds`); call it off the
     /// event loops. When the cluster or the image cannot be reached, the device starts
     /// pending: I/O fails as unavailable (NOT READY) while a retry runs every few seconds,
@@ -165,7 +160,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
         // The storage stays put while `buffer` is neither grown nor copied: the request keeps it.
         let pointer = buffer.withUnsafeMutableWritableBytes { $0.baseAddress! }
         let request = RBDRequest(device: name, operation: "read", offset: offset, length: length,
-                                 vector: [iovec(iov_base: pointer, iov_len: length)], keep: [buffer]) { result in
+                                 vector: CollectionOfOne(iovec(iov_base: pointer, iov_len: length)), keep: [buffer]) { result in
             switch result {
             case let .failure(error): promise.fail(error)
             case let .success(count) where count < length:
@@ -193,7 +188,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
         guard length > 0 else { return eventLoop.makeSucceededVoidFuture() }
         let promise = eventLoop.makePromise(of: Void.self)
         // Straight from the receive buffers: one iovec per Data-Out slice, no copy.
-        let vector = buffers.map { buffer in
+        let vector = buffers.lazy.map { buffer in
             buffer.withUnsafeReadableBytes { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
         }
         let request = RBDRequest(device: name, operation: "write", offset: offset, length: length, vector: vector,
@@ -222,7 +217,8 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
         case let .failure(error): return eventLoop.makeFailedFuture(error)
         }
         let promise = eventLoop.makePromise(of: Void.self)
-        let request = RBDRequest(device: name, operation: operation, offset: offset, length: length, vector: [], keep: []) {
+        let request = RBDRequest(device: name, operation: operation, offset: offset, length: length,
+                                 vector: EmptyCollection(), keep: []) {
             result in
             switch result {
             case let .failure(error): promise.fail(error)

@@ -10,8 +10,6 @@ final class RBDImage: @unchecked Sendable {
     let cluster: UnsafeMutableRawPointer
     let ioctx: UnsafeMutableRawPointer
     let handle: UnsafeMutableRawPointer
-    /// The image's id in the cluster: stable across renames, the same from every gateway.
-    let id: String
 
     /// Connects and opens. Blocks for up to `timeoutSeconds` when the cluster does not answer.
     init(_ spec: RBDImageSpec, device: String, timeoutSeconds: Int) throws(StorageError) {
@@ -33,12 +31,9 @@ final class RBDImage: @unchecked Sendable {
             targe_rbd_shutdown(cluster)
             throw .unavailable(device: device, reason: "cannot open RBD image \(spec.path): " + Self.describe(r))
         }
-        var idBytes = [CChar](repeating: 0, count: 128)
-        r = targe_rbd_id(handle, &idBytes, idBytes.count)
         self.cluster = cluster
         self.ioctx = ioctx
         self.handle = handle
-        self.id = r == 0 ? Self.text(idBytes) : spec.path
     }
 
     /// The image's size now (it may be resized in the cluster).

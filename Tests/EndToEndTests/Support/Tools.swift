@@ -361,3 +361,13 @@ func freeLoopbackPort() throws -> UInt16 {
     guard named == 0 else { throw E2EError("getsockname: errno \(errno)") }
     return UInt16(bigEndian: address.sin_port)
 }
+
+/// Resident memory of `pid` in bytes: all of it (`VmRSS`), or the anonymous part
+/// (`RssAnon`: the heap, without the binary's text pages that first use faults in).
+func residentBytes(_ pid: pid_t, field: String = "VmRSS") -> Int {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+    return 0
+}
