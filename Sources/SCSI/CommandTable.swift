@@ -123,8 +123,8 @@ enum CommandTable {
             },
             CommandDescriptor(0xA3, serviceAction: 0x0A, "REPORT TARGET PORT GROUPS",
                               usage: [0xA3, 0xEA, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],
-                              readiness: .always, reservation: .exempt) { cdb, lu, _, _ in
-                ReportTargetPortGroupsCommand.decode(cdb, lu: lu)
+                              readiness: .always, reservation: .exempt) { cdb, lu, state, _ in
+                ReportTargetPortGroupsCommand.decode(cdb, lu: lu, view: state.alua)
             },
             CommandDescriptor(0xA3, serviceAction: 0x0C, "REPORT SUPPORTED OPERATION CODES",
                               usage: [0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],

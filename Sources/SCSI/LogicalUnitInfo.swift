@@ -32,6 +32,9 @@ public struct LogicalUnitInfo: Sendable, Equatable {
     public var targetPortGroup: UInt16
     /// Relative target port identifier (VPD 0x83 designator type 4); 0 is reserved.
     public var relativeTargetPort: UInt16
+    /// Every target port group of an LU that several gateways serve, this port's
+    /// (`targetPortGroup`) among them; empty for a plain LU (one group, always serving).
+    public var portGroups: [TargetPortGroup] = []
     /// VPD B0 MAXIMUM TRANSFER LENGTH in blocks; longer READ/WRITE/VERIFY commands fail with
     /// INVALID FIELD IN CDB. 0 means no limit.
     public var maxTransferBlocks: UInt32

@@ -33,6 +33,16 @@ extension LogicalUnitState {
         establishUnitAttention(.capacityDataChanged)
     }
 
+    /// The LU's ALUA states changed (this gateway took the shared image's lock, or lost it,
+    /// or another gateway took it): every I_T nexus gets ASYMMETRIC ACCESS STATE CHANGED
+    /// (2A/06, SPC-4 5.15.2.6) so that multipath reads REPORT TARGET PORT GROUPS again.
+    /// Nothing is queued when nothing changed.
+    public mutating func setALUA(_ view: ALUAView) {
+        guard view != alua else { return }
+        alua = view
+        establishUnitAttention(.asymmetricAccessStateChanged)
+    }
+
     /// Queues a unit attention condition for every known I_T nexus except `excluded` (for
     /// example REPORTED LUNS DATA HAS CHANGED, 3F/0E, after a configuration change). A nexus
     /// that has not sent a command yet gets POWER ON, RESET, OR BUS DEVICE RESET OCCURRED

@@ -12,6 +12,9 @@ public struct LogicalUnitState: Sendable, Equatable {
     /// not there): medium-access commands fail with NOT READY, BECOMING READY (04/01), so
     /// that initiators wait and retry instead of seeing medium errors.
     public var backingNotReady: Bool = false
+    /// ALUA: this port's access state and the serving group (see `setALUA`). Medium access
+    /// through a standby port fails with 04/0B.
+    public internal(set) var alua: ALUAView = .sole
     /// Control mode page D_SENSE: report sense data in descriptor format (changeable with
     /// MODE SELECT). The transport honours it when serialising sense data.
     public var descriptorSense: Bool = false

@@ -28,6 +28,9 @@ public enum SCSICommandDecoder {
         if let sense = checkControlByte(cdb, length: descriptor.cdbLength) {
             return .checkCondition(sense)
         }
+        if let sense = state.alua.refuses(cdb) {
+            return .checkCondition(sense)
+        }
         if state.conflicts(cdb, descriptor.reservation, from: context.nexus) {
             return .reservationConflict
         }

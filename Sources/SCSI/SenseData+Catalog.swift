@@ -7,6 +7,12 @@ extension SenseData {
     public static let notReadyInitializingCommandRequired = SenseData(key: .notReady, asc: 0x04, ascq: 0x02)
     /// 04/01 LOGICAL UNIT IS IN PROCESS OF BECOMING READY.
     public static let notReadyBecomingReady = SenseData(key: .notReady, asc: 0x04, ascq: 0x01)
+    /// 04/0A LOGICAL UNIT NOT ACCESSIBLE, ASYMMETRIC ACCESS STATE TRANSITION.
+    public static let notReadyALUATransition = SenseData(key: .notReady, asc: 0x04, ascq: 0x0A)
+    /// 04/0B LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN STANDBY STATE.
+    public static let notReadyTargetPortStandby = SenseData(key: .notReady, asc: 0x04, ascq: 0x0B)
+    /// 04/0C LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE.
+    public static let notReadyTargetPortUnavailable = SenseData(key: .notReady, asc: 0x04, ascq: 0x0C)
     /// 3A/00 MEDIUM NOT PRESENT.
     public static let mediumNotPresent = SenseData(key: .notReady, asc: 0x3A, ascq: 0x00)
 
@@ -69,6 +75,8 @@ extension SenseData {
     public static let registrationsPreempted = SenseData(key: .unitAttention, asc: 0x2A, ascq: 0x05)
     /// 2A/09 CAPACITY DATA HAS CHANGED.
     public static let capacityDataChanged = SenseData(key: .unitAttention, asc: 0x2A, ascq: 0x09)
+    /// 2A/06 ASYMMETRIC ACCESS STATE CHANGED.
+    public static let asymmetricAccessStateChanged = SenseData(key: .unitAttention, asc: 0x2A, ascq: 0x06)
     /// 2F/00 COMMANDS CLEARED BY ANOTHER INITIATOR.
     public static let commandsClearedByAnotherInitiator = SenseData(key: .unitAttention, asc: 0x2F, ascq: 0x00)
     /// 3F/03 INQUIRY DATA HAS CHANGED.
