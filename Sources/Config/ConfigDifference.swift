@@ -124,6 +124,11 @@ public struct ConfigDifference: Sendable, Equatable {
         if running.server.user != new.server.user { needsRestart.append("[server] user") }
         if running.server.metrics != new.server.metrics { needsRestart.append("[server] metrics") }
         if running.appliance != new.appliance { needsRestart.append("[appliance]") }
+        if running.server.gatewayName != new.server.gatewayName { needsRestart.append("[server] gateway-name") }
+        for target in new.targets {
+            guard let old = oldTargets[target.iqn], old.gateways != target.gateways else { continue }
+            needsRestart.append("[target \(target.name)] gateway")
+        }
     }
 
     /// Names of devices and combinations present in both configs whose identity changed:

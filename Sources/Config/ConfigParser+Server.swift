@@ -52,6 +52,13 @@ extension ConfigParser {
                     continue
                 }
                 settings.metrics = portal
+            case "gateway-name":
+                guard let value = reader.single(entry) else { continue }
+                if GatewayConfig.isValidName(value) {
+                    settings.gatewayName = value
+                } else {
+                    reader.error(entry.line, "bad gateway-name '\(value)' (letters, digits, '.', '-' and '_', at most 32)")
+                }
             case "user":
                 guard let value = reader.single(entry) else { continue }
                 if isUserName(value) {

@@ -64,6 +64,24 @@ extension ConfigParser {
                 }
             case "incoming":
                 reader.addIncoming(entry, to: &target.incoming)
+            case "gateway":
+                guard let values = reader.values(entry, count: 2, usage: "a gateway name and its ADDR[:PORT]") else { continue }
+                guard GatewayConfig.isValidName(values[0]) else {
+                    reader.error(entry.line, "bad gateway name '\(values[0])' (letters, digits, '.', '-' and '_', at most 32)")
+                    continue
+                }
+                guard let portal = Portal.parse(values[1]), portal.port != 0,
+                      portal.host != "0.0.0.0", portal.host != "::" else {
+                    reader.error(entry.line, "bad gateway address '\(values[1])' (expected the address initiators use,"
+                        + " ADDR[:PORT], e.g. 192.168.10.21:3260)")
+                    continue
+                }
+                if let earlier = target.gateways.first(where: { $0.name == values[0] || $0.portal == portal }) {
+                    reader.error(entry.line, "gateway \(values[0]) \(portal) repeats gateway \(earlier.name) \(earlier.portal)"
+                        + " (line \(earlier.line))")
+                    continue
+                }
+                target.gateways.append(GatewayConfig(name: values[0], portal: portal, line: entry.line))
             case "outgoing":
                 guard reader.claim(entry) else { continue }
                 target.outgoing = reader.chapUser(entry)

@@ -9,6 +9,37 @@ enum ConfigValidator {
         checkCycles(config, &diagnostics)
         checkIQNs(config, &diagnostics)
         checkSecrets(config, &diagnostics)
+        checkGateways(config, &diagnostics)
+    }
+
+    /// A target with `gateway` lines is served by several Targe instances at once: this one
+    /// must be among them (`[server] gateway-name`), and every LU must be an RBD image, the
+    /// only kind of device that every gateway reaches and whose lock says which one serves.
+    private static func checkGateways(_ config: TargeConfig, _ diagnostics: inout Diagnostics) {
+        for target in config.targets where !target.gateways.isEmpty {
+            let line = target.gateways[0].line
+            guard let name = config.server.gatewayName else {
+                diagnostics.error(line, "[target \(target.name)] has gateways but [server] has no gateway-name"
+                    + " saying which one this is")
+                continue
+            }
+            if !target.gateways.contains(where: { $0.name == name }) {
+                diagnostics.error(line, "[target \(target.name)] does not list this gateway ('\(name)',"
+                    + " [server] gateway-name) among its gateways")
+            }
+            for lun in target.luns {
+                guard let device = config.device(named: lun.device) else {
+                    if config.combination(named: lun.device) != nil {
+                        diagnostics.error(lun.line, "lun \(lun.lun) of [target \(target.name)] is combination '\(lun.device)';"
+                            + " a target with gateways exports RBD images only")
+                    }
+                    continue
+                }
+                if case .rbd = device.source { continue }
+                diagnostics.error(lun.line, "lun \(lun.lun) of [target \(target.name)] is device '\(lun.device)', which is"
+                    + " not an RBD image; a target with gateways exports RBD images only (other gateways cannot reach it)")
+            }
+        }
     }
 
     /// Devices and combinations share one namespace (both can be members and LUNs);

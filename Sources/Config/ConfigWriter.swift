@@ -37,6 +37,7 @@ public enum ConfigWriter {
             serverRows.append(("max-logins-per-address", "\(server.maxLoginsPerAddress)"))
         }
         if let metrics = server.metrics { serverRows.append(("metrics", "\(metrics)")) }
+        if let gateway = server.gatewayName { serverRows.append(("gateway-name", gateway)) }
         if let user = server.user { serverRows.append(("user", user)) }
         if let rate = server.sanitizeRate { serverRows.append(("sanitize-rate", formatSize(rate))) }
         blocks.append(block("[server]", serverRows))
@@ -111,6 +112,7 @@ public enum ConfigWriter {
             for lun in target.luns { rows.append(("lun", "\(lun.lun) \(lun.device)")) }
             rows.append(("access", target.access.rawValue))
             if target.targetReset != .allow { rows.append(("target-reset", target.targetReset.rawValue)) }
+            for gateway in target.gateways { rows.append(("gateway", "\(gateway.name) \(gateway.portal)")) }
             for entry in target.allow { rows.append(("allow", entry.description)) }
             rows += chapRows(incoming: target.incoming, outgoing: target.outgoing)
             blocks.append(block("[target \(target.name)]", rows))

@@ -35,6 +35,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var sanitizeRate: UInt64?
     /// `metrics ADDR:PORT`: where `/metrics` and `/healthz` are served over HTTP; nil: nowhere.
     public var metrics: Portal?
+    /// `gateway-name`: which of its targets' `gateway` lines this instance is (for targets
+    /// whose RBD LUs several Targe instances serve); nil: no gateway.
+    public var gatewayName: String?
     /// Line of the `[server]` header, 0 when absent.
     public var line: Int
     /// Key -> first line it appears on ("node-base", "listen", "max-sessions", "user").
@@ -70,6 +73,6 @@ public struct ServerSettings: Sendable, Equatable {
         a.nodeBase == b.nodeBase && a.listen == b.listen && a.advertised == b.advertised
             && a.maxSessions == b.maxSessions && a.user == b.user
             && a.maxConnections == b.maxConnections && a.maxDiscoverySessions == b.maxDiscoverySessions && a.maxLoginsPerAddress == b.maxLoginsPerAddress
-            && a.sanitizeRate == b.sanitizeRate && a.metrics == b.metrics
+            && a.sanitizeRate == b.sanitizeRate && a.metrics == b.metrics && a.gatewayName == b.gatewayName
     }
 }

@@ -71,6 +71,9 @@ public struct TargetConfig: Sendable, Equatable {
     /// `target-reset`: whether initiators may send TARGET WARM/COLD RESET, which reset every
     /// LU of the target and (cold) close every other session on it.
     public var targetReset: TargetResetPolicy = .allow
+    /// `gateway` lines in file order: the Targe instances that serve this target's (RBD) LUs
+    /// together, one ALUA port group each; empty: this instance alone.
+    public var gateways: [GatewayConfig] = []
     /// Line of the `[target NAME]` header.
     public var line: Int
     /// Key -> first line ("iqn", "alias", "lun", "access", "allow", "incoming", "outgoing").
@@ -113,6 +116,6 @@ public struct TargetConfig: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.name == b.name && a.iqn == b.iqn && a.alias == b.alias && a.luns == b.luns && a.access == b.access
             && a.allow == b.allow && a.incoming == b.incoming && a.outgoing == b.outgoing
-            && a.targetReset == b.targetReset
+            && a.targetReset == b.targetReset && a.gateways == b.gateways
     }
 }
