@@ -18,7 +18,9 @@
     X(rbd_open) X(rbd_close) X(rbd_get_size) X(rbd_set_image_notification) \
     X(rbd_poll_io_events) X(rbd_aio_create_completion) X(rbd_aio_get_return_value) X(rbd_aio_get_arg) \
     X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_write_zeroes) \
-    X(rbd_update_watch) X(rbd_update_unwatch)
+    X(rbd_update_watch) X(rbd_update_unwatch) \
+    X(rbd_is_exclusive_lock_owner) X(rbd_lock_acquire) X(rbd_lock_get_owners) X(rbd_lock_get_owners_cleanup) \
+    X(rbd_lock_break) X(rbd_watchers_list) X(rbd_watchers_list_cleanup) X(rbd_metadata_get) X(rbd_metadata_set)
 
 #define TARGE_DECLARE(name) static __typeof__(&name) p_##name;
 TARGE_RBD_FUNCTIONS(TARGE_DECLARE)
@@ -182,4 +184,70 @@ int targe_rbd_poll(void *handle, void **tags, ssize_t *results, int capacity) {
         p_rbd_aio_release(done[i]);
     }
     return n;
+}
+
+int targe_rbd_is_lock_owner(void *handle) {
+    int owner = 0;
+    int r = p_rbd_is_exclusive_lock_owner((rbd_image_t)handle, &owner);
+    return r < 0 ? r : (owner ? 1 : 0);
+}
+
+int targe_rbd_lock_acquire(void *handle) {
+    return p_rbd_lock_acquire((rbd_image_t)handle, RBD_LOCK_MODE_EXCLUSIVE);
+}
+
+int targe_rbd_lock_owner(void *handle, char *owner, size_t owner_length) {
+    rbd_lock_mode_t mode;
+    char *owners[4];
+    size_t count = 4;
+    int r = p_rbd_lock_get_owners((rbd_image_t)handle, &mode, owners, &count);
+    if (r < 0) return r;
+    if (count == 0) return -ENOENT;
+    snprintf(owner, owner_length, "%s", owners[0]);
+    p_rbd_lock_get_owners_cleanup(owners, count);
+    return 0;
+}
+
+int targe_rbd_lock_break(void *handle, const char *owner) {
+    return p_rbd_lock_break((rbd_image_t)handle, RBD_LOCK_MODE_EXCLUSIVE, owner);
+}
+
+int targe_rbd_is_watching(void *handle, const char *address) {
+    size_t count = 16;
+    rbd_image_watcher_t *watchers = NULL;
+    int r;
+    for (;;) {
+        watchers = calloc(count, sizeof *watchers);
+        if (!watchers) return -ENOMEM;
+        size_t wanted = count;
+        r = p_rbd_watchers_list((rbd_image_t)handle, watchers, &wanted);
+        if (r == -ERANGE && wanted > count && wanted < 65536) {
+            free(watchers);
+            count = wanted;
+            continue;
+        }
+        if (r < 0) {
+            free(watchers);
+            return r;
+        }
+        count = wanted;
+        break;
+    }
+    int found = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (watchers[i].addr && strcmp(watchers[i].addr, address) == 0) found = 1;
+    }
+    p_rbd_watchers_list_cleanup(watchers, count);
+    free(watchers);
+    return found;
+}
+
+int targe_rbd_metadata_get(void *handle, const char *key, char *value, size_t value_length) {
+    memset(value, 0, value_length);
+    size_t length = value_length - 1;  /* librbd does not terminate the copy */
+    return p_rbd_metadata_get((rbd_image_t)handle, key, value, &length);
+}
+
+int targe_rbd_metadata_set(void *handle, const char *key, const char *value) {
+    return p_rbd_metadata_set((rbd_image_t)handle, key, value);
 }

@@ -73,6 +73,31 @@ public final class LogicalUnit: Sendable {
             readiness.whenReady { [weak self] size in self?.backingReady(size: size) }
             if readiness.isReady { backingReady(size: device.size) }
         }
+        if let shared = device as? SharedDevice, !info.portGroups.isEmpty {
+            shared.whenRoleChanges { [weak self] role in self?.gatewayRoleChanged(role) }
+            gatewayRoleChanged(shared.role)
+        }
+    }
+
+    /// This gateway took the shared device, lost it, or another took it: the LU answers as
+    /// a port in that ALUA state, and every nexus hears of the change (2A/06).
+    func gatewayRoleChanged(_ role: GatewayRole) {
+        state.withLockedValue { $0.scsi.setALUA(Self.aluaView(role, info: $0.info)) }
+        notice("target \(info.targetName) lun \(info.lun): this gateway's port group is \(role)")
+    }
+
+    /// The ALUA view of a gateway in `role`: active serves as active/optimized; a standby
+    /// names the holder's port group when the holder said who it is.
+    static func aluaView(_ role: GatewayRole, info: LogicalUnitInfo) -> ALUAView {
+        switch role {
+        case .active:
+            return ALUAView(local: .activeOptimized, owner: info.targetPortGroup)
+        case let .standby(owner):
+            let group = owner.flatMap { name in info.portGroups.first { $0.name == name }?.id }
+            return ALUAView(local: .standby, owner: group == info.targetPortGroup ? nil : group)
+        case .unavailable:
+            return ALUAView(local: .unavailable, owner: nil)
+        }
     }
 
     /// The device can serve now (an RBD image reached after the start), or grew (resized in

@@ -49,4 +49,21 @@ void targe_rbd_unwatch(void *handle, void *watch);
 /* Up to `capacity` finished requests: their tags and results (bytes, or -errno). */
 int targe_rbd_poll(void *handle, void **tags, ssize_t *results, int capacity);
 
+/* The image's exclusive lock, for gateways that serve one image in turn. Each blocks for a
+ * round trip to the cluster (call them off the event loops). */
+/* 1 when this client holds the lock, 0 when not, -ESHUTDOWN when it was blocklisted. */
+int targe_rbd_is_lock_owner(void *handle);
+/* Takes the lock and keeps it until the image is closed (librbd no longer hands it to a
+ * client that asks); -EROFS when a live client holds it. */
+int targe_rbd_lock_acquire(void *handle);
+/* The holder's client address ("IP:PORT/NONCE"); -ENOENT when nobody holds the lock. */
+int targe_rbd_lock_owner(void *handle, char *owner, size_t owner_length);
+/* Blocklists `owner` (its whole client) and breaks its lock; -EBUSY when the holder changed. */
+int targe_rbd_lock_break(void *handle, const char *owner);
+/* 1 when the client at `address` still watches the image's header (it is alive), else 0. */
+int targe_rbd_is_watching(void *handle, const char *address);
+/* Image metadata: the gateway holding the lock writes its name here for the others. */
+int targe_rbd_metadata_get(void *handle, const char *key, char *value, size_t value_length);
+int targe_rbd_metadata_set(void *handle, const char *key, const char *value);
+
 #endif

@@ -16,6 +16,13 @@ public protocol LoginAuthority {
     /// per login, when the first request has named the session type and target (for a normal
     /// session, with the canonical name `lookupTarget` returned).
     func authentication(for sessionType: SessionType) -> AuthenticationPolicy
+    /// The target portal group the target is reached through here (TargetPortalGroupTag):
+    /// `TargetPortalGroup.tag` unless the target has gateways, whose groups are numbered.
+    func portalGroupTag(forTarget name: String) -> UInt16
+}
+
+extension LoginAuthority {
+    public func portalGroupTag(forTarget name: String) -> UInt16 { TargetPortalGroup.tag }
 }
 
 public enum SessionType: Sendable, Equatable {
@@ -78,6 +85,7 @@ public struct LoginStateMachine: Sendable {
     private var authenticator = CHAPAuthenticator(policy: .none)
     private var pendingText: [UInt8] = []
     private var sentPortalGroupTag = false
+    private var portalGroupTag = TargetPortalGroup.tag
 
     public init(offer: TargetOffer) {
         self.offer = offer
@@ -158,7 +166,7 @@ public struct LoginStateMachine: Sendable {
         if case .normal = sessionType, !sentPortalGroupTag {
             // RFC 7143 section 13.9: the target reports its portal group in the first response.
             sentPortalGroupTag = true
-            answer.append("TargetPortalGroupTag", String(TargetPortalGroup.tag))
+            answer.append("TargetPortalGroupTag", String(portalGroupTag))
         }
         answer.pairs += negotiator!.negotiate(keys).pairs
 
@@ -228,6 +236,7 @@ public struct LoginStateMachine: Sendable {
                 return failure(h, .targetNotFound, "no target named \(wanted)")
             }
             targetNameSoFar = target.name
+            portalGroupTag = authority.portalGroupTag(forTarget: target.name)
             let verdict = authority.authorize(initiator: name, target: target.name)
             guard verdict == .success else {
                 return failure(h, verdict, "\(name) may not use \(target.name)")

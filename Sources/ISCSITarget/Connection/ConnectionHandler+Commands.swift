@@ -149,7 +149,7 @@ extension ConnectionHandler {
     /// The context a command is decoded in: the target's LUNs, the I_T nexus it came on.
     func commandContext(for h: BasicHeaderSegment) -> CommandContext {
         CommandContext(lunList: target?.lunList ?? [], expectedDataTransferLength: h.expectedDataTransferLength,
-                       portalGroupTag: TargetPortalGroup.tag, nexus: nexus ?? .unspecified)
+                       portalGroupTag: target?.port.portalGroupTag ?? TargetPortalGroup.tag, nexus: nexus ?? .unspecified)
     }
 
     // MARK: Data-Out

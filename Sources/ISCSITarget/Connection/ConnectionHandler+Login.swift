@@ -98,7 +98,7 @@ extension ConnectionHandler {
             target = current
             registry.activity.login(target: current?.name, outcome: current == nil ? .other : .ok)
             nexus = target.map {
-                NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
+                NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, target: $0)
             }
             logger[metadataKey: "target"] = "\(name)"
             logger.info("session started", metadata: [

@@ -75,6 +75,12 @@ extension ConnectionHandler {
         // Discovery lists only what the asker may use (RFC 7143 section 12.1: no leaks).
         for target in candidates where target.admits(initiatorName: machine.initiatorNameSoFar, address: peerAddress) {
             answer.append("TargetName", target.name)
+            // A target with gateways is reached at every gateway, each its own portal group:
+            // the initiator logs in to each and multipath sees one path per gateway.
+            for gateway in target.gateways {
+                answer.append("TargetAddress", "\(gateway.address),\(gateway.port.portalGroupTag)")
+            }
+            guard target.gateways.isEmpty else { continue }
             for address in portalAddresses() {
                 answer.append("TargetAddress", "\(address),\(TargetPortalGroup.tag)")
             }

@@ -82,11 +82,12 @@ public enum CatalogBuilder {
     /// owns its members, so closing the roots closes everything. On error nothing stays open.
     public static func openDevices(roots: [String], of config: TargeConfig, in environment: Environment) throws -> [String: BlockDevice] {
         let used = reachableDeviceNames(from: roots, in: config)
+        let shared = sharedDevices(config)
         var opened: [String: BlockDevice] = [:]
         do {
             for device in config.devices where used.contains(device.name) {
                 do {
-                    opened[device.name] = try DeviceOpener.open(deviceSpec(device), opener: environment.opener,
+                    opened[device.name] = try DeviceOpener.open(deviceSpec(device, gateway: shared[device.name]), opener: environment.opener,
                                                                 aioEngine: environment.aioEngine,
                                                                 notice: environment.hooks.notice)
                 } catch {
@@ -117,7 +118,12 @@ public enum CatalogBuilder {
     /// target's IQN and the device's name), geometry, and persistent reservation file.
     public static func makeUnit(_ mapping: LUNMapping, of target: TargetConfig, backing: BlockDevice, config: TargeConfig,
                                 in environment: Environment) -> LogicalUnit {
-        let identity = LogicalUnitInfo.stableIdentity(targetIQN: target.iqn, deviceName: mapping.device)
+        // Every gateway must give the same LU the same identity, whatever it calls the device
+        // locally: a shared LU's is derived from the image (pool, namespace and name).
+        let sharedImage = target.gateways.isEmpty ? nil : config.device(named: mapping.device).flatMap { device -> String? in
+            if case let .rbd(rbd) = device.source { "rbd:" + rbd.path } else { nil }
+        }
+        let identity = LogicalUnitInfo.stableIdentity(targetIQN: target.iqn, deviceName: sharedImage ?? mapping.device)
         let blockSize = blockSize(of: mapping.device, in: config)
         var info = LogicalUnitInfo(lun: UInt64(mapping.lun), blockSize: blockSize,
                                    blockCount: backing.size / UInt64(blockSize),
@@ -126,6 +132,12 @@ public enum CatalogBuilder {
                                    serial: identity.serial, naaIdentifier: identity.naa,
                                    targetName: target.iqn)
         info.thinProvisioned = (backing as? Deallocating)?.canDeallocate ?? false
+        let port = targetPort(target, config: config)
+        info.targetPortGroup = port.relativePort
+        info.relativeTargetPort = port.relativePort
+        info.portGroups = target.gateways.enumerated().map { index, gateway in
+            TargetPortGroup(id: UInt16(index + 1), relativePort: UInt16(index + 1), name: gateway.name)
+        }
         var reservations: ReservationStateFile?
         if let stateDirectory = environment.stateDirectory {
             let path = ReservationStateFile.path(directory: stateDirectory, target: target.name, lun: UInt64(mapping.lun))
@@ -145,9 +157,30 @@ public enum CatalogBuilder {
         let policy = AuthenticationPolicy(
             incoming: config.incomingUsers(for: target).map(credential),
             outgoing: config.outgoingUser(for: target).map(credential))
+        let gateways = target.gateways.enumerated().map { index, gateway in
+            GatewayPortal(name: gateway.name, address: gateway.portal.description, port: .gateway(index))
+        }
         return ExportedTarget(name: target.iqn, alias: target.alias, units: units,
                               allow: target.allow, authentication: policy,
-                              allowsTargetReset: target.targetReset == .allow)
+                              allowsTargetReset: target.targetReset == .allow,
+                              port: targetPort(target, config: config), gateways: gateways)
+    }
+
+    /// This server's port for `target`: its gateway's, when the target has gateways.
+    static func targetPort(_ target: TargetConfig, config: TargeConfig) -> TargetPort {
+        guard let index = target.gateways.firstIndex(where: { $0.name == config.server.gatewayName }) else { return .sole }
+        return .gateway(index)
+    }
+
+    /// The gateway this server is for devices that targets with gateways export (whose RBD
+    /// image's lock says which gateway serves), by device name.
+    static func sharedDevices(_ config: TargeConfig) -> [String: String] {
+        guard let gateway = config.server.gatewayName else { return [:] }
+        var shared: [String: String] = [:]
+        for target in config.targets where !target.gateways.isEmpty {
+            for lun in target.luns { shared[lun.device] = gateway }
+        }
+        return shared
     }
 
     /// Devices and combinations reachable from `roots`, through any nesting of combinations.
@@ -172,14 +205,14 @@ public enum CatalogBuilder {
         CHAPCredential(name: user.name, secret: Array(user.secret.utf8), initiators: user.initiators)
     }
 
-    static func deviceSpec(_ device: DeviceConfig) -> DeviceSpec {
+    static func deviceSpec(_ device: DeviceConfig, gateway: String? = nil) -> DeviceSpec {
         let source: DeviceSpec.Source
         switch device.source {
         case let .path(path): source = .path(path)
         case let .ram(bytes): source = .ram(bytes: bytes)
         case let .rbd(rbd):
             source = .rbd(RBDImageSpec(pool: rbd.pool, namespace: rbd.namespace, image: rbd.image, cephConf: rbd.cephConf,
-                                       cephID: rbd.cephID))
+                                       cephID: rbd.cephID, gateway: gateway))
         }
         let engine: DeviceSpec.Engine
         switch device.engine {

@@ -16,10 +16,17 @@ public final class ExportedTarget: Sendable {
     public let authentication: AuthenticationPolicy
     /// Whether initiators may reset the whole target (`target-reset`).
     public let allowsTargetReset: Bool
+    /// Its port on this server (portal group tag and relative port).
+    public let port: TargetPort
+    /// Every gateway that serves it, this one included (empty: this server alone).
+    public let gateways: [GatewayPortal]
 
     public init(name: String, alias: String?, units: [UInt64: LogicalUnit], allow: [TargetAllow] = [],
-                authentication: AuthenticationPolicy = .none, allowsTargetReset: Bool = true) {
+                authentication: AuthenticationPolicy = .none, allowsTargetReset: Bool = true,
+                port: TargetPort = .sole, gateways: [GatewayPortal] = []) {
         self.allowsTargetReset = allowsTargetReset
+        self.port = port
+        self.gateways = gateways
         self.name = name
         self.alias = alias
         self.units = units

@@ -285,7 +285,7 @@ public final class SessionRegistry: Sendable {
         let targetName: String?
         if case let .normal(name) = outcome.sessionType { targetName = name } else { targetName = nil }
         let nexus = targetName.flatMap { catalog.target(named: $0) }.map {
-            NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, targetName: $0.name)
+            NexusIdentity.session(initiatorName: outcome.initiatorName, isid: outcome.isid, target: $0)
         }
         var reinstated: [ConnectionHandle] = []
         let limits = self.limits
@@ -351,6 +351,10 @@ struct ConnectionLoginAuthority: LoginAuthority {
 
     func lookupTarget(named name: String) -> (name: String, alias: String?)? {
         registry.catalog.target(named: name).map { ($0.name, $0.alias) }
+    }
+
+    func portalGroupTag(forTarget name: String) -> UInt16 {
+        registry.catalog.target(named: name)?.port.portalGroupTag ?? TargetPortalGroup.tag
     }
 
     func authorize(initiator: String, target: String) -> LoginStatus {

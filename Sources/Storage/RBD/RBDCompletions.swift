@@ -1,3 +1,4 @@
+import Atomics
 import CRBD
 import CLibaio
 import NIOConcurrencyHelpers
@@ -65,6 +66,9 @@ final class RBDCompletions: @unchecked Sendable {
     private let headerChanged: @Sendable () -> Void
     private enum State { case idle, starting, running(Channel), closed }
     private let state = NIOLockedValueBox(State.idle)
+    /// Requests submitted and not yet collected: a reconnect closes the image only at 0.
+    private let pending = ManagedAtomic(0)
+    var inFlight: Int { pending.load(ordering: .relaxed) }
 
     init(image: RBDImage, device: String, headerChanged: @escaping @Sendable () -> Void = {}) throws(StorageError) {
         let fd = targe_aio_eventfd()  // non-blocking, close-on-exec
@@ -89,8 +93,10 @@ final class RBDCompletions: @unchecked Sendable {
             return
         }
         let tag = Unmanaged.passRetained(request).toOpaque()
+        pending.wrappingIncrement(ordering: .relaxed)
         let r = call(image.handle, request.vector, Int32(request.count), tag)
         if r < 0 {
+            pending.wrappingDecrement(ordering: .relaxed)
             Unmanaged<RBDRequest>.fromOpaque(tag).release()
             request.complete(Int(r))
         }
@@ -141,6 +147,7 @@ final class RBDCompletions: @unchecked Sendable {
         while true {
             let n = Int(targe_rbd_poll(image.handle, &tags, &results, 64))
             guard n > 0 else { return }
+            pending.wrappingDecrement(by: n, ordering: .relaxed)
             for i in 0..<n {
                 guard let tag = tags[i] else { continue }
                 Unmanaged<RBDRequest>.fromOpaque(tag).takeRetainedValue().complete(results[i])

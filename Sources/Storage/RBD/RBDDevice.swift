@@ -40,6 +40,10 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
         var size: UInt64 = 0
         var onReady: (@Sendable (UInt64) -> Void)?
         var lastLogged: String?
+        /// With a gateway name: who serves the image now, and what keeps the lock.
+        var role: GatewayRole = .unavailable(reason: "the image is not open yet")
+        var onRole: (@Sendable (GatewayRole) -> Void)?
+        var keeper: RBDLockKeeper?
     }
 
     private let state: NIOLockedValueBox<State>
@@ -88,6 +92,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             }
             notice("device \(name): RBD image \(spec.path) is open (\(size) bytes)")
             handler?(size)
+            if let gateway = spec.gateway { keepLock(image, gateway: gateway) }
             return true
         } catch {
             let reason = "\(error)"
@@ -99,6 +104,56 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             }
             if log { notice("\(reason); its LU answers NOT READY and the image is tried again every \(Int(Self.retryInterval)) s") }
             return false
+        }
+    }
+
+    /// A gateway serves the image only while it holds its lock (`RBDLockKeeper`).
+    private func keepLock(_ image: RBDImage, gateway: String) {
+        let keeper = RBDLockKeeper(client: image, gateway: gateway, device: name, notice: notice,
+                                   report: { [weak self] role in self?.setRole(role) },
+                                   fenced: { [weak self] in self?.reconnect(after: image) })
+        let closed: Bool = state.withLockedValue { s in
+            guard case .ready(let current, _) = s.connection, current === image else { return true }
+            s.keeper = keeper
+            return false
+        }
+        if !closed { keeper.start() }
+    }
+
+    private func setRole(_ role: GatewayRole) {
+        let handler: (@Sendable (GatewayRole) -> Void)? = state.withLockedValue { s in
+            guard s.role != role else { return nil }
+            s.role = role
+            return s.onRole
+        }
+        handler?(role)
+    }
+
+    /// Another gateway fenced this one off (blocklisted its client): the image handle is
+    /// useless now. New I/O fails at once (NOT READY); once what was in flight has come back
+    /// (with errors: the cluster refuses a blocklisted client), the image and its cluster
+    /// connection are closed and opened again as a new client, which stands by.
+    private func reconnect(after image: RBDImage) {
+        let old: RBDCompletions? = state.withLockedValue { s in
+            guard case let .ready(current, completions) = s.connection, current === image else { return nil }
+            s.connection = .pending(reason: "reconnecting after being fenced off by another gateway")
+            s.keeper = nil
+            return completions
+        }
+        guard let old else { return }
+        DispatchQueue.global().async { [weak self] in
+            let deadline = DispatchTime.now() + .seconds(30)
+            while old.inFlight > 0 && DispatchTime.now() < deadline { usleep(20_000) }
+            guard let self else { return }
+            if old.inFlight > 0 {
+                // Closing under requests would strand their commands; keep the dead handle.
+                self.notice("device \(self.name): \(old.inFlight) requests of the fenced client never came back; "
+                            + "its image handle stays open")
+            } else {
+                old.close()
+                image.close()
+            }
+            if !self.connect() { self.scheduleRetry() }
         }
     }
 
@@ -242,10 +297,11 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
     }
 
     public func close() {
-        let previous: Connection = state.withLockedValue { s in
-            defer { s.connection = .closed }
-            return s.connection
+        let (previous, keeper): (Connection, RBDLockKeeper?) = state.withLockedValue { s in
+            defer { s.connection = .closed; s.keeper = nil }
+            return (s.connection, s.keeper)
         }
+        keeper?.stop()
         if case let .ready(image, completions) = previous {
             completions.close()
             image.close()
@@ -278,5 +334,17 @@ extension RBDDevice: Deallocating {
 }
 
 extension RBDDevice: DeviceStatusReporting {
-    public var status: DeviceStatus { DeviceStatus(kind: "rbd") }
+    public var status: DeviceStatus {
+        guard let gateway = spec.gateway else { return DeviceStatus(kind: "rbd") }
+        return DeviceStatus(kind: "rbd, gateway \(gateway): \(role)")
+    }
+}
+
+extension RBDDevice: SharedDevice {
+    public var gatewayName: String { spec.gateway ?? "" }
+    public var role: GatewayRole { state.withLockedValue { $0.role } }
+
+    public func whenRoleChanges(_ handler: @escaping @Sendable (GatewayRole) -> Void) {
+        state.withLockedValue { $0.onRole = handler }
+    }
 }

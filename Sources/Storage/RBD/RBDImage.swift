@@ -60,3 +60,35 @@ final class RBDImage: @unchecked Sendable {
         return "\(String(cString: strerror(code))) (errno \(code))"
     }
 }
+
+extension RBDImage: RBDLockClient {
+    func isLockOwner() -> Result<Bool, RBDErrno> {
+        let r = targe_rbd_is_lock_owner(handle)
+        return r < 0 ? .failure(RBDErrno(code: r)) : .success(r == 1)
+    }
+
+    func acquireLock() -> Int32 { targe_rbd_lock_acquire(handle) }
+
+    func lockOwner() -> Result<String?, RBDErrno> {
+        var owner = [CChar](repeating: 0, count: 256)
+        let r = targe_rbd_lock_owner(handle, &owner, owner.count)
+        if r == -ENOENT { return .success(nil) }
+        return r < 0 ? .failure(RBDErrno(code: r)) : .success(Self.text(owner))
+    }
+
+    func breakLock(owner: String) -> Int32 { targe_rbd_lock_break(handle, owner) }
+
+    func isWatching(_ address: String) -> Result<Bool, RBDErrno> {
+        let r = targe_rbd_is_watching(handle, address)
+        return r < 0 ? .failure(RBDErrno(code: r)) : .success(r == 1)
+    }
+
+    func metadata(_ key: String) -> String? {
+        var value = [CChar](repeating: 0, count: 128)
+        guard targe_rbd_metadata_get(handle, key, &value, value.count) == 0 else { return nil }
+        let text = Self.text(value)
+        return text.isEmpty ? nil : text
+    }
+
+    func setMetadata(_ key: String, _ value: String) -> Int32 { targe_rbd_metadata_set(handle, key, value) }
+}

@@ -9,12 +9,17 @@ public struct RBDImageSpec: Sendable, Hashable, CustomStringConvertible {
     public var cephConf: String
     /// The cephx client id (`admin` is `client.admin`).
     public var cephID: String
+    /// The gateway this server is when several serve the image (`[server] gateway-name`):
+    /// it then serves only while it holds the image's exclusive lock, and takes the lock over
+    /// from a gateway that died. nil: this server alone, and librbd moves the lock as it likes.
+    public var gateway: String?
 
     public static let defaultCephConf = "/etc/ceph/ceph.conf"
     public static let defaultCephID = "admin"
 
     public init(pool: String, namespace: String = "", image: String, cephConf: String = RBDImageSpec.defaultCephConf,
-                cephID: String = RBDImageSpec.defaultCephID) {
+                cephID: String = RBDImageSpec.defaultCephID, gateway: String? = nil) {
+        self.gateway = gateway
         self.pool = pool
         self.namespace = namespace
         self.image = image

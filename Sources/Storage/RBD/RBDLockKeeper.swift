@@ -1,0 +1,172 @@
+import Dispatch
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A negative errno from librbd.
+struct RBDErrno: Error, Equatable {
+    var code: Int32
+}
+
+/// The calls a lock keeper makes on an open image (librbd's, through `RBDImage`; a table in
+/// the tests). Each blocks for a round trip to the cluster. Errors are negative errno values.
+protocol RBDLockClient: Sendable {
+    /// true when this client holds the exclusive lock; -ESHUTDOWN once blocklisted.
+    func isLockOwner() -> Result<Bool, RBDErrno>
+    /// Takes the lock; -EROFS while a live client holds it.
+    func acquireLock() -> Int32
+    /// The holder's client address, nil when nobody holds it.
+    func lockOwner() -> Result<String?, RBDErrno>
+    /// Blocklists `owner` (all of its client) and breaks its lock.
+    func breakLock(owner: String) -> Int32
+    /// Whether the client at `address` still watches the image (is alive).
+    func isWatching(_ address: String) -> Result<Bool, RBDErrno>
+    func metadata(_ key: String) -> String?
+    func setMetadata(_ key: String, _ value: String) -> Int32
+}
+
+/// Keeps one gateway's hold on a shared RBD image: the gateway holding the image's exclusive
+/// lock serves it; the others stand by and watch the holder. Once a second (`tick`):
+/// - holding the lock: still holding it? A client that lost it was fenced (another gateway
+///   blocklisted it): it must stop and reconnect as a new client (`fenced`).
+/// - nobody holds it: take it.
+/// - a live gateway holds it: stand by, naming it (the holder writes its name in the
+///   image's metadata).
+/// - a dead one holds it (its header watch expired: the process died, hung, or lost the
+///   cluster): blocklist it first, then break its lock and take it, so that nothing the old
+///   holder still had queued can reach the image after the takeover.
+/// The lock is taken with `rbd_lock_acquire`, so librbd never hands it to a client that
+/// merely asks: moving it is always this decision.
+final class RBDLockKeeper: @unchecked Sendable {
+    /// Image metadata key under which the holder writes its gateway name.
+    static let ownerKey = "targe.gateway"
+
+    private let client: RBDLockClient
+    private let gateway: String
+    private let device: String
+    private let notice: @Sendable (String) -> Void
+    private let report: @Sendable (GatewayRole) -> Void
+    private let fenced: @Sendable () -> Void
+    /// Only `tick` touches these, one tick at a time.
+    private var holding = false
+    private var lastRole: GatewayRole?
+    private let stopped = NIOLockedValueBox(false)
+    private let queue: DispatchQueue
+
+    init(client: RBDLockClient, gateway: String, device: String, notice: @escaping @Sendable (String) -> Void,
+         report: @escaping @Sendable (GatewayRole) -> Void, fenced: @escaping @Sendable () -> Void) {
+        self.client = client
+        self.gateway = gateway
+        self.device = device
+        self.notice = notice
+        self.report = report
+        self.fenced = fenced
+        self.queue = DispatchQueue(label: "targe.rbd.lock.\(device)")
+    }
+
+    static let interval = 1.0
+
+    func start() {
+        queue.async { [self] in run() }
+    }
+
+    /// No further tick starts; one running finishes.
+    func stop() {
+        stopped.withLockedValue { $0 = true }
+    }
+
+    private func run() {
+        guard !stopped.withLockedValue({ $0 }) else { return }
+        guard tick() else { return }
+        queue.asyncAfter(deadline: .now() + Self.interval) { [self] in run() }
+    }
+
+    /// One decision; false once this client was fenced (the keeper is done).
+    @discardableResult
+    func tick() -> Bool {
+        switch client.isLockOwner() {
+        case .failure(let error) where error.code == -ESHUTDOWN:
+            return fence("this gateway was blocklisted (another gateway took the image over)")
+        case .failure(let error):
+            set(.unavailable(reason: "cannot ask the cluster who holds the image's lock: \(Self.describe(error.code))"))
+            return true
+        case .success(true):
+            if !holding {
+                holding = true
+                // For the other gateways' status and ALUA reports; harmless if it fails.
+                let r = client.setMetadata(Self.ownerKey, gateway)
+                if r < 0 { notice("device \(device): could not record this gateway as the lock holder: \(Self.describe(r))") }
+            }
+            set(.active)
+            return true
+        case .success(false):
+            if holding {
+                holding = false
+                return fence("this gateway lost the image's lock")
+            }
+        }
+        switch client.lockOwner() {
+        case .failure(let error):
+            set(.unavailable(reason: "cannot ask the cluster who holds the image's lock: \(Self.describe(error.code))"))
+        case .success(nil):
+            take(from: nil)
+        case .success(let owner?):
+            switch client.isWatching(owner) {
+            case .failure(let error):
+                set(.unavailable(reason: "cannot list the image's watchers: \(Self.describe(error.code))"))
+            case .success(true):
+                set(.standby(owner: client.metadata(Self.ownerKey)))
+            case .success(false):
+                take(from: owner)
+            }
+        }
+        return true
+    }
+
+    /// Takes the lock; from a dead holder, after blocklisting it.
+    private func take(from owner: String?) {
+        let previous = owner.flatMap { _ in client.metadata(Self.ownerKey) }
+        if let owner {
+            let r = client.breakLock(owner: owner)
+            guard r == 0 || r == -ENOENT else {
+                notice("device \(device): could not fence the dead lock holder \(owner): \(Self.describe(r)); trying again")
+                return
+            }
+            notice("device \(device): the lock holder \(previous.map { "gateway \($0) " } ?? "")(\(owner)) stopped "
+                   + "watching the image; it is blocklisted and its lock broken")
+        }
+        let r = client.acquireLock()
+        if r == 0 {
+            notice("device \(device): gateway \(gateway) holds the image's lock and serves it")
+            holding = true
+            let m = client.setMetadata(Self.ownerKey, gateway)
+            if m < 0 { notice("device \(device): could not record this gateway as the lock holder: \(Self.describe(m))") }
+            set(.active)
+        } else if r == -EROFS || r == -EBUSY {
+            set(.standby(owner: client.metadata(Self.ownerKey)))  // another gateway was quicker
+        } else if r == -ESHUTDOWN {
+            _ = fence("this gateway was blocklisted (another gateway took the image over)")
+        } else {
+            set(.unavailable(reason: "cannot take the image's lock: \(Self.describe(r))"))
+        }
+    }
+
+    private func fence(_ reason: String) -> Bool {
+        notice("device \(device): \(reason); it stops serving and reconnects as a new client")
+        set(.unavailable(reason: reason))
+        stop()
+        fenced()
+        return false
+    }
+
+    private func set(_ role: GatewayRole) {
+        guard role != lastRole else { return }
+        lastRole = role
+        report(role)
+    }
+
+    static func describe(_ code: Int32) -> String {
+        "\(String(cString: strerror(-code))) (errno \(-code))"
+    }
+}
