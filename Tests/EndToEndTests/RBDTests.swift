@@ -9,7 +9,7 @@ import Glibc
 
 final class RBDTests: EndToEndTestCase {
     /// The cluster of this test class: started once, stopped after the last test.
-    nonisolated(unsafe) private static var clusterDir: URL?
+    nonisolated(unsafe) static var clusterDir: URL?
     nonisolated(unsafe) private static var clusterFailure: String?
 
     private static var script: String {
@@ -48,7 +48,7 @@ final class RBDTests: EndToEndTestCase {
     }
 
     /// The cluster's ceph.conf, or a skip/failure when there is none.
-    private func cluster() throws -> String {
+    func cluster() throws -> String {
         if let failure = Self.clusterFailure {
             if failure.hasPrefix("skip: ") { throw XCTSkip(String(failure.dropFirst(6))) }
             throw E2EError(failure)
@@ -56,7 +56,7 @@ final class RBDTests: EndToEndTestCase {
         return try XCTUnwrap(Self.clusterDir).appendingPathComponent("ceph.conf").path
     }
 
-    private func rbd(_ conf: String, _ arguments: [String]) -> ToolResult {
+    func rbd(_ conf: String, _ arguments: [String]) -> ToolResult {
         runTool(Tools.find("rbd") ?? "/usr/bin/rbd", ["--conf", conf] + arguments, timeout: 120)
     }
 
