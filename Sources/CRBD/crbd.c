@@ -20,7 +20,10 @@
     X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_write_zeroes) \
     X(rbd_update_watch) X(rbd_update_unwatch) \
     X(rbd_is_exclusive_lock_owner) X(rbd_lock_acquire) X(rbd_lock_get_owners) X(rbd_lock_get_owners_cleanup) \
-    X(rbd_lock_break) X(rbd_watchers_list) X(rbd_watchers_list_cleanup) X(rbd_metadata_get) X(rbd_metadata_set)
+    X(rbd_lock_break) X(rbd_watchers_list) X(rbd_watchers_list_cleanup) X(rbd_metadata_get) X(rbd_metadata_set) \
+    X(rados_read) X(rados_get_last_version) X(rados_create_write_op) X(rados_release_write_op) \
+    X(rados_write_op_create) X(rados_write_op_assert_version) X(rados_write_op_write_full) X(rados_write_op_operate) \
+    X(rados_watch2) X(rados_unwatch2) X(rados_watch_flush) X(rados_notify2) X(rados_notify_ack) X(rados_buffer_free)
 
 #define TARGE_DECLARE(name) static __typeof__(&name) p_##name;
 TARGE_RBD_FUNCTIONS(TARGE_DECLARE)
@@ -250,4 +253,111 @@ int targe_rbd_metadata_get(void *handle, const char *key, char *value, size_t va
 
 int targe_rbd_metadata_set(void *handle, const char *key, const char *value) {
     return p_rbd_metadata_set((rbd_image_t)handle, key, value);
+}
+
+/* A small object beside an image that every gateway reads, replaces with compare-and-swap
+ * (the object's version) and hears about (watch/notify, the new contents in the payload). */
+struct targe_rbd_state {
+    rados_t cluster;
+    rados_ioctx_t io;
+    char oid[256];
+    uint64_t cookie;
+    int watching;
+    int broken;
+    targe_rbd_state_changed handler;
+    void *context;
+};
+
+static void state_notified(void *arg, uint64_t notify_id, uint64_t handle, uint64_t notifier_id, void *data,
+                           size_t length) {
+    (void)notifier_id;
+    struct targe_rbd_state *state = arg;
+    if (state->handler && data && length > 0) state->handler(state->context, data, length);
+    p_rados_notify_ack(state->io, state->oid, notify_id, handle, NULL, 0);
+}
+
+static void state_watch_failed(void *arg, uint64_t cookie, int error) {
+    (void)cookie; (void)error;
+    __atomic_store_n(&((struct targe_rbd_state *)arg)->broken, 1, __ATOMIC_RELEASE);
+}
+
+static int state_watch(struct targe_rbd_state *state) {
+    int r = p_rados_watch2(state->io, state->oid, &state->cookie, state_notified, state_watch_failed, state);
+    if (r == 0) {
+        state->watching = 1;
+        __atomic_store_n(&state->broken, 0, __ATOMIC_RELEASE);
+    }
+    return r;
+}
+
+int targe_rbd_state_open(void *cluster, const char *pool, const char *name_space, const char *oid,
+                         targe_rbd_state_changed handler, void *context, void **out) {
+    struct targe_rbd_state *state = calloc(1, sizeof *state);
+    if (!state) return -ENOMEM;
+    state->cluster = (rados_t)cluster;
+    state->handler = handler;
+    state->context = context;
+    snprintf(state->oid, sizeof state->oid, "%s", oid);
+    int r = p_rados_ioctx_create((rados_t)cluster, pool, &state->io);
+    if (r < 0) {
+        free(state);
+        return r;
+    }
+    p_rados_ioctx_set_namespace(state->io, name_space);
+    /* Exists afterwards (a watch needs an object); its contents, if any, stay. */
+    rados_write_op_t op = p_rados_create_write_op();
+    p_rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
+    r = p_rados_write_op_operate(op, state->io, state->oid, NULL, 0);
+    p_rados_release_write_op(op);
+    if (r == 0) r = state_watch(state);
+    if (r < 0) {
+        p_rados_ioctx_destroy(state->io);
+        free(state);
+        return r;
+    }
+    *out = state;
+    return 0;
+}
+
+int targe_rbd_state_read(void *handle, char *buffer, size_t capacity, uint64_t *version) {
+    struct targe_rbd_state *state = handle;
+    int r = p_rados_read(state->io, state->oid, buffer, capacity, 0);
+    if (r >= 0) *version = p_rados_get_last_version(state->io);
+    return r;
+}
+
+int targe_rbd_state_replace(void *handle, const char *buffer, size_t length, uint64_t expected, uint64_t *version) {
+    struct targe_rbd_state *state = handle;
+    rados_write_op_t op = p_rados_create_write_op();
+    p_rados_write_op_assert_version(op, expected);
+    p_rados_write_op_write_full(op, buffer, length);
+    int r = p_rados_write_op_operate(op, state->io, state->oid, NULL, 0);
+    p_rados_release_write_op(op);
+    if (r == 0) *version = p_rados_get_last_version(state->io);
+    return r;
+}
+
+int targe_rbd_state_notify(void *handle, const char *buffer, size_t length, int timeout_ms) {
+    struct targe_rbd_state *state = handle;
+    char *reply = NULL;
+    size_t reply_length = 0;
+    int r = p_rados_notify2(state->io, state->oid, buffer, length, (uint64_t)timeout_ms, &reply, &reply_length);
+    if (reply) p_rados_buffer_free(reply);
+    return r;
+}
+
+int targe_rbd_state_rewatch(void *handle) {
+    struct targe_rbd_state *state = handle;
+    if (!__atomic_load_n(&state->broken, __ATOMIC_ACQUIRE)) return 0;
+    if (state->watching) p_rados_unwatch2(state->io, state->cookie);
+    state->watching = 0;
+    return state_watch(state);
+}
+
+void targe_rbd_state_close(void *handle) {
+    struct targe_rbd_state *state = handle;
+    if (state->watching) p_rados_unwatch2(state->io, state->cookie);
+    p_rados_watch_flush(state->cluster);  /* no callback runs after this */
+    p_rados_ioctx_destroy(state->io);
+    free(state);
 }

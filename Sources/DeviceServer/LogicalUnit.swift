@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -23,6 +24,8 @@ public final class LogicalUnit: Sendable {
     struct Guarded {
         var info: LogicalUnitInfo
         var scsi: LogicalUnitState
+        /// The version of the shared reservations state `scsi` holds (gateways only).
+        var reservationsVersion: UInt64 = 0
     }
 
     /// The LU's description as it is now.
@@ -39,6 +42,10 @@ public final class LogicalUnit: Sendable {
     let logger: Logger
     /// Commands, bytes, latency and errors, counted per event loop.
     public let metrics: LogicalUnitMetrics
+    /// Where every gateway serving this LU keeps its persistent reservations (nil: here).
+    let sharedReservations: SharedReservations?
+    /// Serializes this LU's shared PERSISTENT RESERVE OUT commands, off the event loops.
+    let reservationQueue = DispatchQueue(label: "targe.lu.reservations")
 
     public init(info: LogicalUnitInfo, device: BlockDevice, reservationFile: ReservationStateFile? = nil,
                 sanitizeRate: UInt64? = nil, logger: Logger = Logger(label: "targe.lu"),
@@ -53,6 +60,8 @@ public final class LogicalUnit: Sendable {
         self.sanitizeRate = sanitizeRate
         self.notice = notice
         self.metrics = LogicalUnitMetrics(slots: meterSlots)
+        let shared = device as? SharedDevice
+        self.sharedReservations = info.portGroups.isEmpty ? nil : shared?.sharedReservations
         var initial = LogicalUnitState()
         if let file = reservationFile {
             if let owner = file.foreignOwner {
@@ -73,30 +82,49 @@ public final class LogicalUnit: Sendable {
             readiness.whenReady { [weak self] size in self?.backingReady(size: size) }
             if readiness.isReady { backingReady(size: device.size) }
         }
-        if let shared = device as? SharedDevice, !info.portGroups.isEmpty {
+        if let shared, !info.portGroups.isEmpty {
+            sharedReservations?.whenChanged { [weak self] bytes, version in self?.adoptReservations(bytes, version: version) }
             shared.whenRoleChanges { [weak self] role in self?.gatewayRoleChanged(role) }
             gatewayRoleChanged(shared.role)
         }
     }
 
+    /// Another gateway (or this one) published the shared reservations: they replace what the
+    /// LU holds, unless it holds a newer version already.
+    func adoptReservations(_ bytes: [UInt8], version: UInt64) {
+        let failure: Error? = state.withLockedValue { g in
+            guard version > g.reservationsVersion else { return nil }
+            do {
+                try g.scsi.restorePersistentReservations(bytes)
+                g.reservationsVersion = version
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { notice("target \(info.targetName) lun \(info.lun): shared reservations not taken (\(failure))") }
+    }
+
     /// This gateway took the shared device, lost it, or another took it: the LU answers as
     /// a port in that ALUA state, and every nexus hears of the change (2A/06).
     func gatewayRoleChanged(_ role: GatewayRole) {
-        state.withLockedValue { $0.scsi.setALUA(Self.aluaView(role, info: $0.info)) }
+        let shared = sharedReservations != nil
+        state.withLockedValue { $0.scsi.setALUA(Self.aluaView(role, info: $0.info, sharedReservations: shared)) }
         notice("target \(info.targetName) lun \(info.lun): this gateway's port group is \(role)")
     }
 
     /// The ALUA view of a gateway in `role`: active serves as active/optimized; a standby
     /// names the holder's port group when the holder said who it is.
-    static func aluaView(_ role: GatewayRole, info: LogicalUnitInfo) -> ALUAView {
+    static func aluaView(_ role: GatewayRole, info: LogicalUnitInfo, sharedReservations: Bool = false) -> ALUAView {
         switch role {
         case .active:
-            return ALUAView(local: .activeOptimized, owner: info.targetPortGroup)
+            return ALUAView(local: .activeOptimized, owner: info.targetPortGroup, sharedReservations: sharedReservations)
         case let .standby(owner):
             let group = owner.flatMap { name in info.portGroups.first { $0.name == name }?.id }
-            return ALUAView(local: .standby, owner: group == info.targetPortGroup ? nil : group)
+            return ALUAView(local: .standby, owner: group == info.targetPortGroup ? nil : group,
+                            sharedReservations: sharedReservations)
         case .unavailable:
-            return ALUAView(local: .unavailable, owner: nil)
+            return ALUAView(local: .unavailable, owner: nil, sharedReservations: sharedReservations)
         }
     }
 
@@ -152,6 +180,10 @@ public final class LogicalUnit: Sendable {
     }
 
     /// Updates the LU state under its lock (the sanitize runner's progress and end).
+    func withGuarded<T>(_ body: (inout Guarded) -> T) -> T {
+        state.withLockedValue(body)
+    }
+
     func updateState(_ body: (inout LogicalUnitState) -> Void) {
         state.withLockedValue { body(&$0.scsi) }
     }
@@ -161,6 +193,9 @@ public final class LogicalUnit: Sendable {
     /// wait: reservations are checked again here).
     func complete(_ cdb: CDB, parameters: [UInt8], context: CommandContext,
                   on loop: EventLoop) -> EventLoopFuture<SCSIAction> {
+        if cdb.opcode == 0x5F, let store = sharedReservations {
+            return completeShared(cdb, parameters: parameters, context: context, store: store, on: loop)
+        }
         // A change to the persistent reservations is queued for the file inside the lock, so
         // saves reach it in the order of the changes; the status waits for the save.
         let (action, save): (SCSIAction, EventLoopFuture<Void>?) = state.withLockedValue { guarded in

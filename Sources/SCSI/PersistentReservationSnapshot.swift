@@ -29,10 +29,12 @@ enum PersistentReservationSnapshot {
     static let magic: [UInt8] = Array("TGPR".utf8)
     static let version: UInt8 = 1
 
-    static func encode(_ pr: PersistentReservations) -> [UInt8] {
+    /// `everything`: the registrations even without APTPL (the state gateways share, which
+    /// must outlive a failover however APTPL is set).
+    static func encode(_ pr: PersistentReservations, everything: Bool = false) -> [UInt8] {
         var out = magic
         out.append(version)
-        guard pr.persistThroughPowerLoss else {
+        guard pr.persistThroughPowerLoss || everything else {
             out.append(0)
             out.appendBE32(0)
             out.appendBE32(0)
@@ -40,7 +42,7 @@ enum PersistentReservationSnapshot {
             out.appendBE32(checksum(out))
             return out
         }
-        out.append(0x01)
+        out.append(pr.persistThroughPowerLoss ? 0x01 : 0x00)
         out.appendBE32(pr.generation)
         out.appendBE32(UInt32(pr.registrations.count))
         for registration in pr.registrations {
@@ -154,6 +156,12 @@ extension LogicalUnitState {
     /// state, so saving it forgets what an earlier APTPL snapshot kept.
     public func persistentReservationsSnapshot() -> [UInt8] {
         PersistentReservationSnapshot.encode(persistentReservations)
+    }
+
+    /// The whole persistent reservation state, registrations included whatever APTPL says:
+    /// what gateways serving one LU share (in the cluster, beside the image).
+    public func sharedReservationsSnapshot() -> [UInt8] {
+        PersistentReservationSnapshot.encode(persistentReservations, everything: true)
     }
 
     /// Replaces the persistent reservation state with a snapshot's (at start-up, before any

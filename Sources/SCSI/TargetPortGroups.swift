@@ -44,9 +44,14 @@ public struct ALUAView: Sendable, Equatable {
     /// standby but this one, which reports `local`).
     public var owner: UInt16?
 
-    public init(local: ALUAAccessState, owner: UInt16?) {
+    /// Whether the LU's persistent reservations are shared by every port group (kept in the
+    /// cluster): then PERSISTENT RESERVE IN/OUT work through a standby port too.
+    public var sharedReservations: Bool
+
+    public init(local: ALUAAccessState, owner: UInt16?, sharedReservations: Bool = false) {
         self.local = local
         self.owner = owner
+        self.sharedReservations = sharedReservations
     }
 
     /// A plain LU: its only group serves.
@@ -63,8 +68,8 @@ public struct ALUAView: Sendable, Equatable {
     /// unavailable), so that a multipath initiator moves on to the active port. INQUIRY,
     /// REPORT LUNS, REQUEST SENSE, MODE SENSE/SELECT, LOG SENSE/SELECT, diagnostics and
     /// REPORT/SET TARGET PORT GROUPS work in both. PERSISTENT RESERVE IN/OUT, which the
-    /// standard allows in standby, are refused too: registrations are kept per gateway, and a
-    /// registration through a standby port would not hold on the active one.
+    /// standard allows in standby, work when the reservations are shared; otherwise they are
+    /// refused too, since a registration through a standby port would not hold on the active one.
     public func refuses(_ cdb: CDB) -> SenseData? {
         let sense: SenseData
         switch local {
@@ -75,6 +80,10 @@ public struct ALUAView: Sendable, Equatable {
         }
         switch cdb.opcode {
         case 0x12, 0xA0, 0x03, 0x1A, 0x5A, 0x15, 0x55, 0x4C, 0x4D, 0x1C, 0x1D:
+            return nil
+        case 0x5E where sharedReservations && local == .standby:  // PERSISTENT RESERVE IN
+            return nil
+        case 0x5F where sharedReservations && local == .standby:  // PERSISTENT RESERVE OUT
             return nil
         case 0xA3 where cdb[1] & 0x1F == 0x0A:  // REPORT TARGET PORT GROUPS
             return nil

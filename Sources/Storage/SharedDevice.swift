@@ -28,4 +28,21 @@ public protocol SharedDevice: BlockDevice {
     var role: GatewayRole { get }
     /// Called (on any thread) whenever the role changes. One handler; a later call replaces it.
     func whenRoleChanges(_ handler: @escaping @Sendable (GatewayRole) -> Void)
+    /// Where the LU keeps its persistent reservations so that every gateway shares them.
+    var sharedReservations: SharedReservations? { get }
+}
+
+/// The LU's persistent reservations kept beside a shared device, so that every gateway
+/// checks against the same registrations and a reservation survives a failover. The state is
+/// opaque bytes (the SCSI layer's snapshot) with a version; each call blocks for a round trip
+/// to the cluster (call it off the event loops).
+public protocol SharedReservations: AnyObject, Sendable {
+    /// The state as the cluster has it now; empty bytes when nothing was kept yet.
+    func load() throws(StorageError) -> (bytes: [UInt8], version: UInt64)
+    /// Replaces the state if it is still at `version`, and tells every gateway (waiting a
+    /// few seconds for them to take it); nil when another gateway replaced it first.
+    func publish(_ bytes: [UInt8], replacing version: UInt64) throws(StorageError) -> UInt64?
+    /// Called (on any thread) with each state another gateway, or this one, published, and
+    /// with the state found whenever the device (re)connects. One handler.
+    func whenChanged(_ handler: @escaping @Sendable (_ bytes: [UInt8], _ version: UInt64) -> Void)
 }

@@ -14,9 +14,13 @@ final class SharedRAMDevice: SharedDevice, @unchecked Sendable {
     private let box = NIOLockedValueBox<(role: GatewayRole, handler: (@Sendable (GatewayRole) -> Void)?)>(
         (.unavailable(reason: "not open"), nil))
 
-    init(size: UInt64) throws { inner = try RAMDevice(name: "shared", size: size) }
+    init(size: UInt64, reservations: SharedReservations? = nil) throws {
+        inner = try RAMDevice(name: "shared", size: size)
+        sharedReservations = reservations
+    }
 
     var size: UInt64 { inner.size }
+    let sharedReservations: SharedReservations?
     var role: GatewayRole { box.withLockedValue { $0.role } }
     func whenRoleChanges(_ handler: @escaping @Sendable (GatewayRole) -> Void) { box.withLockedValue { $0.handler = handler } }
     func become(_ role: GatewayRole) {

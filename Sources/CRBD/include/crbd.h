@@ -66,4 +66,18 @@ int targe_rbd_is_watching(void *handle, const char *address);
 int targe_rbd_metadata_get(void *handle, const char *key, char *value, size_t value_length);
 int targe_rbd_metadata_set(void *handle, const char *key, const char *value);
 
+/* A small object beside the image (the LU's reservations) that every gateway shares: read
+ * with its version, replaced only if still at that version (-ERANGE or -EOVERFLOW when another
+ * gateway replaced it first), and announced to every gateway's watch, whose `handler` gets the
+ * notification's payload on librados' thread. Each call blocks for a round trip. */
+typedef void (*targe_rbd_state_changed)(void *context, const void *data, size_t length);
+int targe_rbd_state_open(void *cluster, const char *pool, const char *name_space, const char *oid,
+                         targe_rbd_state_changed handler, void *context, void **state);
+int targe_rbd_state_read(void *state, char *buffer, size_t capacity, uint64_t *version);
+int targe_rbd_state_replace(void *state, const char *buffer, size_t length, uint64_t expected, uint64_t *version);
+int targe_rbd_state_notify(void *state, const char *buffer, size_t length, int timeout_ms);
+/* Watches again after the watch failed (a lost connection); 0 when it is fine. */
+int targe_rbd_state_rewatch(void *state);
+void targe_rbd_state_close(void *state);
+
 #endif

@@ -139,7 +139,8 @@ public enum CatalogBuilder {
             TargetPortGroup(id: UInt16(index + 1), relativePort: UInt16(index + 1), name: gateway.name)
         }
         var reservations: ReservationStateFile?
-        if let stateDirectory = environment.stateDirectory {
+        // A target with gateways keeps its reservations in the cluster, beside the image.
+        if let stateDirectory = environment.stateDirectory, target.gateways.isEmpty {
             let path = ReservationStateFile.path(directory: stateDirectory, target: target.name, lun: UInt64(mapping.lun))
             do {
                 reservations = try ReservationStateFile(path: path, owner: identity.serial, opener: environment.opener)

@@ -47,6 +47,8 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    /// With a gateway name: the LU's persistent reservations, beside the image.
+    private let reservationStore: RBDReservationStore?
     private let notice: @Sendable (String) -> Void
     static let retryInterval = 5.0
 
@@ -63,6 +65,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
         self.timeoutSeconds = timeoutSeconds
         self.notice = notice
         state = NIOLockedValueBox(State(connection: .pending(reason: "not connected yet")))
+        reservationStore = spec.gateway == nil ? nil : RBDReservationStore(device: name)
         if !connect() { scheduleRetry() }
     }
 
@@ -74,8 +77,11 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             let completions: RBDCompletions
             do {
                 size = try image.size()
+                // The reservations first: the LU has them before it serves.
+                try reservationStore?.attach(image)
                 completions = try RBDCompletions(image: image, device: name) { [weak self] in self?.headerChanged() }
             } catch {
+                reservationStore?.detach()
                 image.close()
                 throw error
             }
@@ -86,6 +92,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
                 return (s.onReady, false)
             }
             if closed {
+                reservationStore?.detach()
                 completions.close()
                 image.close()
                 return true
@@ -109,7 +116,9 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
 
     /// A gateway serves the image only while it holds its lock (`RBDLockKeeper`).
     private func keepLock(_ image: RBDImage, gateway: String) {
+        let store = reservationStore
         let keeper = RBDLockKeeper(client: image, gateway: gateway, device: name, notice: notice,
+                                   maintenance: { store?.maintain() },
                                    report: { [weak self] role in self?.setRole(role) },
                                    fenced: { [weak self] in self?.reconnect(after: image) })
         let closed: Bool = state.withLockedValue { s in
@@ -150,6 +159,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
                 self.notice("device \(self.name): \(old.inFlight) requests of the fenced client never came back; "
                             + "its image handle stays open")
             } else {
+                self.reservationStore?.detach()
                 old.close()
                 image.close()
             }
@@ -302,6 +312,7 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             return (s.connection, s.keeper)
         }
         keeper?.stop()
+        reservationStore?.detach()
         if case let .ready(image, completions) = previous {
             completions.close()
             image.close()
@@ -347,4 +358,6 @@ extension RBDDevice: SharedDevice {
     public func whenRoleChanges(_ handler: @escaping @Sendable (GatewayRole) -> Void) {
         state.withLockedValue { $0.onRole = handler }
     }
+
+    public var sharedReservations: SharedReservations? { reservationStore }
 }

@@ -48,6 +48,8 @@ final class RBDLockKeeper: @unchecked Sendable {
     private let notice: @Sendable (String) -> Void
     private let report: @Sendable (GatewayRole) -> Void
     private let fenced: @Sendable () -> Void
+    /// Run at each tick first (the reservations object's watch is renewed if it broke).
+    private let maintenance: @Sendable () -> Void
     /// Only `tick` touches these, one tick at a time.
     private var holding = false
     private var lastRole: GatewayRole?
@@ -55,13 +57,14 @@ final class RBDLockKeeper: @unchecked Sendable {
     private let queue: DispatchQueue
 
     init(client: RBDLockClient, gateway: String, device: String, notice: @escaping @Sendable (String) -> Void,
-         report: @escaping @Sendable (GatewayRole) -> Void, fenced: @escaping @Sendable () -> Void) {
+         maintenance: @escaping @Sendable () -> Void = {}, report: @escaping @Sendable (GatewayRole) -> Void, fenced: @escaping @Sendable () -> Void) {
         self.client = client
         self.gateway = gateway
         self.device = device
         self.notice = notice
         self.report = report
         self.fenced = fenced
+        self.maintenance = maintenance
         self.queue = DispatchQueue(label: "targe.rbd.lock.\(device)")
     }
 
@@ -85,6 +88,7 @@ final class RBDLockKeeper: @unchecked Sendable {
     /// One decision; false once this client was fenced (the keeper is done).
     @discardableResult
     func tick() -> Bool {
+        maintenance()
         switch client.isLockOwner() {
         case .failure(let error) where error.code == -ESHUTDOWN:
             return fence("this gateway was blocklisted (another gateway took the image over)")
