@@ -244,4 +244,64 @@ extension RBDTests {
         let stale = stride(from: 8 * mib, to: 16 * mib, by: 4096).filter { image[$0] != 187 || image[$0 + 4095] != 187 }
         XCTAssertEqual(stale.count, 0, "blocks not as gw2 left them (a stale write from gw1): \(stale.prefix(8))")
     }
+
+    /// Persistent reservations live in the cluster: a host registers through both gateways
+    /// (the standby too) and reserves WRITE EXCLUSIVE, REGISTRANTS ONLY through gw1; gw1 is
+    /// killed; through gw2 the registrations and the reservation are still there, the
+    /// registered host writes and another host gets RESERVATION CONFLICT.
+    func testReservationsSurviveTheFailover() throws {
+        let conf = try cluster()
+        assertSucceeded(rbd(conf, ["create", "rbd/gw-pr", "--size", "16M"]), "rbd create", nil)
+        let gw = try startGateways(conf: conf, image: "gw-pr")
+        func session(_ targe: TargeProcess, _ host: String) throws -> RawSession {
+            let s = try RawSession(host: targe.host, port: targe.port)
+            try s.login(initiator: "iqn.2026-11.org.targe.test:\(host)", target: ConfigBuilder.iqn("shared"), headerDigest: "None")
+            _ = try s.execute(ReservationCDB.persistentReserveIn(serviceAction: 0), expectedIn: 256)  // takes the power-on UA
+            return s
+        }
+        func out(_ s: RawSession, _ action: UInt8, type: UInt8 = 0, key: UInt64, serviceActionKey: UInt64 = 0) throws -> UInt8 {
+            try s.execute(ReservationCDB.persistentReserveOut(serviceAction: action, type: type),
+                          dataOut: ReservationCDB.parameters(key: key, serviceActionKey: serviceActionKey)).status
+        }
+        /// PERSISTENT RESERVE IN past unit attentions (a failover queues 2A/06).
+        func prIn(_ s: RawSession, _ action: UInt8) throws -> [UInt8] {
+            for _ in 0..<4 {
+                let result = try s.execute(ReservationCDB.persistentReserveIn(serviceAction: action), expectedIn: 256)
+                if result.status == 0 && result.data.count >= 8 { return result.data }
+                guard result.senseKey == 0x6 else { throw E2EError("PERSISTENT RESERVE IN: \(result)") }
+            }
+            throw E2EError("PERSISTENT RESERVE IN: unit attentions did not stop")
+        }
+        func keys(_ s: RawSession) throws -> [UInt64] {
+            let data = try prIn(s, 0)
+            let length = Int(ReservationCDB.be64([0, 0, 0, 0] + Array(data[4..<8]), at: 0))
+            return stride(from: 8, to: 8 + length, by: 8).map { ReservationCDB.be64(data, at: $0) }
+        }
+        func reservation(_ s: RawSession) throws -> (key: UInt64, type: UInt8)? {
+            let data = try prIn(s, 1)
+            guard data.count >= 24, data[7] != 0 else { return nil }
+            return (ReservationCDB.be64(data, at: 8), data[21] & 0x0F)
+        }
+        let viaA = try session(gw.a, "node1")
+        XCTAssertEqual(try out(viaA, 0, key: 0, serviceActionKey: 0x1111), 0, "REGISTER through gw1")
+        let viaB = try session(gw.b, "node1")
+        XCTAssertEqual(try out(viaB, 0, key: 0, serviceActionKey: 0x1111), 0, "REGISTER through the standby gw2")
+        XCTAssertEqual(try out(viaA, 1, type: 5, key: 0x1111), 0, "RESERVE WRITE EXCLUSIVE, REGISTRANTS ONLY through gw1")
+        XCTAssertEqual(try keys(viaB), [0x1111, 0x1111], "gw2 sees both registrations")
+        XCTAssertEqual(try reservation(viaB)?.type, 5, "gw2 sees the reservation")
+
+        XCTAssertEqual(kill(gw.a.pid, SIGKILL), 0)
+        _ = gw.a.stop()
+        XCTAssertTrue(gw.b.waitForLog("gateway gw2 holds the image's lock", timeout: 60), gw.b.diagnostics)
+        let node1 = viaB  // the initiator port (name and ISID) that registered through gw2
+        XCTAssertEqual(try keys(node1), [0x1111, 0x1111])
+        XCTAssertEqual(try reservation(node1)?.key, 0x1111)
+        let write = [0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0] as [UInt8]
+        var status = try node1.execute(write, dataOut: [UInt8](repeating: 7, count: 512)).status
+        if status == 0x02 { status = try node1.execute(write, dataOut: [UInt8](repeating: 7, count: 512)).status }
+        XCTAssertEqual(status, 0, "the registered host writes through gw2")
+        let node2 = try session(gw.b, "node2")
+        XCTAssertEqual(try node2.execute(write, dataOut: [UInt8](repeating: 8, count: 512)).status, 0x18,
+                       "another host gets RESERVATION CONFLICT")
+    }
 }
