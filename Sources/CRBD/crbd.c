@@ -19,7 +19,7 @@
     X(rbd_poll_io_events) X(rbd_aio_create_completion) X(rbd_aio_get_return_value) X(rbd_aio_get_arg) \
     X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_write_zeroes) \
     X(rbd_update_watch) X(rbd_update_unwatch) \
-    X(rbd_is_exclusive_lock_owner) X(rbd_lock_acquire) X(rbd_lock_get_owners) X(rbd_lock_get_owners_cleanup) \
+    X(rbd_is_exclusive_lock_owner) X(rbd_lock_acquire) X(rbd_lock_release) X(rbd_lock_get_owners) X(rbd_lock_get_owners_cleanup) \
     X(rbd_lock_break) X(rbd_watchers_list) X(rbd_watchers_list_cleanup) X(rbd_metadata_get) X(rbd_metadata_set) \
     X(rados_read) X(rados_get_last_version) X(rados_create_write_op) X(rados_release_write_op) \
     X(rados_write_op_create) X(rados_write_op_assert_version) X(rados_write_op_write_full) X(rados_write_op_operate) \
@@ -197,6 +197,10 @@ int targe_rbd_is_lock_owner(void *handle) {
 
 int targe_rbd_lock_acquire(void *handle) {
     return p_rbd_lock_acquire((rbd_image_t)handle, RBD_LOCK_MODE_EXCLUSIVE);
+}
+
+int targe_rbd_lock_release(void *handle) {
+    return p_rbd_lock_release((rbd_image_t)handle);
 }
 
 int targe_rbd_lock_owner(void *handle, char *owner, size_t owner_length) {

@@ -62,3 +62,30 @@ extension LogicalUnit {
         return .checkCondition(.notReadyALUATransition)
     }
 }
+
+extension LogicalUnit {
+    /// SET TARGET PORT GROUPS on an LU that gateways share: this gateway takes the image over
+    /// (fencing its holder) or lets it go, off the event loop, and answers when that is done;
+    /// the new states reach every nexus as 2A/06 through the role change.
+    func setTargetPortGroups(_ parameters: [UInt8], device: SharedDevice, on loop: EventLoop) -> EventLoopFuture<SCSIAction> {
+        let request = withGuarded { g in SetTargetPortGroupsCommand.request(parameters, lu: g.info, view: g.scsi.alua) }
+        let active: Bool
+        switch request {
+        case let .failure(sense): return loop.makeSucceededFuture(.checkCondition(sense))
+        case .success(.nothing): return loop.makeSucceededFuture(.good)
+        case .success(.takeOver): active = true
+        case .success(.letGo): active = false
+        }
+        let promise = loop.makePromise(of: SCSIAction.self)
+        reservationQueue.async { [self] in
+            do {
+                try device.requestRole(active: active)
+                promise.succeed(.good)
+            } catch {
+                logger.warning("SET TARGET PORT GROUPS: \(error)")
+                promise.succeed(.checkCondition(.notReadyTargetPortUnavailable))
+            }
+        }
+        return promise.futureResult
+    }
+}

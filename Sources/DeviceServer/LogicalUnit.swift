@@ -44,6 +44,8 @@ public final class LogicalUnit: Sendable {
     public let metrics: LogicalUnitMetrics
     /// Where every gateway serving this LU keeps its persistent reservations (nil: here).
     let sharedReservations: SharedReservations?
+    /// The device several gateways serve, when the LU has their port groups.
+    let sharedDevice: SharedDevice?
     /// Serializes this LU's shared PERSISTENT RESERVE OUT commands, off the event loops.
     let reservationQueue = DispatchQueue(label: "targe.lu.reservations")
 
@@ -60,8 +62,9 @@ public final class LogicalUnit: Sendable {
         self.sanitizeRate = sanitizeRate
         self.notice = notice
         self.metrics = LogicalUnitMetrics(slots: meterSlots)
-        let shared = device as? SharedDevice
-        self.sharedReservations = info.portGroups.isEmpty ? nil : shared?.sharedReservations
+        let shared = info.portGroups.isEmpty ? nil : device as? SharedDevice
+        self.sharedDevice = shared
+        self.sharedReservations = shared?.sharedReservations
         var initial = LogicalUnitState()
         if let file = reservationFile {
             if let owner = file.foreignOwner {
@@ -82,7 +85,7 @@ public final class LogicalUnit: Sendable {
             readiness.whenReady { [weak self] size in self?.backingReady(size: size) }
             if readiness.isReady { backingReady(size: device.size) }
         }
-        if let shared, !info.portGroups.isEmpty {
+        if let shared {
             sharedReservations?.whenChanged { [weak self] bytes, version in self?.adoptReservations(bytes, version: version) }
             shared.whenRoleChanges { [weak self] role in self?.gatewayRoleChanged(role) }
             gatewayRoleChanged(shared.role)
@@ -195,6 +198,9 @@ public final class LogicalUnit: Sendable {
                   on loop: EventLoop) -> EventLoopFuture<SCSIAction> {
         if cdb.opcode == 0x5F, let store = sharedReservations {
             return completeShared(cdb, parameters: parameters, context: context, store: store, on: loop)
+        }
+        if cdb.opcode == 0xA4, cdb[1] & 0x1F == 0x0A, let shared = sharedDevice {
+            return setTargetPortGroups(parameters, device: shared, on: loop)
         }
         // A change to the persistent reservations is queued for the file inside the lock, so
         // saves reach it in the order of the changes; the status waits for the save.

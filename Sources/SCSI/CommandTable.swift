@@ -131,6 +131,20 @@ enum CommandTable {
                               readiness: .always, reservation: .read) { cdb, lu, _, _ in
                 ReportSupportedOperationCodesCommand.decode(cdb, lu: lu)
             },
+            // Only where gateways share the LU; the device server carries the request out (the
+            // completion here only checks the list, for a transport that has no gateways).
+            CommandDescriptor(0xA4, serviceAction: 0x0A, "SET TARGET PORT GROUPS",
+                              usage: [0xA4, 0x0A, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],
+                              readiness: .always, reservation: .write,
+                              completion: { _, parameters, lu, state, _ in
+                                  switch SetTargetPortGroupsCommand.request(parameters, lu: lu, view: state.alua) {
+                                  case let .failure(sense): return .checkCondition(sense)
+                                  case .success: return .good
+                                  }
+                              },
+                              available: { !$0.portGroups.isEmpty }) { cdb, _, _, _ in
+                SetTargetPortGroupsCommand.decode(cdb)
+            },
             CommandDescriptor(0xB7, "READ DEFECT DATA(12)",
                               usage: [0xB7, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07],
                               readiness: .needsStartedUnit, reservation: .read) { cdb, _, _, _ in

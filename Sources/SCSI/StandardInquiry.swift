@@ -11,6 +11,8 @@ enum StandardInquiry {
 
     static func data(lu: LogicalUnitInfo) -> [UInt8] {
         var out = header(peripheral: peripheral, alua: true)
+        // TPGS=11b where gateways share the LU: SET TARGET PORT GROUPS moves it explicitly too.
+        if !lu.portGroups.isEmpty { out[5] |= 0x20 }
         out.appendASCII(lu.vendor, width: 8)     // bytes 8-15
         out.appendASCII(lu.product, width: 16)   // bytes 16-31
         out.appendASCII(lu.revision, width: 4)   // bytes 32-35

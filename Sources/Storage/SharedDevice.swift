@@ -28,6 +28,9 @@ public protocol SharedDevice: BlockDevice {
     var role: GatewayRole { get }
     /// Called (on any thread) whenever the role changes. One handler; a later call replaces it.
     func whenRoleChanges(_ handler: @escaping @Sendable (GatewayRole) -> Void)
+    /// SET TARGET PORT GROUPS: take the device over from whichever gateway holds it (fencing
+    /// that one), or let it go so that another gateway takes it. Blocks until done.
+    func requestRole(active: Bool) throws(StorageError)
     /// Where the LU keeps its persistent reservations so that every gateway shares them.
     var sharedReservations: SharedReservations? { get }
 }

@@ -1,6 +1,7 @@
 @testable import DeviceServer
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import SCSI
 import Storage
 import XCTest
@@ -23,6 +24,11 @@ final class SharedRAMDevice: SharedDevice, @unchecked Sendable {
     let sharedReservations: SharedReservations?
     var role: GatewayRole { box.withLockedValue { $0.role } }
     func whenRoleChanges(_ handler: @escaping @Sendable (GatewayRole) -> Void) { box.withLockedValue { $0.handler = handler } }
+    let requests = NIOLockedValueBox<[Bool]>([])
+    func requestRole(active: Bool) throws(StorageError) {
+        requests.withLockedValue { $0.append(active) }
+        become(active ? .active : .standby(owner: nil))
+    }
     func become(_ role: GatewayRole) {
         let handler = box.withLockedValue { b in b.role = role; return b.handler }
         handler?(role)
@@ -81,5 +87,31 @@ final class SharedDeviceTests: XCTestCase {
         let served = try fixture.run(read, expected: 512, unit: unit).completion
         XCTAssertEqual(served.status, .good)
         XCTAssertEqual(served.dataIn?.readableBytes, 512)
+    }
+
+    func testSetTargetPortGroupsTakesTheDeviceOver() throws {
+        let device = try SharedRAMDevice(size: 1 << 20)
+        let fixture = try DeviceServerFixture(device: device)
+        var info = fixture.unit.info
+        info.portGroups = Self.groups
+        info.targetPortGroup = 2
+        info.relativeTargetPort = 2
+        let unit = LogicalUnit(info: info, device: device)
+        device.become(.standby(owner: "gw1"))
+        _ = try fixture.run([0x00, 0, 0, 0, 0, 0], expected: 0, unit: unit)  // POWER ON unit attention
+        let stpg: [UInt8] = [0xA4, 0x0A, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0]
+        let makeGroup2Active: [UInt8] = [0, 0, 0, 0, 0x00, 0, 0, 2]
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let context = CommandContext(lunList: [0], expectedDataTransferLength: 8, portalGroupTag: 2, nexus: DeviceServerFixture.nexus)
+        let completion = try loop.flatSubmit {
+            unit.prepare(CDB(stpg), context: context)
+                .execute(dataOut: [ByteBuffer(bytes: makeGroup2Active)], task: DeviceServerFixture.Task(),
+                         services: DeviceServerFixture.Services(loop: loop), on: loop)
+        }.wait()
+        XCTAssertEqual(completion.status, .good)
+        XCTAssertEqual(device.requests.withLockedValue { $0 }, [true], "the device was asked to take over")
+        XCTAssertEqual(unit.withGuarded { $0.scsi.alua.local }, .activeOptimized)
     }
 }

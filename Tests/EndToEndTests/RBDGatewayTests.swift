@@ -304,4 +304,25 @@ extension RBDTests {
         XCTAssertEqual(try node2.execute(write, dataOut: [UInt8](repeating: 8, count: 512)).status, 0x18,
                        "another host gets RESERVATION CONFLICT")
     }
+
+    /// SET TARGET PORT GROUPS (explicit ALUA) through the standby gateway moves the LU there:
+    /// the holder is fenced and comes back as a standby, and writes go through the new one.
+    func testSetTargetPortGroupsMovesTheLU() throws {
+        let conf = try cluster()
+        assertSucceeded(rbd(conf, ["create", "rbd/gw-stpg", "--size", "16M"]), "rbd create", nil)
+        let gw = try startGateways(conf: conf, image: "gw-stpg")
+        let s = try RawSession(host: gw.b.host, port: gw.b.port)
+        try s.login(initiator: "iqn.2026-11.org.targe.test:stpg", target: ConfigBuilder.iqn("shared"), headerDigest: "None")
+        let stpg: [UInt8] = [0xA4, 0x0A, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0]
+        var result = try s.execute(stpg, dataOut: [0, 0, 0, 0, 0x00, 0, 0, 2])
+        if result.senseKey == 0x6 { result = try s.execute(stpg, dataOut: [0, 0, 0, 0, 0x00, 0, 0, 2]) }
+        XCTAssertEqual(result.status, 0, "SET TARGET PORT GROUPS: \(result)")
+        XCTAssertEqual(try portGroups(gw.b).map(\.state), [2, 0], "gw2 active/optimized")
+        XCTAssertTrue(gw.a.waitForLog("it stops serving and reconnects as a new client", timeout: 30), gw.a.diagnostics)
+        XCTAssertTrue(gw.a.waitForLog("port group is standby (gw2 holds the lock)", timeout: 60), gw.a.diagnostics)
+        XCTAssertEqual(try portGroups(gw.a).map(\.state), [2, 0], "gw1 agrees")
+        let write = runTool(try Tools.require("qemu-io", package: "qemu-utils"),
+                            ["-f", "raw", "-t", "writethrough", "-c", "write -P 9 0 64k", gw.urlB], timeout: 60)
+        XCTAssertTrue(write.stdout.contains("wrote 65536/65536 bytes"), "\(write)")
+    }
 }

@@ -104,3 +104,42 @@ final class ALUATests: XCTestCase {
         XCTAssertEqual(data, [0, 0, 0, 12, 0x80, 0x01, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1])
     }
 }
+
+/// SET TARGET PORT GROUPS: what a parameter list asks of this gateway.
+final class SetTargetPortGroupsTests: XCTestCase {
+    static func list(_ descriptors: [(state: UInt8, group: UInt16)]) -> [UInt8] {
+        [0, 0, 0, 0] + descriptors.flatMap { [$0.state, 0, UInt8($0.group >> 8), UInt8($0.group & 0xFF)] }
+    }
+
+    func testRequests() {
+        let lu = ALUATests.sharedLU(localGroup: 2)
+        let standby = ALUAView(local: .standby, owner: 1), active = ALUAView(local: .activeOptimized, owner: 2)
+        typealias Row = (descriptors: [(state: UInt8, group: UInt16)], view: ALUAView,
+                         expected: Result<SetTargetPortGroupsCommand.Request, SenseData>)
+        let table: [Row] = [
+            ([(0, 2)], standby, .success(.takeOver)),
+            ([(0, 2), (2, 1)], standby, .success(.takeOver)),
+            ([(0, 2)], active, .success(.nothing)),
+            ([(0, 1)], active, .success(.letGo)),
+            ([(2, 2)], active, .success(.letGo)),
+            ([(0, 1)], standby, .success(.nothing)),
+            ([(2, 1)], standby, .success(.nothing)),
+            ([(0, 1), (0, 2)], standby, .failure(.invalidFieldInParameterList(byte: 10))),
+            ([(0, 9)], standby, .failure(.invalidFieldInParameterList(byte: 6))),
+            ([(1, 2)], standby, .failure(.invalidFieldInParameterList(byte: 4, bit: 3))),
+        ]
+        for row in table {
+            XCTAssertEqual(SetTargetPortGroupsCommand.request(Self.list(row.descriptors), lu: lu, view: row.view), row.expected,
+                           "\(row.descriptors)")
+        }
+        XCTAssertEqual(SetTargetPortGroupsCommand.request([0, 0, 0, 0, 0], lu: lu, view: standby), .failure(.parameterListLengthError))
+    }
+
+    func testOfferedOnlyWhereGatewaysShareTheLU() {
+        let stpg: [UInt8] = [0xA4, 0x0A, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0]
+        XCTAssertEqual(dataIn(decode(CDBBuilder.inquiry(), lu: ALUATests.sharedLU(localGroup: 1)))[5] & 0x30, 0x30, "TPGS=11b")
+        XCTAssertEqual(dataIn(decode(CDBBuilder.inquiry()))[5] & 0x30, 0x10, "TPGS=01b")
+        XCTAssertEqual(decode(stpg, lu: ALUATests.sharedLU(localGroup: 1)), .parameterData(length: 8))
+        XCTAssertEqual(sense(decode(stpg)), .invalidFieldInCDB(byte: 1, bit: 4))
+    }
+}

@@ -37,6 +37,14 @@ final class RBDLockKeeperTests: XCTestCase {
                 return 0
             }
         }
+        func releaseLock() -> Int32 {
+            world.withLockedValue { w in
+                w.calls.append("release")
+                w.owner = nil
+                w.ownerIsMe = false
+                return 0
+            }
+        }
         func lockOwner() -> Result<String?, RBDErrno> {
             world.withLockedValue { w in w.calls.append("owner"); return .success(w.owner) }
         }
@@ -139,6 +147,7 @@ final class RBDLockKeeperTests: XCTestCase {
         final class Unreachable: RBDLockClient, @unchecked Sendable {
             func isLockOwner() -> Result<Bool, RBDErrno> { .failure(RBDErrno(code: -ETIMEDOUT)) }
             func acquireLock() -> Int32 { -ETIMEDOUT }
+            func releaseLock() -> Int32 { -ETIMEDOUT }
             func lockOwner() -> Result<String?, RBDErrno> { .failure(RBDErrno(code: -ETIMEDOUT)) }
             func breakLock(owner: String) -> Int32 { -ETIMEDOUT }
             func isWatching(_ address: String) -> Result<Bool, RBDErrno> { .failure(RBDErrno(code: -ETIMEDOUT)) }
@@ -151,5 +160,27 @@ final class RBDLockKeeperTests: XCTestCase {
         XCTAssertTrue(keeper.tick())
         guard case let .unavailable(reason) = log.roles.withLockedValue({ $0 }).first else { return XCTFail() }
         XCTAssertTrue(reason.contains("timed out"), reason)
+    }
+
+    /// SET TARGET PORT GROUPS: a standby takes the image over from a live holder, which is
+    /// fenced first; an active gateway lets it go and leaves a free lock to the others.
+    func testTakeOverFencesALiveHolderAndLetGoYields() {
+        let cluster = Cluster(), log = Log()
+        cluster.world.withLockedValue { w in
+            w.owner = "127.0.0.2:0/222"
+            w.watchers = ["127.0.0.2:0/222", cluster.me]
+        }
+        let keeper = keeper(cluster, log)
+        keeper.tick()
+        XCTAssertEqual(keeper.takeOver(), 0)
+        let calls = cluster.world.withLockedValue { $0.calls }
+        XCTAssertLessThan(calls.firstIndex(of: "break 127.0.0.2:0/222") ?? .max, calls.lastIndex(of: "acquire") ?? .min)
+        XCTAssertEqual(log.roles.withLockedValue { $0 }.last, .active)
+
+        XCTAssertEqual(keeper.letGo(), 0)
+        XCTAssertEqual(log.roles.withLockedValue { $0 }.last, .standby(owner: nil))
+        keeper.tick()  // the lock is free, but this gateway leaves it to the others for a while
+        XCTAssertEqual(cluster.world.withLockedValue { $0.owner }, nil)
+        XCTAssertEqual(cluster.world.withLockedValue { $0.calls }.filter { $0 == "acquire" }.count, 1)
     }
 }

@@ -56,6 +56,8 @@ int targe_rbd_is_lock_owner(void *handle);
 /* Takes the lock and keeps it until the image is closed (librbd no longer hands it to a
  * client that asks); -EROFS when a live client holds it. */
 int targe_rbd_lock_acquire(void *handle);
+/* Gives the lock up (another gateway may take it). */
+int targe_rbd_lock_release(void *handle);
 /* The holder's client address ("IP:PORT/NONCE"); -ENOENT when nobody holds the lock. */
 int targe_rbd_lock_owner(void *handle, char *owner, size_t owner_length);
 /* Blocklists `owner` (its whole client) and breaks its lock; -EBUSY when the holder changed. */

@@ -360,4 +360,15 @@ extension RBDDevice: SharedDevice {
     }
 
     public var sharedReservations: SharedReservations? { reservationStore }
+
+    public func requestRole(active: Bool) throws(StorageError) {
+        guard let keeper = state.withLockedValue({ $0.keeper }) else {
+            throw .unavailable(device: name, reason: "this gateway does not have the image open")
+        }
+        let r = active ? keeper.takeOver() : keeper.letGo()
+        guard r == 0 else {
+            throw .unavailable(device: name, reason: (active ? "cannot take the image over: " : "cannot let the image go: ")
+                               + RBDLockKeeper.describe(r))
+        }
+    }
 }

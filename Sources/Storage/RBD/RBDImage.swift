@@ -69,6 +69,8 @@ extension RBDImage: RBDLockClient {
 
     func acquireLock() -> Int32 { targe_rbd_lock_acquire(handle) }
 
+    func releaseLock() -> Int32 { targe_rbd_lock_release(handle) }
+
     func lockOwner() -> Result<String?, RBDErrno> {
         var owner = [CChar](repeating: 0, count: 256)
         let r = targe_rbd_lock_owner(handle, &owner, owner.count)

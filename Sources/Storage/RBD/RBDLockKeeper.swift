@@ -16,6 +16,8 @@ protocol RBDLockClient: Sendable {
     func isLockOwner() -> Result<Bool, RBDErrno>
     /// Takes the lock; -EROFS while a live client holds it.
     func acquireLock() -> Int32
+    /// Gives the lock up.
+    func releaseLock() -> Int32
     /// The holder's client address, nil when nobody holds it.
     func lockOwner() -> Result<String?, RBDErrno>
     /// Blocklists `owner` (all of its client) and breaks its lock.
@@ -53,6 +55,10 @@ final class RBDLockKeeper: @unchecked Sendable {
     /// Only `tick` touches these, one tick at a time.
     private var holding = false
     private var lastRole: GatewayRole?
+    /// After letting the lock go on request, a free lock is left for the other gateways
+    /// until then (taken back if none took it).
+    private var yieldUntil: DispatchTime?
+    static let yieldInterval = 10.0
     private let stopped = NIOLockedValueBox(false)
     private let queue: DispatchQueue
 
@@ -114,7 +120,12 @@ final class RBDLockKeeper: @unchecked Sendable {
         case .failure(let error):
             set(.unavailable(reason: "cannot ask the cluster who holds the image's lock: \(Self.describe(error.code))"))
         case .success(nil):
-            take(from: nil)
+            if let until = yieldUntil, DispatchTime.now() < until {
+                set(.standby(owner: nil))
+            } else {
+                yieldUntil = nil
+                take(from: nil)
+            }
         case .success(let owner?):
             switch client.isWatching(owner) {
             case .failure(let error):
@@ -126,6 +137,47 @@ final class RBDLockKeeper: @unchecked Sendable {
             }
         }
         return true
+    }
+
+    /// SET TARGET PORT GROUPS made this gateway's group active: the holder, alive or not, is
+    /// fenced (blocklisted: whatever it still has queued cannot land) and the lock taken.
+    /// On the keeper's queue, so no tick runs meanwhile. 0 or a negative errno.
+    func takeOver() -> Int32 {
+        queue.sync {
+            yieldUntil = nil
+            switch client.isLockOwner() {
+            case .success(true): return 0
+            case .failure(let error): return error.code
+            case .success(false): break
+            }
+            switch client.lockOwner() {
+            case .failure(let error): return error.code
+            case .success(let owner):
+                if let owner {
+                    let r = client.breakLock(owner: owner)
+                    guard r == 0 || r == -ENOENT else { return r }
+                    notice("device \(device): taking the image over on request (SET TARGET PORT GROUPS): its holder "
+                           + "\(owner) is blocklisted and its lock broken")
+                }
+            }
+            take(from: nil)
+            return holding ? 0 : -EAGAIN
+        }
+    }
+
+    /// SET TARGET PORT GROUPS made another group active (or this one standby): the lock is
+    /// given up and left for the other gateways for a while. 0 or a negative errno.
+    func letGo() -> Int32 {
+        queue.sync {
+            guard holding else { return 0 }
+            let r = client.releaseLock()
+            guard r == 0 else { return r }
+            holding = false
+            yieldUntil = .now() + Self.yieldInterval
+            notice("device \(device): gateway \(gateway) gave the image's lock up on request (SET TARGET PORT GROUPS)")
+            set(.standby(owner: nil))
+            return 0
+        }
     }
 
     /// Takes the lock; from a dead holder, after blocklisting it.
