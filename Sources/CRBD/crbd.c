@@ -18,7 +18,7 @@
     X(rbd_open) X(rbd_close) X(rbd_get_size) X(rbd_set_image_notification) \
     X(rbd_poll_io_events) X(rbd_aio_create_completion) X(rbd_aio_get_return_value) X(rbd_aio_get_arg) \
     X(rbd_aio_release) X(rbd_aio_readv) X(rbd_aio_writev) X(rbd_aio_flush) X(rbd_aio_write_zeroes) \
-    X(rbd_update_watch) X(rbd_update_unwatch) \
+    X(rbd_update_watch) X(rbd_update_unwatch) X(rbd_diff_iterate2) \
     X(rbd_is_exclusive_lock_owner) X(rbd_lock_acquire) X(rbd_lock_release) X(rbd_lock_get_owners) X(rbd_lock_get_owners_cleanup) \
     X(rbd_lock_break) X(rbd_watchers_list) X(rbd_watchers_list_cleanup) X(rbd_metadata_get) X(rbd_metadata_set) \
     X(rados_read) X(rados_get_last_version) X(rados_create_write_op) X(rados_release_write_op) \
@@ -364,4 +364,45 @@ void targe_rbd_state_close(void *handle) {
     p_rados_watch_flush(state->cluster);  /* no callback runs after this */
     p_rados_ioctx_destroy(state->io);
     free(state);
+}
+
+struct allocation_walk {
+    uint64_t start;
+    uint64_t end;
+    int found;         /* the first allocated extent at or after start */
+    uint64_t first;    /* its start */
+    uint64_t last;     /* where it ends (merged with touching ones) */
+};
+
+static int allocated_extent(uint64_t offset, size_t length, int exists, void *arg) {
+    struct allocation_walk *walk = arg;
+    if (!exists) return 0;
+    if (!walk->found) {
+        walk->found = 1;
+        walk->first = offset;
+        walk->last = offset + length;
+        return 0;
+    }
+    if (offset <= walk->last) {
+        if (offset + length > walk->last) walk->last = offset + length;
+        return 0;
+    }
+    return -ECANCELED;  /* a gap: the run from `start` is known */
+}
+
+int targe_rbd_allocation(void *handle, uint64_t offset, uint64_t length, int *mapped, uint64_t *run) {
+    struct allocation_walk walk = { offset, offset + length, 0, 0, 0 };
+    int r = p_rbd_diff_iterate2((rbd_image_t)handle, NULL, offset, length, 1, 0, allocated_extent, &walk);
+    if (r < 0 && r != -ECANCELED) return r;
+    if (!walk.found || walk.first >= walk.end) {
+        *mapped = 0;
+        *run = length;
+    } else if (walk.first > offset) {
+        *mapped = 0;
+        *run = walk.first - offset;
+    } else {
+        *mapped = 1;
+        *run = (walk.last < walk.end ? walk.last : walk.end) - offset;
+    }
+    return 0;
 }

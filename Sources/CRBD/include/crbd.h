@@ -38,6 +38,11 @@ int targe_rbd_flush(void *handle, void *tag);
 /* Deallocates: the range reads as zeros afterwards (rbd_aio_write_zeroes). */
 int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag);
 
+/* Whether the byte at `offset` holds data in the image (`mapped`), and how many bytes from
+ * it, at most `length`, share that state (`run`): from the image's extents (rbd_diff_iterate2
+ * since its creation). Blocks. */
+int targe_rbd_allocation(void *handle, uint64_t offset, uint64_t length, int *mapped, uint64_t *run);
+
 /* Watches the image's header (a resize, a new snapshot, a lock change in the cluster): on
  * each update librbd's thread sets the returned watch's flag and bumps `eventfd`, so the
  * loop that collects completions sees it too. */

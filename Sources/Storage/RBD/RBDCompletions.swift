@@ -70,6 +70,11 @@ final class RBDCompletions: @unchecked Sendable {
     private let pending = ManagedAtomic(0)
     var inFlight: Int { pending.load(ordering: .relaxed) }
 
+    /// A blocking call on the image that is not a request (an allocation walk) counts as in
+    /// flight too, so that a reconnect does not close the image under it.
+    func hold() { pending.wrappingIncrement(ordering: .relaxed) }
+    func release() { pending.wrappingDecrement(ordering: .relaxed) }
+
     init(image: RBDImage, device: String, headerChanged: @escaping @Sendable () -> Void = {}) throws(StorageError) {
         let fd = targe_aio_eventfd()  // non-blocking, close-on-exec
         guard fd >= 0 else { throw .io(device: device, operation: "eventfd", offset: 0, length: 0, errno: errno) }

@@ -338,9 +338,29 @@ extension RBDDevice: Deallocating {
         }
     }
 
-    /// RBD's allocation map is not asked yet: everything reads as mapped.
+    /// From the image's extents (GET LBA STATUS): asked off the event loop, since librbd
+    /// walks the objects over the network.
     public func allocation(at offset: UInt64, length: UInt64, on eventLoop: EventLoop) -> EventLoopFuture<(mapped: Bool, length: UInt64)> {
-        eventLoop.makeSucceededFuture((true, length))
+        let (image, completions): (RBDImage, RBDCompletions)
+        switch connection() {
+        case let .success(c): (image, completions) = c
+        case let .failure(error): return eventLoop.makeFailedFuture(error)
+        }
+        let promise = eventLoop.makePromise(of: (mapped: Bool, length: UInt64).self)
+        completions.hold()
+        DispatchQueue.global().async { [name] in
+            defer { completions.release() }
+            var mapped: Int32 = 0
+            var run: UInt64 = 0
+            let r = targe_rbd_allocation(image.handle, offset, length, &mapped, &run)
+            if r < 0 {
+                promise.fail(StorageError.io(device: name, operation: "allocation", offset: offset, length: Int(clamping: length),
+                                             errno: -r))
+            } else {
+                promise.succeed((mapped != 0, max(run, 1)))
+            }
+        }
+        return promise.futureResult
     }
 }
 
