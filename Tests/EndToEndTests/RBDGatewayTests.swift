@@ -16,12 +16,15 @@ extension RBDTests {
     }
 
     /// Starts gateway gw1 on 127.0.0.1 and, once it holds the image's lock, gw2 on 127.0.0.2.
+    func startGatewayPair(conf: String, image: String) throws -> Gateways { try startGateways(conf: conf, image: image) }
+
     private func startGateways(conf: String, image: String) throws -> Gateways {
         let ports = (try freeLoopbackPort(), try freeLoopbackPort())
         func config(_ name: String, _ listen: String) -> ConfigBuilder {
             var config = ConfigBuilder()
             config.listen = listen
             config.serverLines.append("gateway-name \(name)")
+            config.serverLines.append("metrics    127.0.0.1:0")
             config.raw("[device vm]\nrbd rbd/\(image)\nceph-conf \(conf)")
             config.raw("[target shared]\nlun 0 vm\ngateway gw1 127.0.0.1:\(ports.0)\ngateway gw2 127.0.0.2:\(ports.1)")
             return config
@@ -184,6 +187,9 @@ extension RBDTests {
         XCTAssertEqual(try portGroups(gw.b).map(\.state), [2, 0], "gw2 active/optimized now")
         let status = runTool(gw.b.binary, ["status", "--config", gw.b.configPath], timeout: 30)
         XCTAssertTrue(status.stdout.contains("rbd, gateway gw2: active (holds the lock)"), "\(status)")
+        let page = try gw.b.scrape()
+        XCTAssertEqual(page.value("targe_gateway_role", ["device": "vm", "role": "active"]), 1)
+        XCTAssertEqual(page.value("targe_gateway_role", ["device": "vm", "role": "standby"]), 0)
 
         let exported = dir.appendingPathComponent("exported.img").path
         assertSucceeded(rbd(conf, ["export", "rbd/gw-kill", exported]), "rbd export", nil)

@@ -153,6 +153,25 @@ public struct MetricsReport: Sendable {
                        help: "1 while a device that depends on a cluster (RBD) can serve; 0 while its LU answers NOT READY.")
             for (name, ready) in gated { out.sample("targe_device_ready", ["device": name], ready ? 1 : 0) }
         }
+        // Devices that several gateways serve: which role this gateway has (a state set).
+        let shared = devices.compactMap { device, _ in
+            (device as? SharedDevice).flatMap { $0.gatewayName.isEmpty ? nil : (device.name, $0.role) }
+        }
+        if !shared.isEmpty {
+            out.family("targe_gateway_role", .gauge,
+                       help: "1 for this gateway's role for a shared device: active (holds the lock and serves), standby, unavailable.")
+            for (name, role) in shared {
+                let current: String
+                switch role {
+                case .active: current = "active"
+                case .standby: current = "standby"
+                case .unavailable: current = "unavailable"
+                }
+                for state in ["active", "standby", "unavailable"] {
+                    out.sample("targe_gateway_role", ["device": name, "role": state], state == current ? 1 : 0)
+                }
+            }
+        }
         let members = devices.flatMap { device, status in
             status.members.compactMap { m in m.health.map { (device.name, m.device.name, $0) } }
         }
