@@ -143,32 +143,26 @@ int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag)
 }
 
 struct targe_rbd_watch {
-    int eventfd;
-    int changed;
+    targe_rbd_header_changed changed;
+    void *context;
     uint64_t handle;
 };
 
 static void header_updated(void *arg) {
     struct targe_rbd_watch *watch = arg;
-    __atomic_store_n(&watch->changed, 1, __ATOMIC_RELEASE);
-    uint64_t one = 1;
-    ssize_t ignored = write(watch->eventfd, &one, sizeof one);
-    (void)ignored;
+    watch->changed(watch->context);
 }
 
-void *targe_rbd_watch(void *handle, int eventfd) {
+void *targe_rbd_watch(void *handle, targe_rbd_header_changed changed, void *context) {
     struct targe_rbd_watch *watch = calloc(1, sizeof *watch);
     if (!watch) return NULL;
-    watch->eventfd = eventfd;
+    watch->changed = changed;
+    watch->context = context;
     if (p_rbd_update_watch((rbd_image_t)handle, &watch->handle, header_updated, watch) < 0) {
         free(watch);
         return NULL;
     }
     return watch;
-}
-
-int targe_rbd_watch_take(void *watch) {
-    return watch ? __atomic_exchange_n(&((struct targe_rbd_watch *)watch)->changed, 0, __ATOMIC_ACQ_REL) : 0;
 }
 
 void targe_rbd_unwatch(void *handle, void *watch) {

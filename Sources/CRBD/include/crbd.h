@@ -43,12 +43,11 @@ int targe_rbd_discard(void *handle, uint64_t offset, uint64_t length, void *tag)
  * since its creation). Blocks. */
 int targe_rbd_allocation(void *handle, uint64_t offset, uint64_t length, int *mapped, uint64_t *run);
 
-/* Watches the image's header (a resize, a new snapshot, a lock change in the cluster): on
- * each update librbd's thread sets the returned watch's flag and bumps `eventfd`, so the
- * loop that collects completions sees it too. */
-void *targe_rbd_watch(void *handle, int eventfd);
-/* Whether the header changed since the last call (clears the flag). */
-int targe_rbd_watch_take(void *watch);
+/* Watches the image's header (a resize, a new snapshot, a lock change in the cluster):
+ * `changed(context)` runs on librbd's thread after each update; it must only hand the news
+ * on (the image may not be used from it). rbd_update_unwatch waits for a running call. */
+typedef void (*targe_rbd_header_changed)(void *context);
+void *targe_rbd_watch(void *handle, targe_rbd_header_changed changed, void *context);
 void targe_rbd_unwatch(void *handle, void *watch);
 
 /* Up to `capacity` finished requests: their tags and results (bytes, or -errno). */

@@ -60,10 +60,10 @@ final class RBDCompletions: @unchecked Sendable {
     private let image: RBDImage
     private let device: String
     private let eventFD: Int32
-    /// The header watch: its flag is set by librbd when the image changes in the cluster.
-    private let watch: UnsafeMutableRawPointer?
-    /// Called on the collecting loop after the header changed (a resize in the cluster).
-    private let headerChanged: @Sendable () -> Void
+    /// The header watch: librbd's thread calls `headerChanged` (through `HeaderNews`) when
+    /// the image changes in the cluster, whether or not a loop collects completions yet.
+    private var watch: UnsafeMutableRawPointer?
+    private let news: HeaderNews
     private enum State { case idle, starting, running(Channel), closed }
     private let state = NIOLockedValueBox(State.idle)
     /// Requests submitted and not yet collected: a reconnect closes the image only at 0.
@@ -86,8 +86,12 @@ final class RBDCompletions: @unchecked Sendable {
         self.image = image
         self.device = device
         self.eventFD = fd
-        self.headerChanged = headerChanged
-        self.watch = targe_rbd_watch(image.handle, fd)  // nil: resizes are seen at the next start only
+        self.news = HeaderNews(headerChanged)
+        // nil: resizes are seen at the next start only.
+        self.watch = targe_rbd_watch(image.handle, { context in
+            guard let context else { return }
+            Unmanaged<HeaderNews>.fromOpaque(context).takeUnretainedValue().changed()
+        }, Unmanaged.passUnretained(news).toOpaque())
     }
 
     /// Submits `request` with `call(handle, iovecs, count, tag)`; a refusal fails it at once.
@@ -146,7 +150,6 @@ final class RBDCompletions: @unchecked Sendable {
 
     /// Collects every finished request (on the adopting loop).
     func drain() {
-        if targe_rbd_watch_take(watch) != 0 { headerChanged() }
         var tags = [UnsafeMutableRawPointer?](repeating: nil, count: 64)
         var results = [Int](repeating: 0, count: 64)
         while true {
@@ -162,7 +165,8 @@ final class RBDCompletions: @unchecked Sendable {
 
     /// Stops collecting: the caller closes the image next, which waits for what is in flight.
     func close() {
-        targe_rbd_unwatch(image.handle, watch)
+        targe_rbd_unwatch(image.handle, watch)  // waits for a running callback
+        watch = nil
         let previous: State = state.withLockedValue { s in
             defer { s = .closed }
             return s
@@ -173,6 +177,12 @@ final class RBDCompletions: @unchecked Sendable {
         case .starting, .closed: break  // the registration closes it
         }
     }
+}
+
+/// What the header watch's callback reaches (kept alive by `RBDCompletions` until unwatched).
+private final class HeaderNews: Sendable {
+    let changed: @Sendable () -> Void
+    init(_ changed: @escaping @Sendable () -> Void) { self.changed = changed }
 }
 
 private final class RBDCompletionHandler: ChannelInboundHandler, @unchecked Sendable {
