@@ -7,8 +7,9 @@ APT_PACKAGES := libaio-dev libcap-dev librbd-dev librados-dev libiscsi-bin qemu-
 # A throwaway Ceph cluster for the RBD tests (scripts/ceph-test-cluster.sh), without the
 # recommended extras (about 210 MiB installed).
 CEPH_TEST_PACKAGES := ceph-mon ceph-mgr ceph-osd ceph-common uuid-runtime
-# Only `make bench` needs these (iperf3: the loopback TCP ceiling in scripts/bench.sh).
-BENCH_APT_PACKAGES := iperf3
+# Only `make bench` needs these (iperf3: the loopback TCP ceiling in scripts/bench.sh; tgt-rbd:
+# tgtd's rbd backing store for scripts/bench-rbd.sh).
+BENCH_APT_PACKAGES := iperf3 tgt-rbd
 SWIFT_RELEASE := swift build -c release --product targe --static-swift-stdlib
 TARGE := .build/release/targe
 DATA_DIR ?= $(CURDIR)/.targe-data
@@ -51,7 +52,7 @@ test-deps: deps
 	$(call apt_install,$(CEPH_TEST_PACKAGES),--no-install-recommends)
 
 # The same for what only `make bench` uses.
-bench-deps:
+bench-deps: test-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 build: deps
@@ -87,7 +88,9 @@ test: build test-deps
 # Four kinds of LUN, each against tgtd on the nearest kind of backing (scripts/bench.sh):
 # RAM, the protocol path alone (targe `ram` vs tgtd rdwr on a /dev/shm file), files (buffered
 # vs rdwr), loop devices (aio vs aio), a RAID1 of loop devices (vs tgtd aio on one). Each run
-# also measures one loopback TCP stream with iperf3. BENCH_BACKINGS="file" runs one kind.
+# also measures one loopback TCP stream with iperf3. Then `rbd`: RBD images on a throwaway
+# one-OSD cluster, targe vs tgtd --bstype rbd vs `rbd bench` (scripts/bench-rbd.sh).
+# BENCH_BACKINGS="file" runs one kind.
 # `make bench-reload`: the longest I/O pause one session sees while reloads run with 64
 # sessions open (Tests/EndToEndTests/ReloadPauseBenchmark.swift; a benchmark, so `make test`
 # skips it). TARGE_BENCH_SESSIONS and TARGE_BENCH_RELOADS change the counts.
@@ -95,10 +98,11 @@ bench-reload: build
 	TARGE_BIN=$(CURDIR)/$(TARGE) TARGE_BENCH_RELOAD=1 swift test --filter ReloadPauseBenchmark 2>&1 | grep -E '\[bench\]|error|failed|Executed'; \
 	  rc=$${PIPESTATUS[0]}; $(tidy_swiftpm_tmp); exit $$rc
 
-BENCH_BACKINGS ?= ram file aio-loop raid1-loop
+BENCH_BACKINGS ?= ram file aio-loop raid1-loop rbd
 bench: build bench-deps
 	@rc=0; for kind in $(BENCH_BACKINGS); do \
-	  TARGE_BIN=$(CURDIR)/$(TARGE) BENCH_BACKING=$$kind bash scripts/bench.sh || rc=1; \
+	  if [ $$kind = rbd ]; then TARGE_BIN=$(CURDIR)/$(TARGE) bash scripts/bench-rbd.sh || rc=1; \
+	  else TARGE_BIN=$(CURDIR)/$(TARGE) BENCH_BACKING=$$kind bash scripts/bench.sh || rc=1; fi; \
 	done; exit $$rc
 
 clean:
