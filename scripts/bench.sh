@@ -27,7 +27,7 @@
 # targe uses `engine buffered` by default because tgtd's rdwr backing store is
 # pread/pwrite through the page cache: like for like, the protocol engines are compared.
 #
-# BENCH_BACKING picks the kind of LUN (`make bench` runs all four, one after the other):
+# BENCH_BACKING picks the kind of LUN (`make bench` runs all four, then scripts/bench-rbd.sh):
 #   ram         the protocol path alone: targe a `ram` device (anonymous memory), filled once
 #               through iSCSI before the first run so reads copy real pages, not the shared zero
 #               page. tgtd has no RAM store: it gets bstype rdwr on a fully written file in
@@ -182,7 +182,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
 # ---- helpers ------------------------------------------------------------------------------
 
 free_port() {
