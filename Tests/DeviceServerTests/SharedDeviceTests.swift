@@ -47,6 +47,17 @@ final class SharedRAMDevice: SharedDevice, @unchecked Sendable {
 final class SharedDeviceTests: XCTestCase {
     static let groups = [TargetPortGroup(id: 1, relativePort: 1, name: "gw1"), TargetPortGroup(id: 2, relativePort: 2, name: "gw2")]
 
+    /// A shared RAM device and an LU over it as gateway gw2 (port group 2) sees it.
+    static func gatewayTwo() throws -> (SharedRAMDevice, DeviceServerFixture, LogicalUnit) {
+        let device = try SharedRAMDevice(size: 1 << 20)
+        let fixture = try DeviceServerFixture(device: device)
+        var info = fixture.unit.info
+        info.portGroups = groups
+        info.targetPortGroup = 2
+        info.relativeTargetPort = 2
+        return (device, fixture, LogicalUnit(info: info, device: device))
+    }
+
     func testRoleMapsToALUAView() {
         var info = LogicalUnitInfo(blockCount: 8, targetName: "iqn.2024-01.org.targe:vm", deviceName: "vm1")
         info.portGroups = Self.groups
@@ -63,13 +74,7 @@ final class SharedDeviceTests: XCTestCase {
     }
 
     func testTheLUFollowsTheGatewayRole() throws {
-        let device = try SharedRAMDevice(size: 1 << 20)
-        let fixture = try DeviceServerFixture(device: device)
-        var info = fixture.unit.info
-        info.portGroups = Self.groups
-        info.targetPortGroup = 2
-        info.relativeTargetPort = 2
-        let unit = LogicalUnit(info: info, device: device)
+        let (device, fixture, unit) = try Self.gatewayTwo()
         _ = try fixture.run([0x00, 0, 0, 0, 0, 0], expected: 0, unit: unit)  // POWER ON unit attention
         let read = DeviceServerFixture.read10(lba: 0, blocks: 1)
         XCTAssertEqual(ParsedSense(try fixture.run(read, expected: 512, unit: unit).completion.sense),
@@ -90,13 +95,7 @@ final class SharedDeviceTests: XCTestCase {
     }
 
     func testSetTargetPortGroupsTakesTheDeviceOver() throws {
-        let device = try SharedRAMDevice(size: 1 << 20)
-        let fixture = try DeviceServerFixture(device: device)
-        var info = fixture.unit.info
-        info.portGroups = Self.groups
-        info.targetPortGroup = 2
-        info.relativeTargetPort = 2
-        let unit = LogicalUnit(info: info, device: device)
+        let (device, fixture, unit) = try Self.gatewayTwo()
         device.become(.standby(owner: "gw1"))
         _ = try fixture.run([0x00, 0, 0, 0, 0, 0], expected: 0, unit: unit)  // POWER ON unit attention
         let stpg: [UInt8] = [0xA4, 0x0A, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0]

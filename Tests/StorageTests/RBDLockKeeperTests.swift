@@ -21,6 +21,17 @@ final class RBDLockKeeperTests: XCTestCase {
         let world = NIOLockedValueBox(World())
         let me = "127.0.0.1:0/111"
 
+        /// gw1 (at 127.0.0.2:0/222, alive) holds the lock and said so in the metadata.
+        static func heldByGW1() -> Cluster {
+            let cluster = Cluster()
+            cluster.world.withLockedValue { w in
+                w.owner = "127.0.0.2:0/222"
+                w.watchers = ["127.0.0.2:0/222", cluster.me]
+                w.metadata[RBDLockKeeper.ownerKey] = "gw1"
+            }
+            return cluster
+        }
+
         func isLockOwner() -> Result<Bool, RBDErrno> {
             world.withLockedValue { w in
                 w.calls.append("is-owner")
@@ -86,12 +97,7 @@ final class RBDLockKeeperTests: XCTestCase {
     }
 
     func testALiveHolderIsLeftAlone() {
-        let cluster = Cluster(), log = Log()
-        cluster.world.withLockedValue { w in
-            w.owner = "127.0.0.2:0/222"
-            w.watchers = ["127.0.0.2:0/222", cluster.me]
-            w.metadata[RBDLockKeeper.ownerKey] = "gw1"
-        }
+        let cluster = Cluster.heldByGW1(), log = Log()
         let keeper = keeper(cluster, log)
         XCTAssertTrue(keeper.tick())
         XCTAssertTrue(keeper.tick())
@@ -100,12 +106,7 @@ final class RBDLockKeeperTests: XCTestCase {
     }
 
     func testADeadHolderIsFencedBeforeTheLockIsTaken() {
-        let cluster = Cluster(), log = Log()
-        cluster.world.withLockedValue { w in
-            w.owner = "127.0.0.2:0/222"
-            w.watchers = ["127.0.0.2:0/222", cluster.me]
-            w.metadata[RBDLockKeeper.ownerKey] = "gw1"
-        }
+        let cluster = Cluster.heldByGW1(), log = Log()
         let keeper = keeper(cluster, log)
         keeper.tick()
         cluster.world.withLockedValue { $0.watchers.remove("127.0.0.2:0/222") }  // its watch expired
