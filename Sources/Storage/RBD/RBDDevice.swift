@@ -154,12 +154,12 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             let deadline = DispatchTime.now() + .seconds(30)
             while old.inFlight > 0 && DispatchTime.now() < deadline { usleep(20_000) }
             guard let self else { return }
+            self.reservationStore?.detach()
             if old.inFlight > 0 {
                 // Closing under requests would strand their commands; keep the dead handle.
                 self.notice("device \(self.name): \(old.inFlight) requests of the fenced client never came back; "
                             + "its image handle stays open")
             } else {
-                self.reservationStore?.detach()
                 old.close()
                 image.close()
             }
