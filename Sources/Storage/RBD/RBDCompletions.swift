@@ -1,4 +1,5 @@
 import Atomics
+import Dispatch
 import CRBD
 import CLibaio
 import NIOConcurrencyHelpers
@@ -66,14 +67,38 @@ final class RBDCompletions: @unchecked Sendable {
     private let news: HeaderNews
     private enum State { case idle, starting, running(Channel), closed }
     private let state = NIOLockedValueBox(State.idle)
-    /// Requests submitted and not yet collected: a reconnect closes the image only at 0.
+    /// Calls inside the image (requests submitted and not yet collected, a drain, an
+    /// allocation walk), plus `closingBit` once `quiesce` began: nothing enters after that,
+    /// and the image is closed only when what was inside has left. An atomic, not a lock:
+    /// every request passes here.
     private let pending = ManagedAtomic(0)
-    var inFlight: Int { pending.load(ordering: .relaxed) }
+    private static let closingBit = 1 << 40
+    var inFlight: Int { pending.load(ordering: .acquiring) & ~Self.closingBit }
 
-    /// A blocking call on the image that is not a request (an allocation walk) counts as in
-    /// flight too, so that a reconnect does not close the image under it.
-    func hold() { pending.wrappingIncrement(ordering: .relaxed) }
-    func release() { pending.wrappingDecrement(ordering: .relaxed) }
+    /// Enters the image for one call (or one request until it is collected); false once
+    /// closing.
+    func enter() -> Bool {
+        let value = pending.wrappingIncrementThenLoad(ordering: .acquiringAndReleasing)
+        guard value & Self.closingBit == 0 else {
+            pending.wrappingDecrement(ordering: .releasing)
+            return false
+        }
+        return true
+    }
+
+    func leave(_ count: Int = 1) { pending.wrappingDecrement(by: count, ordering: .releasing) }
+
+    /// Lets nothing new in and waits, until `deadline`, for what is inside to leave (requests
+    /// come back, with errors if need be, within the cluster's deadline). True when the image
+    /// may be closed.
+    func quiesce(until deadline: DispatchTime) -> Bool {
+        pending.loadThenBitwiseOr(with: Self.closingBit, ordering: .acquiringAndReleasing)
+        while inFlight > 0 {
+            guard DispatchTime.now() < deadline else { return false }
+            usleep(5_000)
+        }
+        return true
+    }
 
     init(image: RBDImage, device: String, headerChanged: @escaping @Sendable () -> Void = {}) throws(StorageError) {
         let fd = targe_aio_eventfd()  // non-blocking, close-on-exec
@@ -97,15 +122,14 @@ final class RBDCompletions: @unchecked Sendable {
     /// Submits `request` with `call(handle, iovecs, count, tag)`; a refusal fails it at once.
     func submit(_ request: RBDRequest, on loop: EventLoop,
                 _ call: (UnsafeMutableRawPointer, UnsafePointer<iovec>, Int32, UnsafeMutableRawPointer) -> Int32) {
-        guard adopt(on: loop) else {
+        guard adopt(on: loop), enter() else {
             request.complete(-Int(ESHUTDOWN))
             return
         }
         let tag = Unmanaged.passRetained(request).toOpaque()
-        pending.wrappingIncrement(ordering: .relaxed)
         let r = call(image.handle, request.vector, Int32(request.count), tag)
         if r < 0 {
-            pending.wrappingDecrement(ordering: .relaxed)
+            leave()
             Unmanaged<RBDRequest>.fromOpaque(tag).release()
             request.complete(Int(r))
         }
@@ -148,14 +172,21 @@ final class RBDCompletions: @unchecked Sendable {
             }
     }
 
-    /// Collects every finished request (on the adopting loop).
+    /// Collects every finished request (on the adopting loop). While closing it still runs as
+    /// long as requests are outstanding (the close waits for them), never after.
     func drain() {
+        let value = pending.wrappingIncrementThenLoad(ordering: .acquiringAndReleasing)
+        if value & Self.closingBit != 0 && value & ~Self.closingBit == 1 {
+            leave()
+            return
+        }
+        defer { leave() }
         var tags = [UnsafeMutableRawPointer?](repeating: nil, count: 64)
         var results = [Int](repeating: 0, count: 64)
         while true {
             let n = Int(targe_rbd_poll(image.handle, &tags, &results, 64))
             guard n > 0 else { return }
-            pending.wrappingDecrement(by: n, ordering: .relaxed)
+            leave(n)
             for i in 0..<n {
                 guard let tag = tags[i] else { continue }
                 Unmanaged<RBDRequest>.fromOpaque(tag).takeRetainedValue().complete(results[i])
@@ -163,7 +194,7 @@ final class RBDCompletions: @unchecked Sendable {
         }
     }
 
-    /// Stops collecting: the caller closes the image next, which waits for what is in flight.
+    /// Stops collecting: the caller closes the image next (after `quiesce`).
     func close() {
         targe_rbd_unwatch(image.handle, watch)  // waits for a running callback
         watch = nil

@@ -143,19 +143,19 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
     /// (with errors: the cluster refuses a blocklisted client), the image and its cluster
     /// connection are closed and opened again as a new client, which stands by.
     private func reconnect(after image: RBDImage) {
-        let old: RBDCompletions? = state.withLockedValue { s in
-            guard case let .ready(current, completions) = s.connection, current === image else { return nil }
+        let (old, keeper): (RBDCompletions?, RBDLockKeeper?) = state.withLockedValue { s in
+            guard case let .ready(current, completions) = s.connection, current === image else { return (nil, nil) }
             s.connection = .pending(reason: "reconnecting after being fenced off by another gateway")
-            s.keeper = nil
-            return completions
+            defer { s.keeper = nil }
+            return (completions, s.keeper)
         }
         guard let old else { return }
         DispatchQueue.global().async { [weak self] in
-            let deadline = DispatchTime.now() + .seconds(30)
-            while old.inFlight > 0 && DispatchTime.now() < deadline { usleep(20_000) }
+            keeper?.shutdown()  // the tick that found the fence has returned by now, or soon
+            let quiet = old.quiesce(until: .now() + .seconds(30))
             guard let self else { return }
             self.reservationStore?.detach()
-            if old.inFlight > 0 {
+            if !quiet {
                 // Closing under requests would strand their commands; keep the dead handle.
                 self.notice("device \(self.name): \(old.inFlight) requests of the fenced client never came back; "
                             + "its image handle stays open")
@@ -296,11 +296,13 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
 
     /// The image may have been resized in the cluster: its size as it is now. Blocks briefly.
     public func refreshSize() throws(StorageError) -> UInt64 {
-        let image: RBDImage
+        let (image, completions): (RBDImage, RBDCompletions)
         switch connection() {
-        case let .success((i, _)): image = i
+        case let .success(c): (image, completions) = c
         case let .failure(error): throw error
         }
+        guard completions.enter() else { throw .unavailable(device: name, reason: "reconnecting") }
+        defer { completions.leave() }
         let size = try image.size()
         state.withLockedValue { $0.size = size }
         return size
@@ -311,11 +313,16 @@ public final class RBDDevice: BlockDevice, @unchecked Sendable {
             defer { s.connection = .closed; s.keeper = nil }
             return (s.connection, s.keeper)
         }
-        keeper?.stop()
+        keeper?.shutdown()
         reservationStore?.detach()
         if case let .ready(image, completions) = previous {
-            completions.close()
-            image.close()
+            // Whatever is still inside the image (a drain, a walk) leaves first.
+            if completions.quiesce(until: .now() + .seconds(timeoutSeconds)) {
+                completions.close()
+                image.close()
+            } else {
+                notice("device \(name): requests still in the image after \(timeoutSeconds) s; its handle stays open")
+            }
         }
     }
 }
@@ -346,10 +353,10 @@ extension RBDDevice: Deallocating {
         case let .success(c): (image, completions) = c
         case let .failure(error): return eventLoop.makeFailedFuture(error)
         }
+        guard completions.enter() else { return eventLoop.makeFailedFuture(StorageError.unavailable(device: name, reason: "reconnecting")) }
         let promise = eventLoop.makePromise(of: (mapped: Bool, length: UInt64).self)
-        completions.hold()
         DispatchQueue.global().async { [name] in
-            defer { completions.release() }
+            defer { completions.leave() }
             var mapped: Int32 = 0
             var run: UInt64 = 0
             let r = targe_rbd_allocation(image.handle, offset, length, &mapped, &run)

@@ -85,6 +85,15 @@ final class RBDLockKeeper: @unchecked Sendable {
         stopped.withLockedValue { $0 = true }
     }
 
+    /// Stops and waits for a running tick or request to finish, so that the image can be
+    /// closed. Never from the keeper's own queue.
+    func shutdown() {
+        stop()
+        queue.sync {}
+    }
+
+    private var isStopped: Bool { stopped.withLockedValue { $0 } }
+
     private func run() {
         guard !stopped.withLockedValue({ $0 }) else { return }
         guard tick() else { return }
@@ -144,6 +153,7 @@ final class RBDLockKeeper: @unchecked Sendable {
     /// On the keeper's queue, so no tick runs meanwhile. 0 or a negative errno.
     func takeOver() -> Int32 {
         queue.sync {
+            guard !isStopped else { return -ESHUTDOWN }
             yieldUntil = nil
             switch client.isLockOwner() {
             case .success(true): return 0
@@ -169,6 +179,7 @@ final class RBDLockKeeper: @unchecked Sendable {
     /// given up and left for the other gateways for a while. 0 or a negative errno.
     func letGo() -> Int32 {
         queue.sync {
+            guard !isStopped else { return -ESHUTDOWN }
             guard holding else { return 0 }
             let r = client.releaseLock()
             guard r == 0 else { return r }

@@ -48,58 +48,63 @@ final class RBDReservationStore: SharedReservations, @unchecked Sendable {
 
     /// Stops watching (no notification arrives after this). Blocks.
     func detach() {
-        let handle: UnsafeMutableRawPointer? = state.withLockedValue { s in
-            defer { s.handle = nil }
-            return s.handle
+        calls.withLock {
+            let handle: UnsafeMutableRawPointer? = state.withLockedValue { s in
+                defer { s.handle = nil }
+                return s.handle
+            }
+            if let handle { targe_rbd_state_close(handle) }
         }
-        guard let handle else { return }
-        calls.withLock { targe_rbd_state_close(handle) }
     }
 
     /// Watches again if the watch broke (the lock keeper calls this every tick).
     func maintain() {
-        guard let handle = state.withLockedValue({ $0.handle }) else { return }
-        _ = calls.withLock { targe_rbd_state_rewatch(handle) }
-    }
-
-    private func current() throws(StorageError) -> UnsafeMutableRawPointer {
-        guard let handle = state.withLockedValue({ $0.handle }) else {
-            throw .unavailable(device: device, reason: "the image is not open")
+        calls.withLock {
+            guard let handle = state.withLockedValue({ $0.handle }) else { return }
+            _ = targe_rbd_state_rewatch(handle)
         }
-        return handle
     }
 
     func load() throws(StorageError) -> (bytes: [UInt8], version: UInt64) {
-        let handle = try current()
         var buffer = [UInt8](repeating: 0, count: Self.capacity)
         var version: UInt64 = 0
-        let r = calls.withLock {
-            buffer.withUnsafeMutableBytes { targe_rbd_state_read(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                                                 $0.count, &version) }
+        // The handle is taken under the lock that `detach` closes it under.
+        let r: Int32? = calls.withLock {
+            guard let handle = state.withLockedValue({ $0.handle }) else { return nil }
+            return buffer.withUnsafeMutableBytes {
+                targe_rbd_state_read(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count, &version)
+            }
         }
+        guard let r else { throw .unavailable(device: device, reason: "the image is not open") }
         guard r >= 0 else { throw failure("read", r) }
         return (Array(buffer.prefix(Int(r))), version)
     }
 
     func publish(_ bytes: [UInt8], replacing version: UInt64) throws(StorageError) -> UInt64? {
-        let handle = try current()
         var next: UInt64 = 0
-        let r = calls.withLock {
-            bytes.withUnsafeBytes { targe_rbd_state_replace(handle, $0.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                                            $0.count, version, &next) }
+        // Replace and notify under the lock `detach` closes the handle under (our own watch's
+        // callback, which the notification waits for, never takes it).
+        let r: Int32? = calls.withLock {
+            guard let handle = state.withLockedValue({ $0.handle }) else { return nil }
+            let r = bytes.withUnsafeBytes {
+                targe_rbd_state_replace(handle, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count, version, &next)
+            }
+            guard r == 0 else { return r }
+            var payload: [UInt8] = []
+            payload.reserveCapacity(8 + bytes.count)
+            for shift in stride(from: 56, through: 0, by: -8) { payload.append(UInt8(truncatingIfNeeded: next >> UInt64(shift))) }
+            payload += bytes
+            // The state is kept either way; a gateway that misses the notification reads it
+            // at its next PERSISTENT RESERVE OUT or reconnect.
+            _ = payload.withUnsafeBytes {
+                targe_rbd_state_notify(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count,
+                                       Self.notifyTimeoutMilliseconds)
+            }
+            return 0
         }
+        guard let r else { throw .unavailable(device: device, reason: "the image is not open") }
         if r == -ERANGE || r == -EOVERFLOW { return nil }
         guard r == 0 else { throw failure("replace", r) }
-        var payload: [UInt8] = []
-        payload.reserveCapacity(8 + bytes.count)
-        for shift in stride(from: 56, through: 0, by: -8) { payload.append(UInt8(truncatingIfNeeded: next >> UInt64(shift))) }
-        payload += bytes
-        // The state is kept either way; a gateway that misses the notification reads it at
-        // its next PERSISTENT RESERVE OUT or reconnect.
-        _ = payload.withUnsafeBytes {
-            targe_rbd_state_notify(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count,
-                                   Self.notifyTimeoutMilliseconds)
-        }
         return next
     }
 
