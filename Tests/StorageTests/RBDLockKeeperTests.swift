@@ -109,7 +109,7 @@ final class RBDLockKeeperTests: XCTestCase {
         let cluster = Cluster.heldByGW1(), log = Log()
         let keeper = keeper(cluster, log)
         keeper.tick()
-        cluster.world.withLockedValue { $0.watchers.remove("127.0.0.2:0/222") }  // its watch expired
+        cluster.world.withLockedValue { _ = $0.watchers.remove("127.0.0.2:0/222") }  // its watch expired
         keeper.tick()
         let calls = cluster.world.withLockedValue { $0.calls }
         let broke = calls.firstIndex(of: "break 127.0.0.2:0/222")

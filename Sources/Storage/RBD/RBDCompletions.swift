@@ -92,7 +92,7 @@ final class RBDCompletions: @unchecked Sendable {
     /// come back, with errors if need be, within the cluster's deadline). True when the image
     /// may be closed.
     func quiesce(until deadline: DispatchTime) -> Bool {
-        pending.loadThenBitwiseOr(with: Self.closingBit, ordering: .acquiringAndReleasing)
+        _ = pending.loadThenBitwiseOr(with: Self.closingBit, ordering: .acquiringAndReleasing)
         while inFlight > 0 {
             guard DispatchTime.now() < deadline else { return false }
             usleep(5_000)
@@ -122,7 +122,8 @@ final class RBDCompletions: @unchecked Sendable {
     /// Submits `request` with `call(handle, iovecs, count, tag)`; a refusal fails it at once.
     func submit(_ request: RBDRequest, on loop: EventLoop,
                 _ call: (UnsafeMutableRawPointer, UnsafePointer<iovec>, Int32, UnsafeMutableRawPointer) -> Int32) {
-        guard adopt(on: loop), enter() else {
+        adopt(on: loop)
+        guard enter() else {
             request.complete(-Int(ESHUTDOWN))
             return
         }
@@ -135,17 +136,20 @@ final class RBDCompletions: @unchecked Sendable {
         }
     }
 
-    /// Registers the eventfd with `loop` the first time; false once closed.
-    private func adopt(on loop: EventLoop) -> Bool {
+    /// Registers the eventfd with `loop` the first time. After that, one atomic load: no lock
+    /// on the request path (a closed queue is refused by `enter`).
+    private let adopted = ManagedAtomic(false)
+
+    private func adopt(on loop: EventLoop) {
+        guard !adopted.load(ordering: .acquiring),
+              adopted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
         let start: Bool = state.withLockedValue { s in
-            switch s {
-            case .idle: s = .starting; return true
-            default: return false
-            }
+            guard case .idle = s else { return false }
+            s = .starting
+            return true
         }
         if start { register(on: loop) }
-        if case .closed = state.withLockedValue({ $0 }) { return false }
-        return true
     }
 
     private func register(on loop: EventLoop) {

@@ -111,12 +111,7 @@ final class RBDLockKeeper: @unchecked Sendable {
             set(.unavailable(reason: "cannot ask the cluster who holds the image's lock: \(Self.describe(error.code))"))
             return true
         case .success(true):
-            if !holding {
-                holding = true
-                // For the other gateways' status and ALUA reports; harmless if it fails.
-                let r = client.setMetadata(Self.ownerKey, gateway)
-                if r < 0 { notice("device \(device): could not record this gateway as the lock holder: \(Self.describe(r))") }
-            }
+            if !holding { becomeHolder() }
             set(.active)
             return true
         case .success(false):
@@ -191,6 +186,14 @@ final class RBDLockKeeper: @unchecked Sendable {
         }
     }
 
+    /// This gateway holds the lock now: it says so in the image's metadata, for the other
+    /// gateways' status and ALUA reports (harmless if that fails).
+    private func becomeHolder() {
+        holding = true
+        let r = client.setMetadata(Self.ownerKey, gateway)
+        if r < 0 { notice("device \(device): could not record this gateway as the lock holder: \(Self.describe(r))") }
+    }
+
     /// Takes the lock; from a dead holder, after blocklisting it.
     private func take(from owner: String?) {
         let previous = owner.flatMap { _ in client.metadata(Self.ownerKey) }
@@ -206,9 +209,7 @@ final class RBDLockKeeper: @unchecked Sendable {
         let r = client.acquireLock()
         if r == 0 {
             notice("device \(device): gateway \(gateway) holds the image's lock and serves it")
-            holding = true
-            let m = client.setMetadata(Self.ownerKey, gateway)
-            if m < 0 { notice("device \(device): could not record this gateway as the lock holder: \(Self.describe(m))") }
+            becomeHolder()
             set(.active)
         } else if r == -EROFS || r == -EBUSY {
             set(.standby(owner: client.metadata(Self.ownerKey)))  // another gateway was quicker

@@ -66,18 +66,27 @@ final class RBDReservationStore: SharedReservations, @unchecked Sendable {
     }
 
     func load() throws(StorageError) -> (bytes: [UInt8], version: UInt64) {
-        var buffer = [UInt8](repeating: 0, count: Self.capacity)
-        var version: UInt64 = 0
-        // The handle is taken under the lock that `detach` closes it under.
-        let r: Int32? = calls.withLock {
-            guard let handle = state.withLockedValue({ $0.handle }) else { return nil }
-            return buffer.withUnsafeMutableBytes {
-                targe_rbd_state_read(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count, &version)
+        // A few hundred bytes per registration: 64 KiB holds most states; a full buffer means
+        // there may be more, read again with more room (up to `capacity`).
+        var size = 64 << 10
+        while true {
+            var buffer = [UInt8](repeating: 0, count: size)
+            var version: UInt64 = 0
+            // The handle is taken under the lock that `detach` closes it under.
+            let r: Int32? = calls.withLock {
+                guard let handle = state.withLockedValue({ $0.handle }) else { return nil }
+                return buffer.withUnsafeMutableBytes {
+                    targe_rbd_state_read(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count, &version)
+                }
             }
+            guard let r else { throw .unavailable(device: device, reason: "the image is not open") }
+            guard r >= 0 else { throw failure("read", r) }
+            if Int(r) == size && size < Self.capacity {
+                size *= 2
+                continue
+            }
+            return (Array(buffer.prefix(Int(r))), version)
         }
-        guard let r else { throw .unavailable(device: device, reason: "the image is not open") }
-        guard r >= 0 else { throw failure("read", r) }
-        return (Array(buffer.prefix(Int(r))), version)
     }
 
     func publish(_ bytes: [UInt8], replacing version: UInt64) throws(StorageError) -> UInt64? {
