@@ -182,11 +182,12 @@ public final class LogicalUnit: Sendable {
         state.withLockedValue { $0.scsi.establishUnitAttention(sense) }
     }
 
-    /// Updates the LU state under its lock (the sanitize runner's progress and end).
+    /// The LU's description and state under its lock (the shared-reservation paths).
     func withGuarded<T>(_ body: (inout Guarded) -> T) -> T {
         state.withLockedValue(body)
     }
 
+    /// Updates the LU state under its lock (the sanitize runner's progress and end).
     func updateState(_ body: (inout LogicalUnitState) -> Void) {
         state.withLockedValue { body(&$0.scsi) }
     }

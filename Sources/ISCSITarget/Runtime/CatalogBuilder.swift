@@ -136,7 +136,8 @@ public enum CatalogBuilder {
         info.targetPortGroup = port.relativePort
         info.relativeTargetPort = port.relativePort
         info.portGroups = target.gateways.enumerated().map { index, gateway in
-            TargetPortGroup(id: UInt16(index + 1), relativePort: UInt16(index + 1), name: gateway.name)
+            let port = TargetPort.gateway(index)  // its ALUA group has the number of its portal group
+            return TargetPortGroup(id: port.portalGroupTag, relativePort: port.relativePort, name: gateway.name)
         }
         var reservations: ReservationStateFile?
         // A target with gateways keeps its reservations in the cluster, beside the image.
