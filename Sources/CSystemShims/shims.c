@@ -35,6 +35,10 @@ ssize_t targe_pwritev(int fd, const void *const *bufs, const size_t *lens, int c
     return pwritev2(fd, iov, count, offset, dsync ? RWF_DSYNC : 0);
 }
 
+ssize_t targe_pwritev_iovecs(int fd, const void *iov, int count, off_t offset, int dsync) {
+    return pwritev2(fd, (const struct iovec *)iov, count, offset, dsync ? RWF_DSYNC : 0);
+}
+
 int targe_fallocate_punch(int fd, off_t offset, off_t len) {
     return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len);
 }

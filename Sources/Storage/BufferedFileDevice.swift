@@ -8,8 +8,9 @@ import NIOCore
 /// Reads and writes first try `preadv2`/`pwritev2` with RWF_NOWAIT on the calling event
 /// loop: when the pages are cached (the common case for hot data) the call completes there
 /// at once with no thread hop and no blocking. Only when the kernel would have to wait for
-/// the disk (EAGAIN or a partial transfer) does the rest go to a thread pool. FUA writes use
-/// RWF_DSYNC and flushes use fdatasync, both on the pool.
+/// the disk (EAGAIN or a partial transfer) does the rest go to a thread pool, which merges
+/// writes that continue each other (`WriteMerging`). FUA writes use RWF_DSYNC and flushes use
+/// fdatasync, both on the pool.
 public final class BufferedFileDevice: GrowableDevice, @unchecked Sendable {
     public let name: String
     /// The exported size; a reload may grow it.
@@ -134,36 +135,8 @@ public final class BufferedFileDevice: GrowableDevice, @unchecked Sendable {
             }
             if remaining.isEmpty { return eventLoop.makeSucceededVoidFuture() }
         }
-        let rest = Array(remaining)
-        let name = self.name
-        let resume = position
-        return pool.submit(on: eventLoop) {
-            try Self.writeFully(fd: fd, buffers: rest, at: resume, dsync: forceUnitAccess, name: name)
-        }
-    }
-
-    /// Blocking vectored write of every byte, retried across short writes (pool threads only).
-    static func writeFully(fd: Int32, buffers: [ByteBuffer], at start: UInt64, dsync: Bool, name: String) throws {
-        var position = start
-        for var buffer in buffers {
-            while buffer.readableBytes > 0 {
-                let want = buffer.readableBytes
-                let n = buffer.withUnsafeReadableBytes { raw -> Int in
-                    var base: UnsafeRawPointer? = raw.baseAddress
-                    var len = want
-                    return targe_pwritev(fd, &base, &len, 1, off_t(position), dsync ? 1 : 0)
-                }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw StorageError.io(device: name, operation: "write", offset: position, length: want, errno: errno)
-                }
-                if n == 0 {
-                    throw StorageError.shortTransfer(device: name, operation: "write", offset: position, expected: want, transferred: 0)
-                }
-                buffer.moveReaderIndex(forwardBy: n)
-                position += UInt64(n)
-            }
-        }
+        let rest = remaining.count == buffers.count ? buffers : Array(remaining)
+        return pool.submitWrite(fd: fd, offset: position, buffers: rest, dsync: forceUnitAccess, on: eventLoop)
     }
 
     public func flush(on eventLoop: EventLoop) -> EventLoopFuture<Void> {

@@ -8,12 +8,16 @@ import NIOCore
 /// result back. Here a submission only signals when a worker is asleep, a worker takes every
 /// queued request at once, and completions for the same event loop go back in one `execute`.
 /// Under load (a deep queue of 4 KiB writes) that turns two wake-ups per request into two
-/// per batch.
+/// per batch, and writes that continue each other are merged into one call
+/// (`WriteMerging`).
 public final class IOWorkers: @unchecked Sendable {
     /// One request: `work` runs on a worker thread and returns what to run on `loop`.
     struct Job {
         let loop: EventLoop
         let work: @Sendable () -> (@Sendable () -> Void)
+        /// Set for a buffered write, which `run` may merge with its neighbours instead of
+        /// calling `work`.
+        var write: PendingWrite? = nil
     }
 
     private var mutex = pthread_mutex_t()
@@ -81,22 +85,45 @@ public final class IOWorkers: @unchecked Sendable {
             let result = Result { try body() }
             return { promise.completeWith(result) }
         }
+        enqueue(job) { promise.fail($0) }
+        return promise.futureResult
+    }
+
+    /// Writes every byte of `buffers` at `offset` of `fd` (RWF_DSYNC when `dsync`) on a
+    /// worker, merged with the writes queued right after it when they continue it.
+    public func submitWrite(fd: Int32, offset: UInt64, buffers: [ByteBuffer], dsync: Bool, on loop: EventLoop) -> EventLoopFuture<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        let name = self.name
+        let length = buffers.reduce(0) { $0 + $1.readableBytes }
+        var job = Job(loop: loop) {
+            let result = Result { try PositionalWrite.writeFully(fd: fd, buffers: buffers, at: offset, dsync: dsync, name: name) }
+            return { promise.completeWith(result) }
+        }
+        job.write = PendingWrite(fd: fd, offset: offset, buffers: buffers, length: length, dsync: dsync, promise: promise)
+        enqueue(job) { promise.fail($0) }
+        return promise.futureResult
+    }
+
+    private func enqueue(_ job: Job, refused: (StorageError) -> Void) {
         pthread_mutex_lock(&mutex)
         if stopping {
             pthread_mutex_unlock(&mutex)
-            promise.fail(StorageError.closed(device: name))
-            return promise.futureResult
+            refused(.closed(device: name))
+            return
         }
         if threads.isEmpty { startLocked() }
         queue.append(job)
         if sleepers > 0 { pthread_cond_signal(&wakeup) }
         pthread_mutex_unlock(&mutex)
-        return promise.futureResult
     }
 
     private func run() {
         var batch: [Job] = []
         batch.reserveCapacity(batchLimit)
+        var writes: [PendingWrite] = []
+        writes.reserveCapacity(batchLimit)
+        var iovecs: [iovec] = []
+        iovecs.reserveCapacity(WriteMerging.maxPieces)
         while true {
             pthread_mutex_lock(&mutex)
             while queue.isEmpty && !stopping {
@@ -117,14 +144,36 @@ public final class IOWorkers: @unchecked Sendable {
 
             // Run, then hand completions back grouped by event loop, in submission order.
             var groups: [(loop: EventLoop, completions: [@Sendable () -> Void])] = []
-            for job in batch {
-                let completion = job.work()
-                if let i = groups.firstIndex(where: { $0.loop === job.loop }) {
+            func hand(_ completion: @escaping @Sendable () -> Void, to loop: EventLoop) {
+                if let i = groups.firstIndex(where: { $0.loop === loop }) {
                     groups[i].completions.append(completion)
                 } else {
-                    groups.append((job.loop, [completion]))
+                    groups.append((loop, [completion]))
                 }
             }
+            var runs = WriteMerging.runs(batch.map { $0.write?.shape })[...]
+            var index = 0
+            while index < batch.count {
+                if let run = runs.first, run.lowerBound == index {
+                    runs = runs.dropFirst()
+                    writes.removeAll(keepingCapacity: true)
+                    for job in batch[run] { writes.append(job.write!) }
+                    if PositionalWrite.writeMerged(writes[...], iovecs: &iovecs) {
+                        for write in writes {
+                            let promise = write.promise
+                            hand({ promise.succeed() }, to: promise.futureResult.eventLoop)
+                        }
+                    } else {
+                        // Failed or short: each write on its own, so an error names its own range.
+                        for job in batch[run] { hand(job.work(), to: job.loop) }
+                    }
+                    index = run.upperBound
+                    continue
+                }
+                hand(batch[index].work(), to: batch[index].loop)
+                index += 1
+            }
+            writes.removeAll(keepingCapacity: true)
             batch.removeAll(keepingCapacity: true)
             for group in groups {
                 let completions = group.completions

@@ -10,6 +10,8 @@ ssize_t targe_preadv2_nowait(int fd, void *buf, size_t len, off_t offset);
 ssize_t targe_pwritev2_nowait(int fd, const void *buf, size_t len, off_t offset);
 /// pwritev of several buffers; flags may include RWF_DSYNC (pass dsync != 0).
 ssize_t targe_pwritev(int fd, const void *const *bufs, const size_t *lens, int count, off_t offset, int dsync);
+/// pwritev2 of `count` struct iovec at `iov` (up to IOV_MAX); RWF_DSYNC when dsync != 0.
+ssize_t targe_pwritev_iovecs(int fd, const void *iov, int count, off_t offset, int dsync);
 int targe_fallocate_punch(int fd, off_t offset, off_t len);
 int targe_open_direct_flag(void);
 /* mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD); 1 when both took. */

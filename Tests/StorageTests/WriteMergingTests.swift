@@ -1,0 +1,129 @@
+import Glibc
+import NIOCore
+import NIOPosix
+@testable import Storage
+import XCTest
+
+/// Which queued writes become one call (a pure plan), and the worker carrying it out on a
+/// real file: merged runs write what separate calls would, and a failed merge still names
+/// each write's own range.
+final class WriteMergingTests: StorageTestCase {
+    private typealias Shape = WriteMerging.Shape
+
+    private func w(_ offset: UInt64, _ length: Int, fd: Int32 = 3, pieces: Int = 1, dsync: Bool = false) -> Shape? {
+        Shape(fd: fd, offset: offset, length: length, pieces: pieces, dsync: dsync)
+    }
+
+    func testRunsTable() {
+        let k4 = 4096
+        let max = WriteMerging.maxBytes
+        let cases: [(String, [Shape?], [Range<Int>])] = [
+            ("empty", [], []),
+            ("one write merges with nothing", [w(0, k4)], []),
+            ("two that continue each other", [w(0, k4), w(4096, k4)], [0..<2]),
+            ("a stream of 32", (0..<32).map { w(UInt64($0 * k4), k4) }, [0..<32]),
+            ("a gap ends the run", [w(0, k4), w(4096, k4), w(12288, k4), w(16384, k4)], [0..<2, 2..<4]),
+            ("backwards is not merged", [w(4096, k4), w(0, k4)], []),
+            ("overlap is not merged", [w(0, k4), w(2048, k4)], []),
+            ("another file", [w(0, k4), w(4096, k4, fd: 4)], []),
+            ("FUA and plain writes apart", [w(0, k4), w(4096, k4, dsync: true), w(8192, k4, dsync: true)], [1..<3]),
+            ("a read between", [w(0, k4), nil, w(4096, k4), w(8192, k4)], [2..<4]),
+            ("up to maxBytes", [w(0, max - k4), w(UInt64(max - k4), k4), w(UInt64(max), k4)], [0..<2]),
+            ("one write of maxBytes alone", [w(0, max), w(UInt64(max), k4), w(UInt64(max + k4), k4)], [1..<3]),
+            ("iovec limit", [w(0, k4, pieces: WriteMerging.maxPieces - 1), w(4096, k4, pieces: 1), w(8192, k4, pieces: 1)], [0..<2]),
+        ]
+        for (name, shapes, expected) in cases {
+            XCTAssertEqual(WriteMerging.runs(shapes), expected, name)
+        }
+    }
+
+    /// Holds the single worker so that everything submitted meanwhile lands in one batch.
+    private func blockWorker(_ workers: IOWorkers) -> (release: () -> Void, done: EventLoopFuture<Void>) {
+        let gate = DispatchGate()
+        let done = workers.submit(on: loop) { gate.wait() }
+        return ({ gate.open() }, done)
+    }
+
+    func testQueuedSequentialWritesLandAsTheyWouldOneByOne() throws {
+        let p = try makeFile("merge.img", size: 1 << 20, byte: 0xee)
+        let fd = open(p, O_RDWR)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let workers = IOWorkers(threads: 1, name: "merge")
+        defer { workers.shutdown() }
+        let (release, held) = blockWorker(workers)
+        // 48 writes of 4 KiB in order, two of them in two pieces, then a read, then a write
+        // that continues the stream (not merged across the read), then one that overlaps an
+        // earlier write (applied after it).
+        var expected = [UInt8](repeating: 0xee, count: 1 << 20)
+        var futures: [EventLoopFuture<Void>] = []
+        for i in 0..<48 {
+            let bytes = pattern(4096, seed: i)
+            expected.replaceSubrange(i * 4096..<(i + 1) * 4096, with: bytes)
+            let buffers = i % 20 == 7
+                ? [ByteBuffer(bytes: bytes[..<1000]), ByteBuffer(bytes: bytes[1000...])]
+                : [ByteBuffer(bytes: bytes)]
+            futures.append(workers.submitWrite(fd: fd, offset: UInt64(i * 4096), buffers: buffers, dsync: false, on: loop))
+        }
+        let readBetween = workers.submit(on: loop) { () -> [UInt8] in
+            var out = [UInt8](repeating: 0, count: 4096)
+            _ = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4096, 47 * 4096) }
+            return out
+        }
+        let after = pattern(4096, seed: 100)
+        expected.replaceSubrange(48 * 4096..<49 * 4096, with: after)
+        futures.append(workers.submitWrite(fd: fd, offset: 48 * 4096, buffers: [ByteBuffer(bytes: after)], dsync: false, on: loop))
+        let overlapping = pattern(4096, seed: 200)
+        expected.replaceSubrange(2048..<6144, with: overlapping)
+        futures.append(workers.submitWrite(fd: fd, offset: 2048, buffers: [ByteBuffer(bytes: overlapping)], dsync: true, on: loop))
+        release()
+        try held.wait()
+        for f in futures { try f.wait() }
+        XCTAssertEqual(try readBetween.wait(), pattern(4096, seed: 47), "the read saw the writes queued before it")
+        XCTAssertEqual(preadFile(p, offset: 0, length: 1 << 20), expected)
+    }
+
+    func testAFailedMergedWriteFailsEachWriteWithItsOwnRange() throws {
+        let p = try makeFile("ro.img", size: 65536)
+        let fd = open(p, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let workers = IOWorkers(threads: 1, name: "ro")
+        defer { workers.shutdown() }
+        let (release, held) = blockWorker(workers)
+        let futures = (0..<4).map { i in
+            workers.submitWrite(fd: fd, offset: UInt64(i * 4096), buffers: [ByteBuffer(bytes: pattern(4096, seed: i))], dsync: false, on: loop)
+        }
+        release()
+        try held.wait()
+        for (i, f) in futures.enumerated() {
+            XCTAssertEqual(failure(f), .io(device: "ro", operation: "write", offset: UInt64(i * 4096), length: 4096, errno: EBADF))
+        }
+        XCTAssertEqual(preadFile(p, offset: 0, length: 16384), [UInt8](repeating: 0, count: 16384))
+    }
+}
+
+/// A one-shot gate a worker thread waits on.
+private final class DispatchGate: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var isOpen = false
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    func wait() {
+        pthread_mutex_lock(&mutex)
+        while !isOpen { pthread_cond_wait(&condition, &mutex) }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func open() {
+        pthread_mutex_lock(&mutex)
+        isOpen = true
+        pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+}
