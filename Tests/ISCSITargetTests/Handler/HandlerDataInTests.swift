@@ -95,4 +95,37 @@ final class HandlerOutputBackpressureTests: HandlerTestCase {
         XCTAssertEqual(answers.map(\.header.initiatorTaskTag), [first, second], "in their order")
         XCTAssertEqual(answers.flatMap(\.dataBytes), data)
     }
+
+    /// Responses that complete outside a read batch (here: reads released by the channel
+    /// becoming writable) leave in one flush after that batch, not one flush each.
+    func testResponsesCompletedTogetherLeaveInOneFlush() throws {
+        let h = harness!
+        try h.loginNormal()
+        try h.expectPowerOnUnitAttention()
+        let flushes = FlushCounter()
+        try h.channel.pipeline.syncOperations.addHandler(flushes, position: .first)
+        h.channel.isWritable = false
+        h.channel.pipeline.fireChannelWritabilityChanged()
+        let itts = try (0..<6).map { i in
+            try h.sendCommand(CDBs.read10(lba: UInt32(i * 2), blocks: 2), read: true, edtl: 1024)
+        }
+        XCTAssertEqual(try h.receive().count, 0)
+        let before = flushes.count
+        h.channel.isWritable = true
+        h.channel.pipeline.fireChannelWritabilityChanged()
+        XCTAssertEqual(flushes.count, before, "nothing flushed while the completions are still coming")
+        XCTAssertEqual(try h.receive().map(\.header.initiatorTaskTag), itts)
+        XCTAssertEqual(flushes.count, before + 1, "all six answers in one flush")
+    }
+}
+
+/// Counts the flushes that pass it on their way to the socket.
+private final class FlushCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var count = 0
+
+    func flush(context: ChannelHandlerContext) {
+        count += 1
+        context.flush()
+    }
 }

@@ -121,6 +121,9 @@ final class HandlerHarness {
     /// the initiator side currently uses (which must be right for every one of them).
     /// ExpStatSN follows the StatSNs of status-carrying PDUs.
     func receive(file: StaticString = #filePath, line: UInt = #line) throws -> [PDU] {
+        // The loop's pending tasks run first, as they would before the peer saw anything:
+        // responses completed outside a read batch are flushed by the handler's next task.
+        channel.embeddedEventLoop.run()
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
             var b = buffer
             pending.writeBuffer(&b)
