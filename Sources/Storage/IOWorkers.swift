@@ -24,6 +24,8 @@ public final class IOWorkers: @unchecked Sendable {
     private var wakeup = pthread_cond_t()
     private var queue: [Job] = []
     private var sleepers = 0
+    /// A loop task will wake a worker (see `wakeForScheduledWork`).
+    private var wakeupScheduled = false
     private var stopping = false
     private var threads: [pthread_t] = []
     private let count: Int
@@ -85,7 +87,7 @@ public final class IOWorkers: @unchecked Sendable {
             let result = Result { try body() }
             return { promise.completeWith(result) }
         }
-        enqueue(job) { promise.fail($0) }
+        enqueue(job, wakeAfterLoopTask: false) { promise.fail($0) }
         return promise.futureResult
     }
 
@@ -100,11 +102,11 @@ public final class IOWorkers: @unchecked Sendable {
             return { promise.completeWith(result) }
         }
         job.write = PendingWrite(fd: fd, offset: offset, buffers: buffers, length: length, dsync: dsync, promise: promise)
-        enqueue(job) { promise.fail($0) }
+        enqueue(job, wakeAfterLoopTask: true) { promise.fail($0) }
         return promise.futureResult
     }
 
-    private func enqueue(_ job: Job, refused: (StorageError) -> Void) {
+    private func enqueue(_ job: Job, wakeAfterLoopTask: Bool, refused: (StorageError) -> Void) {
         pthread_mutex_lock(&mutex)
         if stopping {
             pthread_mutex_unlock(&mutex)
@@ -113,7 +115,32 @@ public final class IOWorkers: @unchecked Sendable {
         }
         if threads.isEmpty { startLocked() }
         queue.append(job)
-        if sleepers > 0 { pthread_cond_signal(&wakeup) }
+        var deferWakeup = false
+        if sleepers > 0 && !(wakeAfterLoopTask && wakeupScheduled) {
+            if wakeAfterLoopTask && job.loop.inEventLoop {
+                wakeupScheduled = true
+                deferWakeup = true
+            } else {
+                pthread_cond_signal(&wakeup)
+            }
+        }
+        pthread_mutex_unlock(&mutex)
+        if deferWakeup {
+            job.loop.execute { self.wakeForScheduledWork() }
+        }
+    }
+
+    /// Writes submitted on an event loop wake a worker once that loop has finished what it is
+    /// doing (its next task), not at the first one: the 32 writes of one socket read then
+    /// reach a worker as one batch, which it merges, instead of a worker waking per write and
+    /// racing the loop for each (on two cores every wake-up also takes the CPU from the loop).
+    /// Measured: 4 KiB sequential writes at QD32, 200,000 in 3.6-4.3 s before, 2.85 s after.
+    /// Other requests (reads) wake a worker at once: a 128 KiB read's copy is worth running
+    /// while the loop goes on sending (128 KiB reads lost a third when they waited too).
+    private func wakeForScheduledWork() {
+        pthread_mutex_lock(&mutex)
+        wakeupScheduled = false
+        if !queue.isEmpty && sleepers > 0 { pthread_cond_signal(&wakeup) }
         pthread_mutex_unlock(&mutex)
     }
 

@@ -83,6 +83,35 @@ final class WriteMergingTests: StorageTestCase {
         XCTAssertEqual(preadFile(p, offset: 0, length: 1 << 20), expected)
     }
 
+    /// Writes made on an event loop wake the worker only after that loop task: none may be
+    /// left behind, whether the worker was asleep, busy, or woken by a read meanwhile.
+    func testWritesSubmittedOnALoopAllComplete() throws {
+        let p = try makeFile("loop.img", size: 1 << 20)
+        let fd = open(p, O_RDWR)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let workers = IOWorkers(threads: 1, name: "loop")
+        defer { workers.shutdown() }
+        let loop = self.loop
+        var expected = [UInt8](repeating: 0, count: 1 << 20)
+        for round in 0..<20 {
+            let futures = try loop.submit { () -> [EventLoopFuture<Void>] in
+                (0..<32).map { i in
+                    let at = (round * 32 + i) * 1024
+                    if i == 16 { _ = workers.submit(on: loop) { 0 } }  // a read-like request wakes at once
+                    return workers.submitWrite(fd: fd, offset: UInt64(at), buffers: [ByteBuffer(bytes: self.pattern(1024, seed: at))],
+                                               dsync: false, on: loop)
+                }
+            }.wait()
+            for i in 0..<32 {
+                let at = (round * 32 + i) * 1024
+                expected.replaceSubrange(at..<at + 1024, with: pattern(1024, seed: at))
+            }
+            try EventLoopFuture.andAllSucceed(futures, on: loop).wait()
+        }
+        XCTAssertEqual(preadFile(p, offset: 0, length: 1 << 20), expected)
+    }
+
     func testAFailedMergedWriteFailsEachWriteWithItsOwnRange() throws {
         let p = try makeFile("ro.img", size: 65536)
         let fd = open(p, O_RDONLY)
