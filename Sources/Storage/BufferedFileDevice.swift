@@ -114,28 +114,16 @@ public final class BufferedFileDevice: GrowableDevice, @unchecked Sendable {
         guard length > 0 else { return eventLoop.makeSucceededVoidFuture() }
         let fd = self.fd
         let start = base + offset
-        var remaining = buffers[...]
+        var rest = buffers
         var position = start
         if !forceUnitAccess && nowaitWrites.load(ordering: .relaxed) {
-            // Write what the page cache takes without waiting; stop at the first short write.
-            while var first = remaining.first {
-                let want = first.readableBytes
-                let n = first.withUnsafeReadableBytes { targe_pwritev2_nowait(fd, $0.baseAddress, want, off_t(position)) }
-                if n < 0 {
-                    if errno == EOPNOTSUPP || errno == EINVAL { nowaitWrites.store(false, ordering: .relaxed) }
-                    break
-                }
-                position += UInt64(n)
-                if n < want {
-                    first.moveReaderIndex(forwardBy: n)
-                    remaining[remaining.startIndex] = first
-                    break
-                }
-                remaining = remaining.dropFirst()
+            let attempt = PositionalWrite.writeWithoutWaiting(buffers, at: start) { bytes, at in
+                targe_pwritev2_nowait(fd, bytes.baseAddress, bytes.count, off_t(at))
             }
-            if remaining.isEmpty { return eventLoop.makeSucceededVoidFuture() }
+            if attempt.refused { nowaitWrites.store(false, ordering: .relaxed) }
+            if attempt.rest.isEmpty { return eventLoop.makeSucceededVoidFuture() }
+            (rest, position) = (attempt.rest, attempt.position)
         }
-        let rest = remaining.count == buffers.count ? buffers : Array(remaining)
         return pool.submitWrite(fd: fd, offset: position, buffers: rest, dsync: forceUnitAccess, on: eventLoop)
     }
 

@@ -1,3 +1,4 @@
+import Atomics
 import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
@@ -24,8 +25,11 @@ public final class IOWorkers: @unchecked Sendable {
     private var wakeup = pthread_cond_t()
     private var queue: [Job] = []
     private var sleepers = 0
-    /// A loop task will wake a worker (see `wakeForScheduledWork`).
-    private var wakeupScheduled = false
+    /// Merged calls made and the writes they carried (tests read them).
+    let mergedCalls = ManagedAtomic<Int>(0)
+    let mergedWrites = ManagedAtomic<Int>(0)
+    /// The loop whose next task will wake a worker (see `wakeForScheduledWork`).
+    private var wakeupLoop: EventLoop?
     private var stopping = false
     private var threads: [pthread_t] = []
     private let count: Int
@@ -116,11 +120,14 @@ public final class IOWorkers: @unchecked Sendable {
         if threads.isEmpty { startLocked() }
         queue.append(job)
         var deferWakeup = false
-        if sleepers > 0 && !(wakeAfterLoopTask && wakeupScheduled) {
-            if wakeAfterLoopTask && job.loop.inEventLoop {
-                wakeupScheduled = true
-                deferWakeup = true
+        if sleepers > 0 {
+            if wakeAfterLoopTask && job.loop.inEventLoop && (wakeupLoop == nil || wakeupLoop === job.loop) {
+                // This loop's task wakes a worker; schedule that task once.
+                deferWakeup = wakeupLoop == nil
+                wakeupLoop = job.loop
             } else {
+                // Another loop's wake-up is pending (it may be busy, or, shutting down, never
+                // run the task): wake a worker now.
                 pthread_cond_signal(&wakeup)
             }
         }
@@ -139,7 +146,7 @@ public final class IOWorkers: @unchecked Sendable {
     /// while the loop goes on sending (128 KiB reads lost a third when they waited too).
     private func wakeForScheduledWork() {
         pthread_mutex_lock(&mutex)
-        wakeupScheduled = false
+        wakeupLoop = nil
         if !queue.isEmpty && sleepers > 0 { pthread_cond_signal(&wakeup) }
         pthread_mutex_unlock(&mutex)
     }
@@ -151,6 +158,8 @@ public final class IOWorkers: @unchecked Sendable {
         writes.reserveCapacity(batchLimit)
         var iovecs: [iovec] = []
         iovecs.reserveCapacity(WriteMerging.maxPieces)
+        var storages: [Unmanaged<AnyObject>] = []
+        storages.reserveCapacity(WriteMerging.maxPieces)
         while true {
             pthread_mutex_lock(&mutex)
             while queue.isEmpty && !stopping {
@@ -185,7 +194,9 @@ public final class IOWorkers: @unchecked Sendable {
                     runs = runs.dropFirst()
                     writes.removeAll(keepingCapacity: true)
                     for job in batch[run] { writes.append(job.write!) }
-                    if PositionalWrite.writeMerged(writes[...], iovecs: &iovecs) {
+                    mergedCalls.wrappingIncrement(ordering: .relaxed)
+                    mergedWrites.wrappingIncrement(by: writes.count, ordering: .relaxed)
+                    if PositionalWrite.writeMerged(writes[...], iovecs: &iovecs, storages: &storages) {
                         for write in writes {
                             let promise = write.promise
                             hand({ promise.succeed() }, to: promise.futureResult.eventLoop)

@@ -72,8 +72,37 @@ enum WriteMerging {
     }
 }
 
-/// Blocking positional writes for worker threads.
+/// Positional writes: without waiting (event loops) and blocking (worker threads).
 enum PositionalWrite {
+    /// Writes `buffers` from `start` with `write` (a positional write that does not wait:
+    /// bytes written, or -1 with errno set) for as long as it takes whole buffers. Returns
+    /// what is left for a worker (the first of it trimmed by what a short write took) and
+    /// where that starts; `refused` when the file system does not do such writes at all.
+    static func writeWithoutWaiting(_ buffers: [ByteBuffer], at start: UInt64,
+                                    _ write: (UnsafeRawBufferPointer, UInt64) -> Int)
+        -> (rest: [ByteBuffer], position: UInt64, refused: Bool) {
+        var remaining = buffers[...]
+        var position = start
+        var refused = false
+        while var first = remaining.first {
+            let want = first.readableBytes
+            let n = first.withUnsafeReadableBytes { write($0, position) }
+            if n < 0 {
+                refused = errno == EOPNOTSUPP || errno == EINVAL
+                break
+            }
+            position += UInt64(n)
+            if n < want {
+                first.moveReaderIndex(forwardBy: n)
+                remaining[remaining.startIndex] = first
+                break
+            }
+            remaining = remaining.dropFirst()
+        }
+        // Nothing written: the caller's array as it is (no copy of it per write).
+        return (position == start ? buffers : Array(remaining), position, refused)
+    }
+
     /// Writes every byte of `buffers` from `start`, retried across short writes and EINTR.
     static func writeFully(fd: Int32, buffers: [ByteBuffer], at start: UInt64, dsync: Bool, name: String) throws {
         var position = start
@@ -102,17 +131,24 @@ enum PositionalWrite {
     /// True when every byte was written; otherwise nothing is known of how far it got, and
     /// each write must be done on its own (writing a byte twice, in order, is harmless).
     ///
-    /// `iovecs` is the caller's scratch array, kept between calls so no run allocates.
-    static func writeMerged(_ writes: ArraySlice<PendingWrite>, iovecs: inout [iovec]) -> Bool {
+    /// `iovecs` and `storages` are the caller's scratch arrays, kept between calls so that no
+    /// run allocates.
+    static func writeMerged(_ writes: ArraySlice<PendingWrite>, iovecs: inout [iovec],
+                            storages: inout [Unmanaged<AnyObject>]) -> Bool {
         guard let first = writes.first else { return true }
         iovecs.removeAll(keepingCapacity: true)
+        storages.removeAll(keepingCapacity: true)
+        defer {
+            for storage in storages { storage.release() }
+            storages.removeAll(keepingCapacity: true)
+        }
         var total = 0
         for write in writes {
             for buffer in write.buffers where buffer.readableBytes > 0 {
-                // The pointers outlive the closure: `writes` holds every buffer (and so its
-                // storage, which does not move while referenced and unmodified) until the
-                // call below has returned.
-                buffer.withUnsafeReadableBytes { raw in
+                // NIO's way to use a buffer's bytes after the closure (its own writev does
+                // the same): the storage is retained until the call below has returned.
+                buffer.withUnsafeReadableBytesWithStorageManagement { raw, storage in
+                    storages.append(storage.retain())
                     iovecs.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count))
                 }
                 total += buffer.readableBytes

@@ -37,6 +37,80 @@ final class WriteMergingTests: StorageTestCase {
         }
     }
 
+    /// The event loop's attempt without waiting: whatever it could not write goes to the
+    /// worker from exactly where it stopped (a short write inside the first buffer once sent
+    /// the whole first buffer again, from the shifted position).
+    func testWriteWithoutWaitingHandsOnExactlyWhatIsLeft() {
+        let a = ByteBuffer(bytes: pattern(4096, seed: 1))
+        let b = ByteBuffer(bytes: pattern(2048, seed: 2))
+        // (bytes the fake takes per call, in order; -1 = EAGAIN, -2 = EOPNOTSUPP)
+        let cases: [(String, [Int], left: [UInt8], position: UInt64, refused: Bool)] = [
+            ("all taken", [4096, 2048], [], 1000 + 6144, false),
+            ("short in the first buffer", [100], Array(pattern(4096, seed: 1)[100...]) + pattern(2048, seed: 2), 1100, false),
+            ("nothing taken", [0], pattern(4096, seed: 1) + pattern(2048, seed: 2), 1000, false),
+            ("would block at once", [-1], pattern(4096, seed: 1) + pattern(2048, seed: 2), 1000, false),
+            ("first whole, second short", [4096, 48], Array(pattern(2048, seed: 2)[48...]), 1000 + 4096 + 48, false),
+            ("not supported", [-2], pattern(4096, seed: 1) + pattern(2048, seed: 2), 1000, true),
+        ]
+        for (name, takes, left, position, refused) in cases {
+            var calls = takes[...]
+            var written: [(UInt64, Int)] = []
+            let result = PositionalWrite.writeWithoutWaiting([a, b], at: 1000) { bytes, at in
+                let take = calls.popFirst() ?? -1
+                if take == -1 { errno = EAGAIN; return -1 }
+                if take == -2 { errno = EOPNOTSUPP; return -1 }
+                written.append((at, take))
+                return min(take, bytes.count)
+            }
+            XCTAssertEqual(result.rest.flatMap { Array($0.readableBytesView) }, left, name)
+            XCTAssertEqual(result.position, position, name)
+            XCTAssertEqual(result.refused, refused, name)
+            // Each call started where the previous one ended.
+            var expectedAt: UInt64 = 1000
+            for (at, n) in written {
+                XCTAssertEqual(at, expectedAt, name)
+                expectedAt += UInt64(n)
+            }
+        }
+    }
+
+    /// A write made on one loop while another loop's wake-up is pending is not held for it.
+    func testAWriteFromAnotherLoopDoesNotWaitForThePendingWakeUp() throws {
+        let p = try makeFile("two.img", size: 65536)
+        let fd = open(p, O_RDWR)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { try? loops.syncShutdownGracefully() }
+        let (a, b) = (loops.next(), loops.next())
+        XCTAssertFalse(a === b)
+        let workers = IOWorkers(threads: 1, name: "two")
+        defer { workers.shutdown() }
+        try workers.submit(on: a) { 0 }.wait()  // threads started, the worker goes to sleep
+        let bytes = pattern(4096, seed: 5)
+        let gate = DispatchGate()
+        // Loop a submits a write (its wake-up deferred to its next task) and then stays busy
+        // until the write from loop b has completed: b's write must not wait for a's task.
+        let fromA = try a.submit { () -> EventLoopFuture<Void> in
+            let mine = workers.submitWrite(fd: fd, offset: 0, buffers: [ByteBuffer(bytes: bytes)], dsync: false, on: a)
+            gate.wait()
+            return mine
+        }
+        let fromB = try b.submit {
+            workers.submitWrite(fd: fd, offset: 8192, buffers: [ByteBuffer(bytes: bytes)], dsync: false, on: b)
+        }.wait()
+        // With one wake-up slot for the whole pool this waited for loop a, which waits for
+        // it: a failure after the timeout, not a hang (the gate opens either way).
+        let done = expectation(description: "the write from loop b completed")
+        fromB.whenComplete { _ in done.fulfill() }
+        wait(for: [done], timeout: 10)
+        gate.open()
+        try fromB.wait()
+        try fromA.wait().wait()
+        XCTAssertEqual(preadFile(p, offset: 8192, length: 4096), bytes)
+        XCTAssertEqual(preadFile(p, offset: 0, length: 4096), bytes)
+    }
+
     /// Holds the single worker so that everything submitted meanwhile lands in one batch.
     private func blockWorker(_ workers: IOWorkers) -> (release: () -> Void, done: EventLoopFuture<Void>) {
         let gate = DispatchGate()
@@ -52,7 +126,7 @@ final class WriteMergingTests: StorageTestCase {
         let workers = IOWorkers(threads: 1, name: "merge")
         defer { workers.shutdown() }
         let (release, held) = blockWorker(workers)
-        // 48 writes of 4 KiB in order, two of them in two pieces, then a read, then a write
+        // 48 writes of 4 KiB in order, three of them in two pieces, then a read, then a write
         // that continues the stream (not merged across the read), then one that overlaps an
         // earlier write (applied after it).
         var expected = [UInt8](repeating: 0xee, count: 1 << 20)
@@ -81,6 +155,9 @@ final class WriteMergingTests: StorageTestCase {
         for f in futures { try f.wait() }
         XCTAssertEqual(try readBetween.wait(), pattern(4096, seed: 47), "the read saw the writes queued before it")
         XCTAssertEqual(preadFile(p, offset: 0, length: 1 << 20), expected)
+        // The 48 were one call; the write after the read and the FUA one went on their own.
+        XCTAssertEqual(workers.mergedCalls.load(ordering: .relaxed), 1)
+        XCTAssertEqual(workers.mergedWrites.load(ordering: .relaxed), 48)
     }
 
     /// Writes made on an event loop wake the worker only after that loop task: none may be
