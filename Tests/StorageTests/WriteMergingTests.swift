@@ -77,8 +77,7 @@ final class WriteMergingTests: StorageTestCase {
     /// A write made on one loop while another loop's wake-up is pending is not held for it.
     func testAWriteFromAnotherLoopDoesNotWaitForThePendingWakeUp() throws {
         let p = try makeFile("two.img", size: 65536)
-        let fd = open(p, O_RDWR)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        let fd = try openFile(p, O_RDWR)
         defer { close(fd) }
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         defer { try? loops.syncShutdownGracefully() }
@@ -111,6 +110,12 @@ final class WriteMergingTests: StorageTestCase {
         XCTAssertEqual(preadFile(p, offset: 0, length: 4096), bytes)
     }
 
+    private func openFile(_ path: String, _ flags: Int32) throws -> Int32 {
+        let fd = open(path, flags)
+        guard fd >= 0 else { throw StorageError.io(device: path, operation: "open", offset: 0, length: 0, errno: errno) }
+        return fd
+    }
+
     /// Holds the single worker so that everything submitted meanwhile lands in one batch.
     private func blockWorker(_ workers: IOWorkers) -> (release: () -> Void, done: EventLoopFuture<Void>) {
         let gate = DispatchGate()
@@ -120,8 +125,7 @@ final class WriteMergingTests: StorageTestCase {
 
     func testQueuedSequentialWritesLandAsTheyWouldOneByOne() throws {
         let p = try makeFile("merge.img", size: 1 << 20, byte: 0xee)
-        let fd = open(p, O_RDWR)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        let fd = try openFile(p, O_RDWR)
         defer { close(fd) }
         let workers = IOWorkers(threads: 1, name: "merge")
         defer { workers.shutdown() }
@@ -164,8 +168,7 @@ final class WriteMergingTests: StorageTestCase {
     /// left behind, whether the worker was asleep, busy, or woken by a read meanwhile.
     func testWritesSubmittedOnALoopAllComplete() throws {
         let p = try makeFile("loop.img", size: 1 << 20)
-        let fd = open(p, O_RDWR)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        let fd = try openFile(p, O_RDWR)
         defer { close(fd) }
         let workers = IOWorkers(threads: 1, name: "loop")
         defer { workers.shutdown() }
@@ -191,8 +194,7 @@ final class WriteMergingTests: StorageTestCase {
 
     func testAFailedMergedWriteFailsEachWriteWithItsOwnRange() throws {
         let p = try makeFile("ro.img", size: 65536)
-        let fd = open(p, O_RDONLY)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        let fd = try openFile(p, O_RDONLY)
         defer { close(fd) }
         let workers = IOWorkers(threads: 1, name: "ro")
         defer { workers.shutdown() }
