@@ -12,13 +12,21 @@ import NIOCore
 /// per batch, and writes that continue each other are merged into one call
 /// (`WriteMerging`).
 public final class IOWorkers: @unchecked Sendable {
-    /// One request: `work` runs on a worker thread and returns what to run on `loop`.
+    /// One request, answered on `loop`.
     struct Job {
+        enum Kind {
+            /// Runs on a worker thread and returns what to run on `loop`.
+            case call(@Sendable () -> (@Sendable () -> Void))
+            /// A buffered write, which `run` may merge with its neighbours.
+            case write(PendingWrite)
+        }
         let loop: EventLoop
-        let work: @Sendable () -> (@Sendable () -> Void)
-        /// Set for a buffered write, which `run` may merge with its neighbours instead of
-        /// calling `work`.
-        var write: PendingWrite? = nil
+        let kind: Kind
+
+        var write: PendingWrite? {
+            if case .write(let write) = kind { return write }
+            return nil
+        }
     }
 
     private var mutex = pthread_mutex_t()
@@ -87,10 +95,10 @@ public final class IOWorkers: @unchecked Sendable {
     /// Runs `body` on a worker and completes the future on `loop` with its result.
     public func submit<T: Sendable>(on loop: EventLoop, _ body: @escaping @Sendable () throws -> T) -> EventLoopFuture<T> {
         let promise = loop.makePromise(of: T.self)
-        let job = Job(loop: loop) {
+        let job = Job(loop: loop, kind: .call {
             let result = Result { try body() }
             return { promise.completeWith(result) }
-        }
+        })
         enqueue(job, wakeAfterLoopTask: false) { promise.fail($0) }
         return promise.futureResult
     }
@@ -99,14 +107,9 @@ public final class IOWorkers: @unchecked Sendable {
     /// worker, merged with the writes queued right after it when they continue it.
     public func submitWrite(fd: Int32, offset: UInt64, buffers: [ByteBuffer], dsync: Bool, on loop: EventLoop) -> EventLoopFuture<Void> {
         let promise = loop.makePromise(of: Void.self)
-        let name = self.name
         let length = buffers.reduce(0) { $0 + $1.readableBytes }
-        var job = Job(loop: loop) {
-            let result = Result { try PositionalWrite.writeFully(fd: fd, buffers: buffers, at: offset, dsync: dsync, name: name) }
-            return { promise.completeWith(result) }
-        }
-        job.write = PendingWrite(fd: fd, offset: offset, buffers: buffers, length: length, dsync: dsync, promise: promise)
-        enqueue(job, wakeAfterLoopTask: true) { promise.fail($0) }
+        let write = PendingWrite(fd: fd, offset: offset, buffers: buffers, length: length, dsync: dsync, promise: promise)
+        enqueue(Job(loop: loop, kind: .write(write)), wakeAfterLoopTask: true) { promise.fail($0) }
         return promise.futureResult
     }
 
@@ -149,6 +152,15 @@ public final class IOWorkers: @unchecked Sendable {
         wakeupLoop = nil
         if !queue.isEmpty && sleepers > 0 { pthread_cond_signal(&wakeup) }
         pthread_mutex_unlock(&mutex)
+    }
+
+    /// One write by itself (worker threads only); returns what completes it on its loop.
+    private func writeAlone(_ write: PendingWrite) -> @Sendable () -> Void {
+        let result = Result {
+            try PositionalWrite.writeFully(fd: write.fd, buffers: write.buffers, at: write.offset, dsync: write.dsync, name: name)
+        }
+        let promise = write.promise
+        return { promise.completeWith(result) }
     }
 
     private func run() {
@@ -203,12 +215,16 @@ public final class IOWorkers: @unchecked Sendable {
                         }
                     } else {
                         // Failed or short: each write on its own, so an error names its own range.
-                        for job in batch[run] { hand(job.work(), to: job.loop) }
+                        for write in writes { hand(writeAlone(write), to: write.promise.futureResult.eventLoop) }
                     }
                     index = run.upperBound
                     continue
                 }
-                hand(batch[index].work(), to: batch[index].loop)
+                let job = batch[index]
+                switch job.kind {
+                case .call(let work): hand(work(), to: job.loop)
+                case .write(let write): hand(writeAlone(write), to: job.loop)
+                }
                 index += 1
             }
             writes.removeAll(keepingCapacity: true)
