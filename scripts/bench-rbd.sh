@@ -31,6 +31,8 @@ W4K_COUNT=${BENCH_W4K_COUNT:-20000}
 W128K_COUNT=${BENCH_W128K_COUNT:-4000}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-60}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/bench-negotiation.sh
+source "$HERE/bench-negotiation.sh"
 NODE_BASE=iqn.2026-11.org.targe.bench
 TGT_IQN=iqn.2026-11.org.tgt.bench:rbd
 
@@ -103,16 +105,7 @@ cat >"$WORK/targe.conf" <<EOF
 [server]
 node-base  $NODE_BASE
 listen     127.0.0.1:0
-[connection]
-MaxRecvDataSegmentLength  262144
-MaxBurstLength            1048576
-FirstBurstLength          65536
-InitialR2T                No
-ImmediateData             Yes
-HeaderDigest              None
-DataDigest                None
-[timeouts]
-nop-interval   0
+$(bench_targe_sections)
 [device bench]
 rbd        rbd/bench-targe
 ceph-conf  $CONF
@@ -150,10 +143,7 @@ TGTADM=(tgtadm -C "$TGT_CP" --lld iscsi)
     "${TGTADM[@]}" --mode logicalunit --op new --tid 1 --lun 1 --bstype rbd --backing-store rbd/bench-tgtd \
         --bsopts "conf=$CONF" &&
     "${TGTADM[@]}" --mode target --op bind --tid 1 --initiator-address ALL &&
-    for kv in MaxRecvDataSegmentLength=262144 MaxXmitDataSegmentLength=262144 MaxBurstLength=1048576 \
-        FirstBurstLength=65536 InitialR2T=No ImmediateData=Yes HeaderDigest=None DataDigest=None; do
-        "${TGTADM[@]}" --mode target --op update --tid 1 --name "${kv%%=*}" --value "${kv#*=}" || exit 1
-    done
+    bench_tgtd_negotiate "${TGTADM[@]}" 1
 } >>"$WORK/tgtd.log" 2>&1 || die "tgtadm setup failed (see $WORK/tgtd.log)"
 TGT_URL=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1
 say "targe on 127.0.0.1:$TARGE_PORT, tgtd (bstype rbd) on 127.0.0.1:$TGT_PORT"

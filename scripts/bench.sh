@@ -76,6 +76,8 @@
 #   BENCH_DIR          a new mktemp -d under /var/tmp (logs stay; the image files are removed)
 #   BENCH_KEEP         0        1 = keep the image files too (never tgtd's /dev/shm file for ram)
 set -euo pipefail
+# shellcheck source=scripts/bench-negotiation.sh
+source "$(dirname "$0")/bench-negotiation.sh"
 
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_READ=${BENCH_SECONDS:-8}
@@ -296,17 +298,7 @@ cat >"$WORK/targe.conf" <<EOF
 node-base  $NODE_BASE
 listen     127.0.0.1:0
 
-[connection]
-MaxRecvDataSegmentLength  262144
-MaxBurstLength            1048576
-FirstBurstLength          65536
-InitialR2T                No
-ImmediateData             Yes
-HeaderDigest              None
-DataDigest                None
-
-[timeouts]
-nop-interval   0
+$(bench_targe_sections)
 
 $TARGE_DEVICES
 
@@ -373,11 +365,7 @@ tgt_setup() {
     "${TGTADM[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$TGT_STORE" \
         --bstype "$TGT_BSTYPE" --blocksize "$BS" || return 1
     "${TGTADM[@]}" --mode target --op bind --tid 1 --initiator-address ALL || return 1
-    local kv
-    for kv in MaxRecvDataSegmentLength=262144 MaxXmitDataSegmentLength=262144 MaxBurstLength=1048576 \
-        FirstBurstLength=65536 InitialR2T=No ImmediateData=Yes HeaderDigest=None DataDigest=None; do
-        "${TGTADM[@]}" --mode target --op update --tid 1 --name "${kv%%=*}" --value "${kv#*=}" || return 1
-    done
+    bench_tgtd_negotiate "${TGTADM[@]}" 1
 }
 tgt_setup >>"$WORK/tgtd.log" 2>&1 || { log_tail "$WORK/tgtd.log"; die "tgtadm setup failed"; }
 TGT_URL=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1    # tgtd keeps LUN 0 for its controller
