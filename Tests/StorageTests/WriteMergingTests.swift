@@ -117,9 +117,15 @@ final class WriteMergingTests: StorageTestCase {
     }
 
     /// Holds the single worker so that everything submitted meanwhile lands in one batch.
+    /// Returns once the worker is inside the holding request: had it taken its batch after
+    /// some of the test's writes were queued, those would run as a batch of their own.
     private func blockWorker(_ workers: IOWorkers) -> (release: () -> Void, done: EventLoopFuture<Void>) {
-        let gate = DispatchGate()
-        let done = workers.submit(on: loop) { gate.wait() }
+        let (entered, gate) = (DispatchGate(), DispatchGate())
+        let done = workers.submit(on: loop) {
+            entered.open()
+            gate.wait()
+        }
+        entered.wait()
         return ({ gate.open() }, done)
     }
 
